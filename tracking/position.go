@@ -1,0 +1,43 @@
+// Package tracking is Dalil's domain: pilgrims, devices, groups, live state,
+// trails, events, cases and luggage.
+package tracking
+
+import "time"
+
+// Source says where a position came from.
+type Source uint8
+
+const (
+	SourceNative    Source = iota // POST /v1/pings
+	SourceOsmAnd                  // Traccar Client / OsmAnd protocol
+	SourceOwnTracks               // OwnTracks HTTP
+	SourceSighting                // QR/NFC scan or operator at a helpdesk
+	SourceSimulator               // in-process simulator
+)
+
+var sourceNames = [...]string{"native", "osmand", "owntracks", "sighting", "simulator"}
+
+func (s Source) String() string {
+	if int(s) < len(sourceNames) {
+		return sourceNames[s]
+	}
+	return "unknown"
+}
+
+// Unknown marks an optional float field (speed, heading, altitude, battery) the device did not send.
+const Unknown float32 = -1
+
+// Position is one GPS fix of one device: a ping. It is a plain value so that the
+// ingest hot path can pass it around without allocating.
+type Position struct {
+	Device   string    `json:"device"`
+	Time     time.Time `json:"ts"`
+	Lat      float64   `json:"lat"`
+	Lon      float64   `json:"lon"`
+	Accuracy float32   `json:"acc"`     // metres, 0 = unknown
+	Speed    float32   `json:"speed"`   // m/s, Unknown if not sent
+	Heading  float32   `json:"heading"` // degrees from north, Unknown if not sent
+	Altitude float32   `json:"alt"`     // metres, Unknown if not sent
+	Battery  float32   `json:"batt"`    // percent 0..100, Unknown if not sent
+	Source   Source    `json:"source"`
+}
