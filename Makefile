@@ -15,8 +15,27 @@ build: web
 	$(GO) build -o bin/dalil ./cmd/dalil
 
 ## web: install the console's npm packages (Leaflet) into web/static/vendor
-web:
-	@true
+# Idempotent and fast: npm ci runs only when package-lock.json is newer than the
+# last install, and the dist files are copied only after an install.
+WEB_NPM_STAMP    = web/node_modules/.dalil-installed
+WEB_VENDOR_STAMP = web/static/vendor/.dalil-copied
+web: $(WEB_VENDOR_STAMP)
+
+$(WEB_NPM_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "make web: npm not found; install Node.js and npm (Debian: apt-get install -y nodejs npm)" >&2; exit 1; }
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+$(WEB_VENDOR_STAMP): $(WEB_NPM_STAMP)
+	rm -rf web/static/vendor
+	mkdir -p web/static/vendor/leaflet web/static/vendor/markercluster
+	cp -R web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css \
+	  web/node_modules/leaflet/dist/images web/node_modules/leaflet/LICENSE web/static/vendor/leaflet/
+	cp web/node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
+	  web/node_modules/leaflet.markercluster/dist/MarkerCluster.css \
+	  web/node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css \
+	  web/node_modules/leaflet.markercluster/MIT-LICENCE.txt web/static/vendor/markercluster/
+	@touch $@
 
 ## test: lint, then every test with the race detector
 test: lint web

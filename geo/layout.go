@@ -57,4 +57,10 @@ type Layout struct {
 	Areas []Area
 	Camps []Camp
 	Tents []Tent
+
+	// Lookup tables, built once by the constructors (Generate, ReadGeoJSON,
+	// NewLayout) and never changed afterwards, so a *Layout is safe to share
+	// between goroutines. A Layout built by hand without them still answers
+	// the accessors, by scanning.
+	lookup *lookup
 }

@@ -28,6 +28,12 @@ type Location struct {
 	// Cell is the H3 cell of the point at the index resolution.
 	Cell uint64 `json:"cell,string"`
 
+	// AccuracyM is the accuracy the fix was placed with (the 68 % radius in
+	// metres; 10 when the device gave none).
+	AccuracyM float64 `json:"accuracy_m,omitempty"`
+	// Area names a landmark area containing the point ("jamarat", "khayf").
+	Area string `json:"area,omitempty"`
+
 	NumCandidates     int                          `json:"-"`
 	CandidateArr      [MaxCandidates]TentCandidate `json:"-"`
 	StreetProbability float64                      `json:"street_probability"`

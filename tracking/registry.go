@@ -18,6 +18,9 @@ type Pilgrim struct {
 	Camp        string   `json:"camp,omitempty"` // assigned camp ID
 	Tent        string   `json:"tent,omitempty"` // assigned tent ID
 	Devices     []string `json:"devices,omitempty"`
+	// DeviceKinds, when set, has one entry per Devices entry: the kind of
+	// that device. Import fills it; a missing entry means DevicePhone.
+	DeviceKinds []DeviceKind `json:"device_kinds,omitempty"`
 }
 
 // Group is an agency group of 100–300 pilgrims split among guides, or one guide's ~44.

@@ -3,10 +3,280 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"dalil/api"
+	"dalil/geo"
+	"dalil/sim"
+	"dalil/store"
+	"dalil/tracking"
+	"dalil/web"
 )
 
-// runServe is being built; see the issue tracker.
+// serveOptions are the flags of `dalil serve`; each has an environment
+// variable that sets its default (the flag wins).
+type serveOptions struct {
+	addr, data, storeSpec, layout, registry, osmandAddr string
+	origins, logLevel, logFormat                        string
+	demo, metricsPublic                                 bool
+	demoPilgrims                                        int
+	demoSeed                                            int64
+	staleAfter, retention, shutdownTimeout              time.Duration
+}
+
+// env reads the environment once per flag; lookup is os.LookupEnv except in
+// tests.
+type env func(string) (string, bool)
+
+func (e env) str(name, def string) string {
+	if v, ok := e(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// The typed readers report a malformed variable instead of ignoring it.
+func (e env) boolean(name string, def bool, errs *[]error) bool {
+	v, ok := e(name)
+	if !ok || v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q: want true or false", name, v))
+	}
+	return b
+}
+
+func (e env) integer(name string, def int64, errs *[]error) int64 {
+	v, ok := e(name)
+	if !ok || v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q: want an integer", name, v))
+	}
+	return n
+}
+
+func (e env) duration(name string, def time.Duration, errs *[]error) time.Duration {
+	v, ok := e(name)
+	if !ok || v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q: want a duration like 30s or 720h", name, v))
+	}
+	return d
+}
+
+func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions, error) {
+	var o serveOptions
+	var errs []error
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.addr, "addr", getenv.str("DALIL_ADDR", "127.0.0.1:8080"), "listen address of the API, console and ingest (DALIL_ADDR)")
+	fs.StringVar(&o.data, "data", getenv.str("DALIL_DATA", "./data"), "directory of the embedded store (DALIL_DATA)")
+	fs.StringVar(&o.storeSpec, "store", getenv.str("DALIL_STORE", ""), "postgres://… URL; overrides --data (DALIL_STORE)")
+	fs.StringVar(&o.layout, "layout", getenv.str("DALIL_LAYOUT", ""), "camp and tent layout GeoJSON; default: the shipped layout (DALIL_LAYOUT)")
+	fs.StringVar(&o.registry, "registry", getenv.str("DALIL_REGISTRY", ""), "pilgrim registry CSV to import at start (DALIL_REGISTRY)")
+	fs.StringVar(&o.osmandAddr, "osmand-addr", getenv.str("DALIL_OSMAND_ADDR", ""), "also serve the OsmAnd protocol at / on this address, e.g. :5055 (DALIL_OSMAND_ADDR)")
+	fs.StringVar(&o.origins, "allowed-origins", getenv.str("DALIL_ALLOWED_ORIGINS", ""), "comma-separated extra browser origins allowed on the websocket (DALIL_ALLOWED_ORIGINS)")
+	fs.BoolVar(&o.demo, "demo", getenv.boolean("DALIL_DEMO", false, &errs), "generate a demo registry when the store has none, print demo tokens and simulate pilgrims in-process (DALIL_DEMO)")
+	fs.IntVar(&o.demoPilgrims, "demo-pilgrims", int(getenv.integer("DALIL_DEMO_PILGRIMS", 5000, &errs)), "pilgrims in the generated demo registry (DALIL_DEMO_PILGRIMS)")
+	fs.Int64Var(&o.demoSeed, "demo-seed", getenv.integer("DALIL_DEMO_SEED", 1, &errs), "seed of the demo registry and simulation (DALIL_DEMO_SEED)")
+	fs.BoolVar(&o.metricsPublic, "metrics-public", getenv.boolean("DALIL_METRICS_PUBLIC", false, &errs), "serve /metrics without a token (DALIL_METRICS_PUBLIC)")
+	fs.DurationVar(&o.staleAfter, "stale-after", getenv.duration("DALIL_STALE_AFTER", 15*time.Minute, &errs), "age after which a live position is reported stale (DALIL_STALE_AFTER)")
+	fs.DurationVar(&o.retention, "retention", getenv.duration("DALIL_RETENTION", 0, &errs), "delete position history older than this, e.g. 720h; 0 keeps everything (DALIL_RETENTION)")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", getenv.duration("DALIL_SHUTDOWN_TIMEOUT", 15*time.Second, &errs), "how long in-flight requests may finish at shutdown (DALIL_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&o.logLevel, "log-level", getenv.str("DALIL_LOG_LEVEL", "info"), "debug, info, warn or error (DALIL_LOG_LEVEL)")
+	fs.StringVar(&o.logFormat, "log-format", getenv.str("DALIL_LOG_FORMAT", "text"), "text or json (DALIL_LOG_FORMAT)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if len(errs) > 0 {
+		return o, fmt.Errorf("%w: %w", errUsage, errors.Join(errs...))
+	}
+	if o.demoPilgrims < 1 {
+		return o, fmt.Errorf("%w: --demo-pilgrims must be at least 1", errUsage)
+	}
+	if o.retention < 0 {
+		return o, fmt.Errorf("%w: --retention must not be negative", errUsage)
+	}
+	if o.logFormat != "text" && o.logFormat != "json" {
+		return o, fmt.Errorf("%w: --log-format must be text or json", errUsage)
+	}
+	return o, nil
+}
+
+func newLogger(o serveOptions, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, o.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+// runServe runs the server until ctx ends (SIGINT/SIGTERM in main).
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("not built yet")
+	o, err := parseServeFlags(args, os.LookupEnv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(o, stderr)
+	if err != nil {
+		return err
+	}
+
+	layout := geo.Default()
+	if o.layout != "" {
+		if layout, err = geo.LoadFile(o.layout); err != nil {
+			return fmt.Errorf("layout %s: %w", o.layout, err)
+		}
+	}
+	ix, err := geo.NewIndex(layout)
+	if err != nil {
+		return fmt.Errorf("index layout: %w", err)
+	}
+
+	spec := o.data
+	if o.storeSpec != "" {
+		spec = o.storeSpec
+	}
+	st, err := store.Open(ctx, spec, log)
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", redactURL(spec), err)
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+
+	reg, err := tracking.LoadRegistry(ctx, st)
+	if err != nil {
+		return fmt.Errorf("load registry: %w", err)
+	}
+	if o.registry != "" {
+		if err := importRegistryFile(ctx, reg, st, o.registry); err != nil {
+			return err
+		}
+		log.Info("registry imported", "file", o.registry, "pilgrims", reg.Len())
+	}
+	if o.demo && reg.Len() == 0 {
+		ps, gs := tracking.GenerateRegistry(layout, o.demoPilgrims, o.demoSeed)
+		if err := reg.Import(ctx, st, ps, gs); err != nil {
+			return fmt.Errorf("demo registry: %w", err)
+		}
+		log.Info("demo registry generated", "pilgrims", len(ps), "groups", len(gs))
+	}
+
+	cfg := api.DefaultConfig()
+	cfg.Addr = o.addr
+	cfg.OsmAndAddr = o.osmandAddr
+	cfg.AdminToken = os.Getenv("DALIL_ADMIN_TOKEN")
+	cfg.MetricsPublic = o.metricsPublic
+	cfg.StaleAfter = o.staleAfter
+	cfg.ShutdownTimeout = o.shutdownTimeout
+	cfg.Console = web.Handler()
+	for _, origin := range strings.Split(o.origins, ",") {
+		if origin = strings.TrimSpace(origin); origin != "" {
+			cfg.AllowedOrigins = append(cfg.AllowedOrigins, origin)
+		}
+	}
+	srv, err := api.New(cfg, api.Deps{Store: st, Index: ix, Registry: reg, Logger: log})
+	if err != nil {
+		return err
+	}
+	apiLn, osmLn, err := srv.Listen()
+	if err != nil {
+		return err
+	}
+	base := "http://" + apiLn.Addr().String()
+	fmt.Fprintf(stdout, "Dalil serving on %s (console %s/)\n", apiLn.Addr(), base)
+
+	if o.retention > 0 {
+		go srv.Engine().RunRetention(ctx, o.retention, time.Hour)
+	}
+	if o.demo {
+		toks, err := srv.DemoTokens(ctx)
+		if err != nil {
+			apiLn.Close()
+			return fmt.Errorf("demo tokens: %w", err)
+		}
+		fmt.Fprintln(stdout, "Demo sign-in tokens (valid until the next start):")
+		for _, t := range toks {
+			fmt.Fprintf(stdout, "  %-8s %-18s %s\n", t.Role, t.Subject, t.Token)
+			if t.Role == api.RolePilgrim {
+				fmt.Fprintf(stdout, "           tent finder: %s/me#token=%s\n", base, t.Token)
+			}
+		}
+		go runDemoSimulation(ctx, srv, ix, reg, o.demoSeed, log)
+	}
+	return srv.Serve(ctx, apiLn, osmLn)
+}
+
+// runDemoSimulation moves the registry's pilgrims in-process at real time
+// until ctx ends.
+func runDemoSimulation(ctx context.Context, srv *api.Server, ix *geo.Index, reg *tracking.Registry, seed int64, log *slog.Logger) {
+	var ps []tracking.Pilgrim
+	reg.Each(func(p tracking.Pilgrim) bool { ps = append(ps, p); return true })
+	cfg := sim.DefaultConfig()
+	cfg.Seed = seed
+	cfg.Log = log
+	s := sim.New(cfg, ix, ps, reg.Groups())
+	log.Info("demo simulation running", "pilgrims", len(ps))
+	if err := s.Run(ctx, srv.Engine().Accept); err != nil && ctx.Err() == nil {
+		log.Error("demo simulation stopped", "err", err)
+	}
+}
+
+func importRegistryFile(ctx context.Context, reg *tracking.Registry, st tracking.Store, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	defer f.Close()
+	ps, gs, err := tracking.ReadPilgrimsCSV(f)
+	if err != nil {
+		return fmt.Errorf("registry %s: %w", path, err)
+	}
+	if err := reg.Import(ctx, st, ps, gs); err != nil {
+		return fmt.Errorf("registry %s: %w", path, err)
+	}
+	return nil
+}
+
+// redactURL hides a password in a store URL before it is printed.
+func redactURL(spec string) string {
+	if i := strings.Index(spec, "://"); i >= 0 {
+		if at := strings.LastIndex(spec, "@"); at > i {
+			if c := strings.Index(spec[i+3:at], ":"); c >= 0 {
+				return spec[:i+3+c+1] + "***" + spec[at:]
+			}
+		}
+	}
+	return spec
 }

@@ -1,0 +1,123 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Listen binds the API address (and the OsmAnd one when configured) so that
+// the caller learns the real addresses before Serve; Run does both.
+func (s *Server) Listen() (api, osmand net.Listener, err error) {
+	api, err = net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen %s: %w", s.cfg.Addr, err)
+	}
+	if s.cfg.OsmAndAddr != "" {
+		osmand, err = net.Listen("tcp", s.cfg.OsmAndAddr)
+		if err != nil {
+			api.Close()
+			return nil, nil, fmt.Errorf("listen osmand %s: %w", s.cfg.OsmAndAddr, err)
+		}
+	}
+	return api, osmand, nil
+}
+
+// Run listens on Config.Addr (and OsmAndAddr) and serves until ctx ends; see
+// Serve.
+func (s *Server) Run(ctx context.Context) error {
+	api, osmand, err := s.Listen()
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, api, osmand)
+}
+
+// Serve makes sure an admin token exists, rebuilds the live state from the
+// store, serves on the listeners (osmand may be nil) and runs the background
+// tasks until ctx ends. Then it shuts down gracefully: it stops accepting,
+// lets in-flight requests finish (an acknowledged ping is already durable),
+// closes every websocket with a "going away" close frame and waits for the
+// background tasks. The caller closes the store afterwards.
+func (s *Server) Serve(ctx context.Context, api, osmand net.Listener) error {
+	defer api.Close()
+	if osmand != nil {
+		defer osmand.Close()
+	}
+	generated, err := s.EnsureAdmin(ctx)
+	if err != nil {
+		return fmt.Errorf("bootstrap admin token: %w", err)
+	}
+	if generated != "" {
+		// Printed once: only the hash is stored, and later starts find it.
+		s.log.Warn("generated the bootstrap admin token; store it now, it is not shown again",
+			"token", generated, "hint", "set DALIL_ADMIN_TOKEN to choose your own")
+	}
+	start := time.Now()
+	if err := s.engine.Rebuild(ctx); err != nil {
+		return fmt.Errorf("rebuild live state: %w", err)
+	}
+	s.log.Info("live state rebuilt", "devices", s.engine.Stats().Devices, "took", time.Since(start).Round(time.Millisecond))
+
+	servers := []*http.Server{s.httpServer(s.handler)}
+	listeners := []net.Listener{api}
+	if osmand != nil {
+		servers = append(servers, s.httpServer(s.ingest.OsmAndRoot()))
+		listeners = append(listeners, osmand)
+	}
+	errc := make(chan error, len(servers))
+	for i, hs := range servers {
+		s.log.Info("listening", "addr", listeners[i].Addr().String(), "osmand", i == 1)
+		go func() { errc <- hs.Serve(listeners[i]) }()
+	}
+
+	bgCtx, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	var bg sync.WaitGroup
+	s.mu.Lock()
+	tasks := append([]func(context.Context){}, s.background...)
+	s.mu.Unlock()
+	for _, fn := range tasks {
+		bg.Add(1)
+		go func() { defer bg.Done(); fn(bgCtx) }()
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+		if errors.Is(serveErr, http.ErrServerClosed) {
+			serveErr = nil
+		}
+	}
+	s.log.Info("shutting down")
+	sdCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	for _, hs := range servers {
+		if err := hs.Shutdown(sdCtx); err != nil {
+			s.log.Warn("in-flight requests cut at shutdown timeout", "err", err)
+		}
+	}
+	if err := s.hub.Close(sdCtx); err != nil {
+		s.log.Warn("websocket clients did not close in time", "err", err)
+	}
+	stopBG()
+	bg.Wait()
+	s.log.Info("stopped")
+	return serveErr
+}
+
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          nil,
+		BaseContext:       nil,
+	}
+}

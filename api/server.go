@@ -1,0 +1,218 @@
+// Package api serves Dalil over HTTP: the REST API, the websocket live feed,
+// bearer-token authentication with role scopes, the audit log, health and
+// metrics endpoints, and it mounts ingest and the web console.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"dalil/geo"
+	"dalil/ingest"
+	"dalil/tracking"
+)
+
+// Config is everything about the server that is not a dependency.
+type Config struct {
+	// Addr is the listen address of the API (default 127.0.0.1:8080).
+	Addr string
+	// OsmAndAddr, when set, also serves the OsmAnd protocol at "/" on its own
+	// port (Traccar Client's default is 5055).
+	OsmAndAddr string
+	// AdminToken is the bootstrap admin token (DALIL_ADMIN_TOKEN). When empty
+	// and no admin token is stored yet, one is generated and logged once.
+	AdminToken string
+	// AllowedOrigins lists extra websocket Origins ("https://console.example")
+	// besides the server's own host.
+	AllowedOrigins []string
+	// MetricsPublic serves /metrics without a token (for a scraper on a
+	// private network). By default /metrics needs an admin or metrics token.
+	MetricsPublic bool
+	// StaleAfter is the age after which a live position is reported stale.
+	StaleAfter time.Duration
+	// ShutdownTimeout bounds how long in-flight requests may take at shutdown.
+	ShutdownTimeout time.Duration
+	// Live configures the websocket hub.
+	Live HubConfig
+	// Ingest configures the device protocols.
+	Ingest ingest.Config
+	// Engine configures the tracking engine.
+	Engine tracking.EngineConfig
+	// Console serves the web console at "/" when not nil (web.Handler()).
+	Console http.Handler
+}
+
+// DefaultConfig returns the defaults documented in docs/operations.md.
+func DefaultConfig() Config {
+	return Config{
+		Addr:            "127.0.0.1:8080",
+		StaleAfter:      15 * time.Minute,
+		ShutdownTimeout: 15 * time.Second,
+		Live:            DefaultHubConfig(),
+		Ingest:          ingest.DefaultConfig(),
+		Engine:          tracking.DefaultEngineConfig(),
+	}
+}
+
+// Deps are the parts the server is built from. Store, Index and Registry are
+// required; New builds the tracking engine, the hub and the ingest handler.
+type Deps struct {
+	Store    tracking.Store
+	Index    *geo.Index
+	Registry *tracking.Registry
+	Logger   *slog.Logger
+	// Publishers receive every tracking update after the websocket hub.
+	Publishers []tracking.Publisher
+}
+
+// Server is the HTTP side of Dalil. Create it with New, serve it with Run (or
+// mount Handler in a test server).
+type Server struct {
+	cfg      Config
+	store    tracking.Store
+	engine   *tracking.Engine
+	registry *tracking.Registry
+	index    *geo.Index
+	layout   *geo.Layout
+	hub      *Hub
+	fanout   *Fanout
+	tokens   *tokenStore
+	audits   *auditLog
+	ingest   *ingest.Handler
+	log      *slog.Logger
+	metrics  *Metrics
+	handler  http.Handler
+
+	layoutCache layoutCache
+
+	// caseAccess decides whether a non-operator principal may see a case
+	// (websocket topic case:<ID>); the helpdesk sets it. Nil means operators
+	// and admins only.
+	caseAccess func(p Principal, caseID string) bool
+
+	mu         sync.Mutex
+	background []func(ctx context.Context)
+}
+
+// New builds a server and its engine. Call Engine().Rebuild before serving
+// when the store holds history (Run does it).
+func New(cfg Config, deps Deps) (*Server, error) {
+	if deps.Store == nil || deps.Index == nil || deps.Registry == nil {
+		return nil, errors.New("api: Deps.Store, Deps.Index and Deps.Registry are required")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.StaleAfter > 0 {
+		cfg.Engine.StaleAfter = cfg.StaleAfter
+	} else {
+		cfg.StaleAfter = tracking.DefaultEngineConfig().StaleAfter
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	s := &Server{
+		cfg:      cfg,
+		store:    deps.Store,
+		registry: deps.Registry,
+		index:    deps.Index,
+		layout:   deps.Index.Layout(),
+		log:      deps.Logger,
+		metrics:  newMetrics(),
+		fanout:   &Fanout{},
+	}
+	cfg.Live.AllowedOrigins = append(cfg.Live.AllowedOrigins, cfg.AllowedOrigins...)
+	s.cfg.Live = cfg.Live
+	s.hub = NewHub(cfg.Live, deps.Logger)
+	s.hub.groupOf = func(pid string) string {
+		pg, _ := deps.Registry.Pilgrim(pid)
+		return pg.Group
+	}
+	s.fanout.Add(s.hub)
+	for _, p := range deps.Publishers {
+		s.fanout.Add(p)
+	}
+	s.engine = tracking.NewEngine(cfg.Engine, deps.Store, deps.Registry, deps.Index, s.fanout, deps.Logger)
+	s.metrics.watchEngine(s.engine)
+	s.metrics.watchHub(s.hub)
+	s.tokens = newTokenStore(deps.Store, deps.Registry)
+	s.audits = newAuditLog(deps.Store)
+	s.ingest = ingest.NewHandler(cfg.Ingest, s.engine, deps.Registry, s.tokens, ingest.NewMetrics(s.metrics.reg), deps.Logger)
+	if err := s.tokens.load(context.Background()); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler is the whole HTTP API (REST, live feed, ingest, console), with
+// request metrics.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Engine is the tracking engine the server feeds; the in-process simulator
+// sends to Engine().Accept.
+func (s *Server) Engine() *tracking.Engine { return s.engine }
+
+// Hub is the websocket hub (a tracking.Publisher).
+func (s *Server) Hub() *Hub { return s.hub }
+
+// OsmAndHandler serves the OsmAnd protocol at "/" for the --osmand-addr port.
+func (s *Server) OsmAndHandler() http.Handler { return s.ingest.OsmAndRoot() }
+
+// addPublisher adds a receiver of every tracking update (the helpdesk's alert
+// monitor and case locator). Safe at any time; usually called from
+// registerHelpdesk.
+func (s *Server) addPublisher(p tracking.Publisher) { s.fanout.Add(p) }
+
+// onRun registers a background task that Run starts with the serving context
+// and waits for at shutdown (the helpdesk's notifier, retention, …).
+func (s *Server) onRun(fn func(ctx context.Context)) {
+	s.mu.Lock()
+	s.background = append(s.background, fn)
+	s.mu.Unlock()
+}
+
+// routes builds the mux. Go 1.22 patterns: method and wildcards.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
+
+	mux.HandleFunc("GET /v1/me", s.handleMe)
+	mux.HandleFunc("POST /v1/tokens", s.handleTokenCreate)
+	mux.HandleFunc("GET /v1/tokens", s.handleTokenList)
+	mux.HandleFunc("DELETE /v1/tokens/{id}", s.handleTokenRevoke)
+	mux.HandleFunc("GET /v1/audit", s.handleAudit)
+
+	mux.HandleFunc("GET /v1/layout", s.handleLayout)
+	mux.HandleFunc("GET /v1/camps/{id}", s.handleCamp)
+	mux.HandleFunc("GET /v1/camps/{id}/pilgrims", s.handleCampPilgrims)
+	mux.HandleFunc("GET /v1/tents/{id}", s.handleTent)
+	mux.HandleFunc("GET /v1/locate", s.handleLocate)
+
+	mux.HandleFunc("GET /v1/pilgrims/{pid}", s.handlePilgrim)
+	mux.HandleFunc("GET /v1/pilgrims/{pid}/trail", s.handleTrail)
+	mux.HandleFunc("GET /v1/pilgrims/{pid}/route", s.handleRoute)
+	mux.HandleFunc("GET /v1/nearby", s.handleNearby)
+	mux.HandleFunc("GET /v1/groups/{id}", s.handleGroup)
+
+	mux.HandleFunc("GET /v1/live", s.handleLive)
+
+	s.ingest.Register(mux)
+	s.registerHelpdesk(mux)
+
+	if s.cfg.Console != nil {
+		mux.Handle("/", s.cfg.Console)
+	} else {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path, "")
+		})
+	}
+	return s.metrics.instrument(mux)
+}

@@ -1,0 +1,172 @@
+package api
+
+import (
+	"time"
+
+	"dalil/geo"
+	"dalil/tracking"
+)
+
+// PositionView is a live position as the REST API shows it.
+type PositionView struct {
+	Device            string              `json:"device"`
+	Kind              tracking.DeviceKind `json:"kind,omitempty"`
+	Pilgrim           string              `json:"pilgrim,omitempty"`
+	Luggage           string              `json:"luggage,omitempty"`
+	Group             string              `json:"group,omitempty"`
+	Lat               float64             `json:"lat"`
+	Lon               float64             `json:"lon"`
+	Accuracy          float32             `json:"acc"`
+	Time              time.Time           `json:"ts"`
+	Received          time.Time           `json:"received"`
+	AgeSeconds        float64             `json:"age_s"`
+	Stale             bool                `json:"stale"`
+	Site              geo.Site            `json:"site,omitempty"`
+	Zone              int                 `json:"zone,omitempty"`
+	Camp              string              `json:"camp,omitempty"`
+	CampNumber        int                 `json:"camp_number,omitempty"`
+	Tent              string              `json:"tent,omitempty"`
+	TentProbability   float64             `json:"tent_p,omitempty"`
+	Candidates        []geo.TentCandidate `json:"candidates,omitempty"`
+	StreetProbability float64             `json:"street_p,omitempty"`
+	NearCamps         []string            `json:"near_camps,omitempty"`
+	EdgeDistanceM     float64             `json:"edge_distance_m"`
+	Cell              string              `json:"cell,omitempty"` // H3, hex
+	Battery           *float32            `json:"batt,omitempty"`
+	Speed             *float32            `json:"speed,omitempty"`
+	Heading           *float32            `json:"heading,omitempty"`
+	Source            string              `json:"source,omitempty"`
+	DistanceM         *float64            `json:"distance_m,omitempty"` // from the query point or the guide
+}
+
+func known(v float32) *float32 {
+	if v < 0 {
+		return nil
+	}
+	return &v
+}
+
+// tentProbability is the probability of loc.Tent among the candidates.
+func tentProbability(loc *geo.Location) float64 {
+	cs := loc.Candidates()
+	for _, c := range cs {
+		if c.Tent == loc.Tent {
+			return c.Probability
+		}
+	}
+	if loc.Tent != "" && len(cs) == 0 {
+		return 1
+	}
+	return 0
+}
+
+// locationFields copies a Location into a view.
+func locationFields(v *PositionView, loc *geo.Location) {
+	v.Site, v.Zone, v.Camp, v.CampNumber, v.Tent = loc.Site, loc.Zone, loc.Camp, loc.CampNumber, loc.Tent
+	if cs := loc.Candidates(); len(cs) > 0 {
+		v.Candidates = append([]geo.TentCandidate(nil), cs...)
+		v.TentProbability = tentProbability(loc)
+	} else if loc.Tent != "" {
+		v.TentProbability = 1
+	}
+	v.StreetProbability = loc.StreetProbability
+	for _, c := range loc.NearCamps {
+		if c != "" {
+			v.NearCamps = append(v.NearCamps, c)
+		}
+	}
+	v.EdgeDistanceM = loc.EdgeDistanceM
+	v.Cell = cellHex(loc.Cell)
+}
+
+func (s *Server) positionView(st *tracking.LiveState, now time.Time) *PositionView {
+	p := &st.Position
+	v := &PositionView{
+		Device: st.Device, Kind: st.Kind, Pilgrim: st.Pilgrim, Luggage: st.Luggage, Group: st.Group,
+		Lat: p.Lat, Lon: p.Lon, Accuracy: p.Accuracy, Time: p.Time.UTC(), Received: st.Received.UTC(),
+		AgeSeconds: now.Sub(p.Time).Seconds(), Stale: st.Stale(now, s.cfg.StaleAfter),
+		Battery: known(p.Battery), Speed: known(p.Speed), Heading: known(p.Heading),
+		Source: p.Source.String(),
+	}
+	locationFields(v, &st.Location)
+	return v
+}
+
+// LocationView is the answer of /v1/locate.
+type LocationView struct {
+	Lat               float64             `json:"lat"`
+	Lon               float64             `json:"lon"`
+	Accuracy          float64             `json:"acc"`
+	Site              geo.Site            `json:"site,omitempty"`
+	Zone              int                 `json:"zone,omitempty"`
+	Camp              string              `json:"camp,omitempty"`
+	CampNumber        int                 `json:"camp_number,omitempty"`
+	Tent              string              `json:"tent,omitempty"`
+	TentProbability   float64             `json:"tent_p,omitempty"`
+	Candidates        []geo.TentCandidate `json:"candidates,omitempty"`
+	StreetProbability float64             `json:"street_p"`
+	NearCamps         []string            `json:"near_camps,omitempty"`
+	EdgeDistanceM     float64             `json:"edge_distance_m"`
+	Cell              string              `json:"cell,omitempty"`
+}
+
+func locationView(lat, lon, acc float64, loc *geo.Location) LocationView {
+	var pv PositionView
+	locationFields(&pv, loc)
+	return LocationView{
+		Lat: lat, Lon: lon, Accuracy: acc,
+		Site: pv.Site, Zone: pv.Zone, Camp: pv.Camp, CampNumber: pv.CampNumber, Tent: pv.Tent,
+		TentProbability: pv.TentProbability, Candidates: pv.Candidates, StreetProbability: pv.StreetProbability,
+		NearCamps: pv.NearCamps, EdgeDistanceM: pv.EdgeDistanceM, Cell: pv.Cell,
+	}
+}
+
+// PersonView is a pilgrim in a list: who and where.
+type PersonView struct {
+	PID      string        `json:"pid"`
+	Name     string        `json:"name_en,omitempty"`
+	NameBN   string        `json:"name_bn,omitempty"`
+	Phone    string        `json:"phone,omitempty"`
+	Group    string        `json:"group,omitempty"`
+	Camp     string        `json:"assigned_camp,omitempty"`
+	Tent     string        `json:"assigned_tent,omitempty"`
+	Position *PositionView `json:"position,omitempty"`
+	// DistanceM is from the guide (group view) or the query point (nearby).
+	DistanceM *float64 `json:"distance_m,omitempty"`
+	Guide     bool     `json:"guide,omitempty"`
+}
+
+func (s *Server) personView(pg tracking.Pilgrim, st *tracking.LiveState, now time.Time) PersonView {
+	v := PersonView{PID: pg.PID, Name: pg.NameEN, NameBN: pg.NameBN, Phone: pg.Phone, Group: pg.Group, Camp: pg.Camp, Tent: pg.Tent}
+	if st != nil {
+		v.Position = s.positionView(st, now)
+	}
+	return v
+}
+
+// DeviceView is a device with its last position.
+type DeviceView struct {
+	tracking.Device
+	LastSeen *time.Time    `json:"last_seen,omitempty"`
+	Position *PositionView `json:"position,omitempty"`
+}
+
+// PilgrimView is GET /v1/pilgrims/{pid}: the profile, the best live
+// position, where they belong, and who looks after them.
+type PilgrimView struct {
+	Pilgrim  tracking.Pilgrim `json:"pilgrim"`
+	Position *PositionView    `json:"position"` // best over the devices; null when never seen
+	// Assigned camp and tent, and whether the live position is in them.
+	Assigned struct {
+		Camp       string   `json:"camp,omitempty"`
+		CampNumber int      `json:"camp_number,omitempty"`
+		Tent       string   `json:"tent,omitempty"`
+		InCamp     *bool    `json:"in_camp,omitempty"`
+		InTent     *bool    `json:"in_tent,omitempty"`
+		DistanceM  *float64 `json:"distance_m,omitempty"` // straight line from the position to the tent
+	} `json:"assigned"`
+	Group   *tracking.Group `json:"group,omitempty"`
+	Guide   *PersonView     `json:"guide,omitempty"`
+	Mahram  *PersonView     `json:"mahram,omitempty"`
+	Devices []DeviceView    `json:"devices"`
+}

@@ -1,0 +1,349 @@
+package geo
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	h3 "github.com/uber/h3-go/v4"
+)
+
+// Index resolution and reach, chosen by measurement (see
+// BenchmarkLocateResolution and docs/layout.md): at resolution 12 a cell
+// (~325 m², circumradius ~11 m) holds a few tents, so the containment test
+// runs over a handful of candidates, while the table stays a few MB.
+const (
+	// IndexResolution is the H3 resolution of the index cover (Location.Cell).
+	IndexResolution = 12
+	// tentReachM: each cell lists every tent within this distance of it, so
+	// one lookup serves the probability model for fixes up to ~15 m accuracy
+	// (reach = 3.5 σ = 2.32 × accuracy). Wider fixes take a slower scan.
+	tentReachM = 35.0
+	// campReachM: each cell lists every camp within this distance, which
+	// names the camps on both sides of any street.
+	campReachM = 100.0
+)
+
+// Index answers "where is this point" and "how do I walk there" over one
+// Layout. It is immutable after NewIndex and safe for concurrent use.
+type Index struct {
+	layout *Layout
+	f      frame
+	res    int
+
+	cells    map[uint64]cellEntry
+	campRefs []ref
+	tentRefs []ref
+	cellR    float64 // the largest cell circumradius in the cover, metres
+
+	camps []campGeo
+	tents []tentGeo
+	areas []areaGeo
+
+	walk *walkGraph
+}
+
+// cellEntry locates one cell's candidate lists in campRefs and tentRefs.
+type cellEntry struct{ campLo, campHi, tentLo, tentHi int32 }
+
+// ref is a camp or tent listed by a cell, with its distance from the cell's
+// centre (0 when the centre is inside). Lists are sorted by that distance, so
+// a query within r of the centre stops at the first ref beyond r + cellR.
+type ref struct {
+	i int32
+	d float32
+}
+
+type campGeo struct {
+	ring       ringXY
+	box        boxXY
+	gates      []vec
+	tentOrder  []int32 // the camp's tents
+	site       Site
+	zone, num  int
+	layoutCamp int
+}
+
+// tentGeo is a tent in metres with its equivalent rectangle (centre c, unit
+// axis ax, half extents hu×hv), which the probability model integrates over.
+// For the rectangles of real layouts it is the tent itself.
+type tentGeo struct {
+	ring   ringXY
+	box    boxXY
+	c, ax  vec
+	hu, hv float64
+	camp   int32
+}
+
+type areaGeo struct {
+	ring    ringXY
+	box     boxXY
+	isSite  bool
+	site    Site
+	landmk  bool
+	layoutI int
+}
+
+// NewIndex builds the H3 cover, the geometry in metres and the walking graph
+// for l. l must not be modified afterwards.
+func NewIndex(l *Layout) (*Index, error) {
+	return newIndex(l, IndexResolution)
+}
+
+func newIndex(l *Layout, res int) (*Index, error) {
+	if l == nil {
+		return nil, errors.New("geo: nil layout")
+	}
+	if len(l.Camps) == 0 {
+		return nil, errors.New("geo: layout has no camps")
+	}
+	if l.lookup == nil {
+		if err := Validate(l); err != nil {
+			return nil, err
+		}
+		l.buildLookup()
+	}
+	ix := &Index{layout: l, f: newFrame(makkah), res: res}
+	ix.buildGeometry()
+	if err := ix.buildCover(); err != nil {
+		return nil, err
+	}
+	ix.walk = buildWalkGraph(ix)
+	return ix, nil
+}
+
+// Layout returns the indexed layout.
+func (ix *Index) Layout() *Layout { return ix.layout }
+
+// Resolution is the H3 resolution of Location.Cell.
+func (ix *Index) Resolution() int { return ix.res }
+
+// Cell returns the H3 cell of a point at resolution res (0 for invalid
+// input). It does not allocate.
+func (ix *Index) Cell(lat, lon float64, res int) uint64 { return cellAt(lat, lon, res) }
+
+func (ix *Index) ringXY(r Ring) ringXY {
+	out := make(ringXY, len(r))
+	for i, p := range r {
+		out[i] = ix.f.xy(p)
+	}
+	return out
+}
+
+func (ix *Index) buildGeometry() {
+	l := ix.layout
+	campAt := make(map[string]int32, len(l.Camps))
+	ix.camps = make([]campGeo, len(l.Camps))
+	for i := range l.Camps {
+		c := &l.Camps[i]
+		g := &ix.camps[i]
+		g.ring = ix.ringXY(c.Polygon)
+		g.box = g.ring.box()
+		g.site, g.zone, g.num, g.layoutCamp = c.Site, c.Zone, c.Number, i
+		for _, p := range c.Gates {
+			g.gates = append(g.gates, ix.f.xy(p))
+		}
+		campAt[c.ID] = int32(i)
+	}
+	ix.tents = make([]tentGeo, len(l.Tents))
+	for i := range l.Tents {
+		t := &l.Tents[i]
+		g := &ix.tents[i]
+		g.ring = ix.ringXY(t.Polygon)
+		g.box = g.ring.box()
+		g.camp = campAt[t.Camp]
+		g.c, g.ax, g.hu, g.hv = equivalentRect(g.ring)
+		c := &ix.camps[g.camp]
+		c.tentOrder = append(c.tentOrder, int32(i))
+	}
+	for i := range l.Areas {
+		a := &l.Areas[i]
+		ix.areas = append(ix.areas, areaGeo{
+			ring: ix.ringXY(a.Polygon), isSite: a.ID == string(a.Site), site: a.Site,
+			landmk: a.ID != string(a.Site), layoutI: i,
+		})
+		ix.areas[len(ix.areas)-1].box = ix.areas[len(ix.areas)-1].ring.box()
+	}
+	// Site outlines first: Locate takes the first site that contains a point.
+	sort.SliceStable(ix.areas, func(i, j int) bool { return ix.areas[i].isSite && !ix.areas[j].isSite })
+}
+
+// equivalentRect returns the rectangle the probability model integrates
+// over: the ring's bounding rectangle aligned with its longest edge, shrunk
+// to the ring's area. For a rectangle this is exactly the ring.
+func equivalentRect(r ringXY) (c, ax vec, hu, hv float64) {
+	best := -1.0
+	for i := 0; i+1 < len(r); i++ {
+		if d := r[i+1].sub(r[i]); d.len() > best {
+			best, ax = d.len(), d.unit()
+		}
+	}
+	ay := ax.perp()
+	minU, maxU, minV, maxV := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	var area float64
+	for i := 0; i+1 < len(r); i++ {
+		u, v := r[i].dot(ax), r[i].dot(ay)
+		minU, maxU = math.Min(minU, u), math.Max(maxU, u)
+		minV, maxV = math.Min(minV, v), math.Max(maxV, v)
+		area += r[i].cross(r[i+1])
+	}
+	area = math.Abs(area) / 2
+	hu, hv = (maxU-minU)/2, (maxV-minV)/2
+	if box := 4 * hu * hv; box > 0 && area > 0 && area < box {
+		k := math.Sqrt(area / box)
+		hu, hv = hu*k, hv*k
+	}
+	c = ax.scale((minU + maxU) / 2).add(ay.scale((minV + maxV) / 2))
+	return c, ax, hu, hv
+}
+
+// buildCover lists, for every H3 cell within campReachM of a camp, the camps
+// within campReachM and the tents within tentReachM of the cell, measured
+// from the cell's centre and padded by the cell's circumradius. This is
+// "overlap" containment plus a margin: every cell that touches a polygon
+// lists it, so a point on a cell boundary still finds every candidate.
+func (ix *Index) buildCover() error {
+	edge, err := h3.HexagonEdgeLengthAvgM(ix.res)
+	if err != nil {
+		return fmt.Errorf("geo: h3 resolution %d: %w", ix.res, err)
+	}
+	step := edge * math.Sqrt(3) * 0.9 // guaranteed reach of one grid-disk ring
+	seen := map[h3.Cell]struct{}{}
+	var cells []h3.Cell
+	for i := range ix.camps {
+		c := &ix.camps[i]
+		centre := c.box.min.lerp(c.box.max, 0.5)
+		radius := c.box.max.dist(centre)
+		p := ix.f.point(centre)
+		origin, err := h3.LatLngToCell(h3.NewLatLng(p.Lat, p.Lon), ix.res)
+		if err != nil {
+			return fmt.Errorf("geo: h3 cell of camp %d: %w", i, err)
+		}
+		disk, err := h3.GridDisk(origin, int(math.Ceil((radius+campReachM+2*edge)/step)))
+		if err != nil {
+			return fmt.Errorf("geo: h3 grid disk: %w", err)
+		}
+		for _, cell := range disk {
+			if _, ok := seen[cell]; !ok && cell != 0 {
+				seen[cell] = struct{}{}
+				cells = append(cells, cell)
+			}
+		}
+	}
+	sort.Slice(cells, func(i, j int) bool { return cells[i] < cells[j] })
+
+	buckets := newTentBuckets(ix.tents, 20)
+	ix.cells = make(map[uint64]cellEntry, len(cells))
+	var near []ref
+	for _, cell := range cells {
+		ll, err := h3.CellToLatLng(cell)
+		if err != nil {
+			return fmt.Errorf("geo: h3 cell centre: %w", err)
+		}
+		centre := ix.f.xy(Point{Lat: ll.Lat, Lon: ll.Lng})
+		bnd, err := h3.CellToBoundary(cell)
+		if err != nil {
+			return fmt.Errorf("geo: h3 cell boundary: %w", err)
+		}
+		var cr float64
+		for _, v := range bnd {
+			cr = math.Max(cr, centre.dist(ix.f.xy(Point{Lat: v.Lat, Lon: v.Lng})))
+		}
+		cr *= 1.001
+		ix.cellR = math.Max(ix.cellR, cr)
+
+		e := cellEntry{campLo: int32(len(ix.campRefs)), tentLo: int32(len(ix.tentRefs))}
+		near = near[:0]
+		for i := range ix.camps {
+			c := &ix.camps[i]
+			if c.box.dist2(centre) > sq(campReachM+cr) {
+				continue
+			}
+			if d := ringDist(c.ring, centre); d <= campReachM+cr {
+				near = append(near, ref{int32(i), float32(d)})
+			}
+		}
+		sortRefs(near)
+		ix.campRefs = append(ix.campRefs, near...)
+		e.campHi = int32(len(ix.campRefs))
+
+		near = near[:0]
+		buckets.each(centre, tentReachM+cr, func(i int32) {
+			t := &ix.tents[i]
+			if t.box.dist2(centre) > sq(tentReachM+cr) {
+				return
+			}
+			if d := ringDist(t.ring, centre); d <= tentReachM+cr {
+				near = append(near, ref{i, float32(d)})
+			}
+		})
+		sortRefs(near)
+		ix.tentRefs = append(ix.tentRefs, near...)
+		e.tentHi = int32(len(ix.tentRefs))
+		if e.campHi > e.campLo || e.tentHi > e.tentLo {
+			ix.cells[uint64(cell)] = e
+		}
+	}
+	return nil
+}
+
+func sq(x float64) float64 { return x * x }
+
+// ringDist is the distance from p to the ring's area (0 inside).
+func ringDist(r ringXY, p vec) float64 {
+	if r.contains(p) {
+		return 0
+	}
+	return r.edgeDist(p)
+}
+
+func sortRefs(rs []ref) {
+	sort.Slice(rs, func(a, b int) bool {
+		if rs[a].d != rs[b].d {
+			return rs[a].d < rs[b].d
+		}
+		return rs[a].i < rs[b].i
+	})
+}
+
+// tentBuckets is a uniform grid over tents, used only while building.
+type tentBuckets struct {
+	size float64
+	m    map[[2]int32][]int32
+}
+
+func newTentBuckets(ts []tentGeo, size float64) tentBuckets {
+	b := tentBuckets{size: size, m: map[[2]int32][]int32{}}
+	for i := range ts {
+		x0, y0 := b.key(ts[i].box.min)
+		x1, y1 := b.key(ts[i].box.max)
+		for x := x0; x <= x1; x++ {
+			for y := y0; y <= y1; y++ {
+				b.m[[2]int32{x, y}] = append(b.m[[2]int32{x, y}], int32(i))
+			}
+		}
+	}
+	return b
+}
+
+func (b tentBuckets) key(p vec) (int32, int32) {
+	return int32(math.Floor(p.X / b.size)), int32(math.Floor(p.Y / b.size))
+}
+
+// each calls fn once for every tent in a bucket within r of p.
+func (b tentBuckets) each(p vec, r float64, fn func(int32)) {
+	x0, y0 := b.key(vec{p.X - r, p.Y - r})
+	x1, y1 := b.key(vec{p.X + r, p.Y + r})
+	seen := map[int32]struct{}{}
+	for x := x0; x <= x1; x++ {
+		for y := y0; y <= y1; y++ {
+			for _, i := range b.m[[2]int32{x, y}] {
+				if _, dup := seen[i]; !dup {
+					seen[i] = struct{}{}
+					fn(i)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,270 @@
+package geo
+
+import "math"
+
+// The probability model.
+//
+// A fix with accuracy a (the 68 % radius that Android and iOS report) is
+// modelled as a circular 2-D Gaussian around the fix with σ = a / 1.5096
+// (for a 2-D Gaussian P(r ≤ R) = 1 − exp(−R²/2σ²), which is 0.68 at
+// R = 1.5096 σ). The probability that the true position is in a tent is the
+// Gaussian's mass over the tent. Tents are rectangles, and a circular
+// Gaussian is the same in every rotated frame, so in the tent's own axes the
+// mass is exactly a product of two 1-D integrals:
+//
+//	P = ½[erf((hu−u)/σ√2) + erf((hu+u)/σ√2)] · ½[erf((hv−v)/σ√2) + erf((hv+v)/σ√2)]
+//
+// with (u, v) the fix relative to the tent's centre and hu×hv its half sizes.
+// Tents farther than 3.5 σ are ignored (each would hold < 0.03 %). Tents do
+// not overlap, so the masses add up; what is left, 1 − ΣP, is the chance that
+// the pilgrim is in no tent (a lane, a street): StreetProbability. When more
+// than MaxCandidates tents carry mass, the most likely are listed and the
+// listed tents and the street are rescaled to sum to 1; tents below 0.1 %
+// are dropped the same way.
+const (
+	accuracyToSigma  = 1.5096
+	defaultAccuracyM = 10.0
+	maxAccuracyM     = 2000.0
+	reachSigmas      = 3.5
+	minScanM         = 10.0 // tents this close are always measured for EdgeDistanceM
+	minProbability   = 0.001
+)
+
+type candidate struct {
+	i int32
+	p float64
+}
+
+// locState is the scratch of one Locate call; it lives on the stack.
+type locState struct {
+	p                  vec
+	σ, s2, reach, scan float64
+
+	camp     int32
+	campEdge float64
+	near     [2]int32
+	nearD    [2]float64
+
+	tent     int32
+	tentEdge float64
+
+	n    int
+	cand [MaxCandidates]candidate
+	mass float64
+}
+
+// Locate places a fix: site, zone, camp, tent, the camps either side when in
+// a street, the distance to the nearest edge, and the tents the accuracy
+// circle spans with their probabilities. accM ≤ 0 means unknown (10 m is
+// assumed). It does not allocate and is safe for concurrent use.
+func (ix *Index) Locate(lat, lon, accM float64) Location {
+	var loc Location
+	if !(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) {
+		loc.StreetProbability = 1
+		return loc
+	}
+	if !(accM > 0) {
+		accM = defaultAccuracyM
+	}
+	accM = math.Min(accM, maxAccuracyM)
+	loc.AccuracyM = accM
+	loc.Cell = cellAt(lat, lon, ix.res)
+
+	s := locState{p: ix.f.xy(Point{Lat: lat, Lon: lon}), camp: -1, tent: -1, near: [2]int32{-1, -1}}
+	s.nearD = [2]float64{math.Inf(1), math.Inf(1)}
+	s.campEdge, s.tentEdge = math.Inf(1), math.Inf(1)
+	s.σ = accM / accuracyToSigma
+	s.s2 = s.σ * math.Sqrt2
+	s.reach = reachSigmas * s.σ
+	s.scan = math.Max(s.reach, minScanM)
+
+	if e, ok := ix.cells[loc.Cell]; ok && s.scan <= tentReachM {
+		ix.scanCell(&s, e)
+	} else {
+		ix.scanAll(&s)
+	}
+	ix.fill(&loc, &s)
+	return loc
+}
+
+func (ix *Index) scanCell(s *locState, e cellEntry) {
+	cr := ix.cellR
+	for _, r := range ix.campRefs[e.campLo:e.campHi] {
+		limit := s.nearD[1]
+		if s.camp >= 0 {
+			limit = 0
+		}
+		if float64(r.d)-cr > limit {
+			break
+		}
+		ix.considerCamp(s, r.i)
+	}
+	if s.camp < 0 && s.nearD[0] > campReachM {
+		// Open ground beyond the cell's camp lists: measure every camp.
+		s.nearD = [2]float64{math.Inf(1), math.Inf(1)}
+		s.near = [2]int32{-1, -1}
+		for i := range ix.camps {
+			ix.considerCamp(s, int32(i))
+		}
+	}
+	for _, r := range ix.tentRefs[e.tentLo:e.tentHi] {
+		if float64(r.d)-cr > s.scan {
+			break
+		}
+		ix.considerTent(s, r.i)
+	}
+}
+
+// scanAll is the path for fixes far from every camp or too coarse for the
+// cell lists: it measures every camp and the tents of the camps in reach.
+func (ix *Index) scanAll(s *locState) {
+	for i := range ix.camps {
+		ix.considerCamp(s, int32(i))
+	}
+	for i := range ix.camps {
+		c := &ix.camps[i]
+		if c.box.dist2(s.p) > s.scan*s.scan {
+			continue
+		}
+		for _, t := range c.tentOrder {
+			if ix.tents[t].box.dist2(s.p) <= s.scan*s.scan {
+				ix.considerTent(s, t)
+			}
+		}
+	}
+}
+
+func (ix *Index) considerCamp(s *locState, i int32) {
+	c := &ix.camps[i]
+	if c.box.dist2(s.p) == 0 && c.ring.contains(s.p) {
+		s.camp = i
+		s.campEdge = c.ring.edgeDist(s.p)
+		return
+	}
+	if c.box.dist2(s.p) > s.nearD[1]*s.nearD[1] {
+		return
+	}
+	d := c.ring.edgeDist(s.p)
+	switch {
+	case d < s.nearD[0]:
+		s.near[1], s.nearD[1] = s.near[0], s.nearD[0]
+		s.near[0], s.nearD[0] = i, d
+	case d < s.nearD[1]:
+		s.near[1], s.nearD[1] = i, d
+	}
+}
+
+func (ix *Index) considerTent(s *locState, i int32) {
+	t := &ix.tents[i]
+	d := s.p.sub(t.c)
+	u, v := d.dot(t.ax), t.ax.cross(d)
+	ou, ov := math.Abs(u)-t.hu, math.Abs(v)-t.hv
+	var edge float64
+	if ou <= 0 && ov <= 0 {
+		edge = math.Min(-ou, -ov)
+	} else {
+		edge = math.Hypot(math.Max(ou, 0), math.Max(ov, 0))
+	}
+	if s.tent < 0 && t.box.dist2(s.p) == 0 && t.ring.contains(s.p) {
+		s.tent = i
+		edge = t.ring.edgeDist(s.p)
+	}
+	s.tentEdge = math.Min(s.tentEdge, edge)
+	if (ou > 0 || ov > 0) && edge > s.reach {
+		return
+	}
+	pu := 0.5 * (math.Erf((t.hu-u)/s.s2) + math.Erf((t.hu+u)/s.s2))
+	pv := 0.5 * (math.Erf((t.hv-v)/s.s2) + math.Erf((t.hv+v)/s.s2))
+	p := pu * pv
+	if !(p > 0) {
+		return
+	}
+	s.mass += p
+	// Keep the MaxCandidates most likely, most likely first.
+	k := s.n
+	if k == MaxCandidates {
+		if p <= s.cand[k-1].p {
+			return
+		}
+		k--
+	} else {
+		s.n++
+	}
+	for k > 0 && s.cand[k-1].p < p {
+		s.cand[k] = s.cand[k-1]
+		k--
+	}
+	s.cand[k] = candidate{i, p}
+}
+
+func (ix *Index) fill(loc *Location, s *locState) {
+	l := ix.layout
+	if s.camp >= 0 {
+		c := &ix.camps[s.camp]
+		lc := &l.Camps[c.layoutCamp]
+		loc.Site, loc.Zone, loc.Camp, loc.CampNumber = lc.Site, lc.Zone, lc.ID, lc.Number
+		loc.EdgeDistanceM = s.campEdge
+	} else {
+		for i := range ix.areas {
+			a := &ix.areas[i]
+			if a.isSite && a.box.dist2(s.p) == 0 && a.ring.contains(s.p) {
+				loc.Site = a.site
+				break
+			}
+		}
+		loc.EdgeDistanceM = s.nearD[0]
+		for k := 0; k < 2; k++ {
+			if s.near[k] >= 0 && s.nearD[k] <= campReachM {
+				loc.NearCamps[k] = l.Camps[ix.camps[s.near[k]].layoutCamp].ID
+			}
+		}
+		if s.near[0] >= 0 && s.nearD[0] <= campReachM {
+			nc := &l.Camps[ix.camps[s.near[0]].layoutCamp]
+			if loc.Site == "" || loc.Site == nc.Site {
+				loc.Site, loc.Zone = nc.Site, nc.Zone
+			}
+		}
+	}
+	for i := range ix.areas {
+		a := &ix.areas[i]
+		if a.landmk && a.box.dist2(s.p) == 0 && a.ring.contains(s.p) {
+			loc.Area = l.Areas[a.layoutI].ID
+			break
+		}
+	}
+	if s.tent >= 0 {
+		loc.Tent = l.Tents[s.tent].ID
+	}
+	loc.EdgeDistanceM = round2(math.Min(loc.EdgeDistanceM, s.tentEdge))
+	if math.IsInf(loc.EdgeDistanceM, 0) {
+		loc.EdgeDistanceM = 0
+	}
+
+	// Probabilities: drop the negligible, rescale so that the listed tents
+	// and the street sum to 1 (see the model above).
+	street := math.Max(0, 1-s.mass)
+	listed := 0.0
+	n := 0
+	for k := 0; k < s.n; k++ {
+		if s.cand[k].p >= minProbability {
+			listed += s.cand[k].p
+			n++
+		}
+	}
+	total := listed + street
+	if total <= 0 {
+		loc.StreetProbability = 1
+		return
+	}
+	sum := 0.0
+	for k := 0; k < n; k++ {
+		p := round4(s.cand[k].p / total)
+		loc.CandidateArr[k] = TentCandidate{Tent: l.Tents[s.cand[k].i].ID, Probability: p}
+		sum += p
+	}
+	loc.NumCandidates = n
+	loc.StreetProbability = round4(math.Max(0, 1-sum))
+}
+
+func round2(x float64) float64 { return math.Round(x*100) / 100 }
+func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }

@@ -1,0 +1,178 @@
+package geo
+
+import "math"
+
+// Planar helpers in metres (see frame).
+
+// orient is the sign of the turn a→b→c: >0 left, <0 right, 0 collinear.
+func orient(a, b, c vec) float64 { return b.sub(a).cross(c.sub(a)) }
+
+// segmentsCross reports whether segments ab and cd cross at a single point
+// interior to both (touching at an end point or collinear overlap does not count).
+func segmentsCross(a, b, c, d vec) bool {
+	d1, d2 := orient(c, d, a), orient(c, d, b)
+	d3, d4 := orient(a, b, c), orient(a, b, d)
+	return ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0))
+}
+
+// segmentsTouch reports whether segments ab and cd share any point.
+func segmentsTouch(a, b, c, d vec) bool {
+	d1, d2 := orient(c, d, a), orient(c, d, b)
+	d3, d4 := orient(a, b, c), orient(a, b, d)
+	if ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0)) {
+		return true
+	}
+	return (d1 == 0 && onSegment(c, d, a)) || (d2 == 0 && onSegment(c, d, b)) ||
+		(d3 == 0 && onSegment(a, b, c)) || (d4 == 0 && onSegment(a, b, d))
+}
+
+// onSegment: p collinear with ab lies within its box.
+func onSegment(a, b, p vec) bool {
+	return math.Min(a.X, b.X) <= p.X && p.X <= math.Max(a.X, b.X) &&
+		math.Min(a.Y, b.Y) <= p.Y && p.Y <= math.Max(a.Y, b.Y)
+}
+
+// segDist2 is the squared distance from p to segment ab.
+func segDist2(p, a, b vec) float64 {
+	ab := b.sub(a)
+	l2 := ab.dot(ab)
+	if l2 == 0 {
+		return p.dist2(a)
+	}
+	t := p.sub(a).dot(ab) / l2
+	t = math.Max(0, math.Min(1, t))
+	return p.dist2(a.add(ab.scale(t)))
+}
+
+// ringXY is a closed ring in metres (last point repeats the first).
+type ringXY []vec
+
+func (r ringXY) contains(p vec) bool {
+	in := false
+	n := len(r)
+	for i, j := 0, n-1; i < n; j, i = i, i+1 {
+		a, b := r[i], r[j]
+		if (a.Y > p.Y) != (b.Y > p.Y) && p.X < (b.X-a.X)*(p.Y-a.Y)/(b.Y-a.Y)+a.X {
+			in = !in
+		}
+	}
+	return in
+}
+
+// edgeDist is the distance from p to the ring's boundary.
+func (r ringXY) edgeDist(p vec) float64 {
+	best := math.Inf(1)
+	for i := 0; i+1 < len(r); i++ {
+		best = math.Min(best, segDist2(p, r[i], r[i+1]))
+	}
+	return math.Sqrt(best)
+}
+
+// crossesSegment reports whether segment ab crosses the ring's boundary
+// properly (at a point interior to both).
+func (r ringXY) crossesSegment(a, b vec) bool {
+	for i := 0; i+1 < len(r); i++ {
+		if segmentsCross(a, b, r[i], r[i+1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// selfIntersection returns the first pair of non-adjacent edges that touch,
+// or -1, -1.
+func (r ringXY) selfIntersection() (int, int) {
+	n := len(r) - 1 // edges
+	for i := 0; i < n; i++ {
+		for j := i + 1; j < n; j++ {
+			if j == i+1 || (i == 0 && j == n-1) {
+				// Adjacent edges share a vertex; they only fault if they fold back.
+				var a, b, c vec
+				if j == i+1 {
+					a, b, c = r[i], r[i+1], r[j+1]
+				} else {
+					a, b, c = r[j], r[j+1], r[1]
+				}
+				if orient(a, b, c) == 0 && b.sub(a).dot(c.sub(b)) < 0 {
+					return i, j
+				}
+				continue
+			}
+			if segmentsTouch(r[i], r[i+1], r[j], r[j+1]) {
+				return i, j
+			}
+		}
+	}
+	return -1, -1
+}
+
+type boxXY struct{ min, max vec }
+
+func (r ringXY) box() boxXY {
+	b := boxXY{vec{math.Inf(1), math.Inf(1)}, vec{math.Inf(-1), math.Inf(-1)}}
+	for _, p := range r {
+		b.min.X, b.min.Y = math.Min(b.min.X, p.X), math.Min(b.min.Y, p.Y)
+		b.max.X, b.max.Y = math.Max(b.max.X, p.X), math.Max(b.max.Y, p.Y)
+	}
+	return b
+}
+
+func (b boxXY) intersects(o boxXY) bool {
+	return b.min.X <= o.max.X && o.min.X <= b.max.X && b.min.Y <= o.max.Y && o.min.Y <= b.max.Y
+}
+
+// dist2 is the squared distance from p to the box (0 inside).
+func (b boxXY) dist2(p vec) float64 {
+	dx := math.Max(0, math.Max(b.min.X-p.X, p.X-b.max.X))
+	dy := math.Max(0, math.Max(b.min.Y-p.Y, p.Y-b.max.Y))
+	return dx*dx + dy*dy
+}
+
+// interiorsOverlap reports whether two simple rings share interior area:
+// their edges cross, or a vertex (or the centroid of edge midpoints, for
+// identical rings) of one lies strictly inside the other.
+func interiorsOverlap(a, b ringXY) bool {
+	for i := 0; i+1 < len(a); i++ {
+		if b.crossesSegment(a[i], a[i+1]) {
+			return true
+		}
+	}
+	for _, p := range a[:len(a)-1] {
+		if b.contains(p) && b.edgeDist(p) > 1e-6 {
+			return true
+		}
+	}
+	for _, p := range b[:len(b)-1] {
+		if a.contains(p) && a.edgeDist(p) > 1e-6 {
+			return true
+		}
+	}
+	// Rings with the same or collinear vertices: test an inner point of each.
+	if pa, ok := a.innerPoint(); ok && b.contains(pa) && b.edgeDist(pa) > 1e-6 {
+		return true
+	}
+	if pb, ok := b.innerPoint(); ok && a.contains(pb) && a.edgeDist(pb) > 1e-6 {
+		return true
+	}
+	return false
+}
+
+// innerPoint returns a point strictly inside the ring, found by nudging the
+// midpoint of each edge inwards.
+func (r ringXY) innerPoint() (vec, bool) {
+	for i := 0; i+1 < len(r); i++ {
+		m := r[i].lerp(r[i+1], 0.5)
+		d := r[i+1].sub(r[i])
+		if d.len() == 0 {
+			continue
+		}
+		n := d.unit().perp() // left of the edge: inside for a counter-clockwise ring
+		for _, s := range []float64{0.01, -0.01} {
+			q := m.add(n.scale(s))
+			if r.contains(q) {
+				return q, true
+			}
+		}
+	}
+	return vec{}, false
+}

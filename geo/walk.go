@@ -1,0 +1,5 @@
+package geo
+
+type walkGraph struct{}
+
+func buildWalkGraph(ix *Index) *walkGraph { return &walkGraph{} }

@@ -1,0 +1,168 @@
+// Package load drives a running Dalil server with simulated devices and
+// websocket watchers and measures it: accepted pings per second, rejections,
+// ping→websocket latency, delivered messages, the server's CPU and memory.
+// It only talks to loopback, and every run is bounded in devices, watchers
+// and time.
+package load
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"dalil/geo"
+	"dalil/sim/send"
+	"dalil/tracking"
+)
+
+// Bounds keep a run from swamping the machine it shares.
+const (
+	MaxDevices  = 5_000_000
+	MaxWatchers = 15_000
+	MaxDuration = 30 * time.Minute
+)
+
+// Device is one device the server knows (it is in the server's registry).
+type Device struct {
+	ID    string
+	Kind  tracking.DeviceKind
+	Group string    // the owner's group, for guide watchers
+	Home  geo.Point // where it sits: its owner's tent
+}
+
+// Config describes one run.
+type Config struct {
+	// Target is the server's base URL (loopback only).
+	Target string
+	// AdminToken mints device, operator and guide tokens.
+	AdminToken string
+	// Devices are the simulated devices, all registered on the server.
+	Devices []Device
+	// Interval is each device's ping interval (default 10 s).
+	Interval time.Duration
+	// Duration is how long the load runs after setup (default 60 s).
+	Duration time.Duration
+	// Protocol is how devices send (default native). Mixed spreads devices
+	// over the three protocols.
+	Protocol send.Protocol
+	// Batch is how many fixes a native device buffers into one request
+	// (default 1: a request per fix). A device token may post only its own
+	// pings, so a batch is one device's last Batch fixes, sent every
+	// Batch×Interval: the pings/s offered stay Devices/Interval.
+	Batch int
+	// Conns is the number of HTTP requests in flight (default 64).
+	Conns int
+	// Watchers websocket clients subscribe to the live feed; GuideShare of
+	// them are guides following a group (default 0.5), the rest operators
+	// following a bbox of BBoxM metres around a random device (default 400).
+	Watchers   int
+	GuideShare float64
+	BBoxM      float64
+	// ServerPID is the server's process id for CPU and RSS; 0 finds the
+	// process listening on the target's port (when the target is local).
+	ServerPID int
+	// Label names the run in the report (e.g. "embedded store").
+	Label string
+	// SetupTimeout bounds minting tokens and connecting watchers (default 5 min).
+	SetupTimeout time.Duration
+	// Seed fixes which devices the watchers follow.
+	Seed int64
+	// Log receives progress.
+	Log *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.Interval <= 0 {
+		c.Interval = 10 * time.Second
+	}
+	if c.Duration <= 0 {
+		c.Duration = 60 * time.Second
+	}
+	if c.Protocol == "" {
+		c.Protocol = send.Native
+	}
+	if c.Batch <= 0 {
+		c.Batch = 1
+	}
+	if c.Conns <= 0 {
+		c.Conns = 64
+	}
+	if c.GuideShare == 0 {
+		c.GuideShare = 0.5
+	}
+	if c.BBoxM <= 0 {
+		c.BBoxM = 400
+	}
+	if c.SetupTimeout <= 0 {
+		c.SetupTimeout = 5 * time.Minute
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if _, err := send.CheckTarget(c.Target); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := send.ParseProtocol(string(c.Protocol)); err != nil {
+		errs = append(errs, err)
+	}
+	switch {
+	case len(c.Devices) == 0:
+		errs = append(errs, errors.New("devices: none to simulate"))
+	case len(c.Devices) > MaxDevices:
+		errs = append(errs, fmt.Errorf("devices: %d is more than the bound of %d", len(c.Devices), MaxDevices))
+	}
+	if c.Watchers < 0 || c.Watchers > MaxWatchers {
+		errs = append(errs, fmt.Errorf("watchers: %d is outside 0..%d", c.Watchers, MaxWatchers))
+	}
+	if c.Duration > MaxDuration {
+		errs = append(errs, fmt.Errorf("duration: %v is longer than the bound of %v", c.Duration, MaxDuration))
+	}
+	if c.Interval < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("interval: %v is shorter than 100ms", c.Interval))
+	}
+	if c.Batch > 1000 {
+		errs = append(errs, fmt.Errorf("batch: %d fixes per request is more than 1000", c.Batch))
+	}
+	if c.Conns > 4096 {
+		errs = append(errs, fmt.Errorf("conns: %d is more than 4096", c.Conns))
+	}
+	if c.GuideShare < 0 || c.GuideShare > 1 {
+		errs = append(errs, fmt.Errorf("guide share: %v is outside 0..1", c.GuideShare))
+	}
+	if c.AdminToken == "" && (c.Watchers > 0 || c.Protocol == send.Native || c.Protocol == send.Mixed) {
+		errs = append(errs, errors.New("token: the admin token is needed to mint device and watcher tokens"))
+	}
+	return errors.Join(errs...)
+}
+
+// DevicesFromRegistry lists every pilgrim's devices, placed at the pilgrim's
+// tent (or camp) on the layout, in registry order.
+func DevicesFromRegistry(l *geo.Layout, ps []tracking.Pilgrim) []Device {
+	var out []Device
+	for i := range ps {
+		p := &ps[i]
+		home, ok := geo.Point{}, false
+		if t, found := l.Tent(p.Tent); found && len(t.Polygon) > 2 {
+			home, ok = t.Polygon.Centroid(), true
+		} else if c, found := l.Camp(p.Camp); found && len(c.Polygon) > 2 {
+			home, ok = c.Polygon.Centroid(), true
+		}
+		if !ok {
+			continue
+		}
+		for k, id := range p.Devices {
+			kind := tracking.DevicePhone
+			if k < len(p.DeviceKinds) && p.DeviceKinds[k] != "" {
+				kind = p.DeviceKinds[k]
+			}
+			out = append(out, Device{ID: id, Kind: kind, Group: p.Group, Home: home})
+		}
+	}
+	return out
+}

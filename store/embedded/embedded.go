@@ -1,0 +1,161 @@
+// Package embedded is Dalil's default store: a Pebble LSM under one directory,
+// with nothing to install or run beside the binary.
+//
+// Every AppendPositions and PutRecords commits with a WAL fsync before it
+// returns. Concurrent callers share fsyncs through Pebble's commit pipeline
+// (its WAL writer completes every queued sync with one fsync), which is the
+// group commit the tracking contract asks for; see docs/storage.md for the
+// figures that justify not adding a batcher of our own.
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"dalil/tracking"
+)
+
+// Options tune the embedded store; the zero value is the default.
+type Options struct {
+	// Logger receives Pebble's messages (info as Debug); nil discards them.
+	Logger *slog.Logger
+	// CacheSize is the block cache in bytes (default 64 MiB).
+	CacheSize int64
+	// MemTableSize is the size of one memtable in bytes (default 32 MiB).
+	// Larger memtables absorb ingest bursts with fewer flushes.
+	MemTableSize uint64
+	// FS replaces the operating system's file system (tests, benchmarks).
+	FS vfs.FS
+}
+
+// Store is the embedded store. It is safe for concurrent use.
+type Store struct {
+	db  *pebble.DB
+	dir string
+	seq *seqAlloc
+
+	// mu and inflight guard the handle: every call registers in inflight
+	// while the store is open, and Close waits for them before closing
+	// Pebble (which panics when used after Close). A counter rather than a
+	// read lock, so that a callback that calls the store again (Latest's fn)
+	// gets errClosed instead of deadlocking against a waiting Close.
+	mu       sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup
+
+	// latestMu orders retention's read-then-delete of stale latest entries
+	// against appends (shared), so a delete cannot swallow a newer merge.
+	latestMu sync.RWMutex
+}
+
+var _ tracking.Store = (*Store)(nil)
+
+// Open opens (creating if missing) the store in dir with default options.
+func Open(dir string) (*Store, error) { return OpenOptions(dir, Options{}) }
+
+// OpenOptions opens (creating if missing) the store in dir.
+func OpenOptions(dir string, o Options) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("embedded: empty directory")
+	}
+	if o.FS == nil {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("embedded: create %s: %w", dir, err)
+		}
+	}
+	if o.CacheSize <= 0 {
+		o.CacheSize = 64 << 20
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 32 << 20
+	}
+	cache := pebble.NewCache(o.CacheSize)
+	defer cache.Unref() // the DB holds its own reference
+	opts := &pebble.Options{
+		Cache:              cache,
+		MemTableSize:       o.MemTableSize,
+		Merger:             latestMerger,
+		FormatMajorVersion: pebble.FormatNewest,
+		Logger:             pebbleLogger{log: o.Logger},
+		FS:                 o.FS,
+	}
+	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionBalanced })
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		// A second process on the same directory lands here (Pebble's LOCK file).
+		return nil, fmt.Errorf("embedded: open %s: %w", dir, err)
+	}
+	seq, err := newSeqAlloc(db)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("embedded: open %s: %w", dir, err)
+	}
+	return &Store{db: db, dir: dir, seq: seq}, nil
+}
+
+// Dir is the directory the store lives in.
+func (s *Store) Dir() string { return s.dir }
+
+// errClosed is what every call after Close returns: the store is not there to
+// take the write, so ingest answers 503 and the device retries.
+var errClosed = fmt.Errorf("embedded: store closed: %w", tracking.ErrUnavailable)
+
+// acquire registers a call; release it with s.inflight.Done().
+func (s *Store) acquire() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	s.inflight.Add(1)
+	return nil
+}
+
+// Ping reports whether the store can serve: it is open and its directory
+// still answers a read.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	_, closer, err := s.db.Get(seqLeaseKey)
+	if err == nil {
+		closer.Close()
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return unavailable("ping", err)
+	}
+	return nil
+}
+
+// Close refuses new calls, waits for running ones, then closes Pebble (the
+// WAL already holds every acknowledged write). Calling it again is a no-op.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.inflight.Wait()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("embedded: close: %w", err)
+	}
+	return nil
+}
+
+// unavailable marks a failed write or read as "try again later": the data the
+// caller passed was not acknowledged, so nothing acknowledged is lost.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("embedded: %s: %w: %w", op, tracking.ErrUnavailable, err)
+}

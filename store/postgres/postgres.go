@@ -1,0 +1,180 @@
+// Package postgres keeps Dalil's positions and records in PostgreSQL (pgx/v5).
+//
+// Open runs the schema migrations (under an advisory lock, so several
+// processes may start at once). Positions go to a table partitioned by UTC
+// day; concurrent AppendPositions callers are merged into one COPY and one
+// commit (group commit), and a call returns only after that commit, with
+// synchronous_commit on. Errors that mean "the database is not reachable now"
+// wrap tracking.ErrUnavailable.
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"dalil/tracking"
+)
+
+// Options tune the PostgreSQL store; the zero value is the default.
+type Options struct {
+	// Logger receives warnings (a failed group commit); nil discards them.
+	Logger *slog.Logger
+	// MaxConns caps the pool (default: pgxpool's, max(4, GOMAXPROCS)),
+	// unless the URL sets pool_max_conns.
+	MaxConns int32
+	// Committers is how many group commits may run at once (default 2).
+	Committers int
+	// MaxBatchRows caps the positions merged into one COPY (default 20,000).
+	MaxBatchRows int
+	// CommitTimeout bounds one group commit (default 30 s); callers' own
+	// deadlines still apply while they wait.
+	CommitTimeout time.Duration
+}
+
+// Store is the PostgreSQL store. It is safe for concurrent use.
+type Store struct {
+	pool  *pgxpool.Pool
+	log   *slog.Logger
+	opts  Options
+	parts *partitions
+
+	queue chan *appendReq
+	stop  context.CancelFunc
+	base  context.Context // lifetime of the committers' database work
+	done  sync.WaitGroup  // committers
+
+	mu       sync.Mutex
+	closed   bool
+	inflight sync.WaitGroup // calls in progress; Close waits for them
+}
+
+var _ tracking.Store = (*Store)(nil)
+
+// Open connects to url, migrates the schema and starts the group committers.
+// The schema lives in the first schema of the connection's search_path (set
+// search_path=... in the URL to keep Dalil apart from other tables).
+func Open(ctx context.Context, url string) (*Store, error) {
+	return OpenOptions(ctx, url, Options{})
+}
+
+// OpenOptions is Open with options.
+func OpenOptions(ctx context.Context, url string, o Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: bad URL: %w", err)
+	}
+	// An acknowledged ping must survive a crash of the database too; insist
+	// on synchronous commit unless the URL says otherwise explicitly.
+	if _, set := cfg.ConnConfig.RuntimeParams["synchronous_commit"]; !set {
+		cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	}
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	if o.Committers <= 0 {
+		o.Committers = 2
+	}
+	if o.MaxBatchRows <= 0 {
+		o.MaxBatchRows = 20_000
+	}
+	if o.CommitTimeout <= 0 {
+		o.CommitTimeout = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, wrap("open", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, wrap("connect", err)
+	}
+	if _, err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, wrap("migrate", err)
+	}
+	parts := newPartitions()
+	if err := parts.refresh(ctx, pool); err != nil {
+		pool.Close()
+		return nil, wrap("list partitions", err)
+	}
+	base, stop := context.WithCancel(context.Background())
+	s := &Store{
+		pool:  pool,
+		log:   o.Logger,
+		opts:  o,
+		parts: parts,
+		queue: make(chan *appendReq, 4096),
+		base:  base,
+		stop:  stop,
+	}
+	for range o.Committers {
+		s.done.Add(1)
+		go s.commitLoop()
+	}
+	return s, nil
+}
+
+var errClosed = fmt.Errorf("postgres: store closed: %w", tracking.ErrUnavailable)
+
+// acquire registers a call; release it with s.inflight.Done().
+func (s *Store) acquire() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	s.inflight.Add(1)
+	return nil
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	return wrap("ping", s.pool.Ping(ctx))
+}
+
+// Close refuses new calls, lets running ones (and queued appends) finish,
+// stops the committers and closes the pool. Calling it again is a no-op.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.inflight.Wait()
+	close(s.queue)
+	s.done.Wait()
+	s.stop()
+	s.pool.Close()
+	return nil
+}
+
+// Pool exposes the connection pool for tools (backup checks, metrics); the
+// store's tables are positions, latest_positions, records and
+// dalil_migrations.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// SchemaVersion returns the migration version the database is at.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	if err := s.acquire(); err != nil {
+		return 0, err
+	}
+	defer s.inflight.Done()
+	var v int
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM dalil_migrations`).Scan(&v)
+	return v, wrap("schema version", err)
+}
+

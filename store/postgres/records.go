@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"dalil/store/internal/check"
+	"dalil/tracking"
+)
+
+// PutRecords writes all records of one kind with one INSERT … ON CONFLICT
+// statement, which PostgreSQL applies whole or not at all. A repeated id in
+// one batch: the last one wins (as in the embedded store).
+func (s *Store) PutRecords(ctx context.Context, kind string, recs []tracking.Record) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := check.Records(kind, recs); err != nil {
+		return fmt.Errorf("postgres: put records: %w", err)
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	// ON CONFLICT may not touch one row twice in a statement: keep the last
+	// record of each id.
+	last := make(map[string]int, len(recs))
+	for i, r := range recs {
+		last[r.ID] = i
+	}
+	ids := make([]string, 0, len(last))
+	data := make([][]byte, 0, len(last))
+	for i, r := range recs {
+		if last[r.ID] != i {
+			continue
+		}
+		ids = append(ids, r.ID)
+		d := r.Data
+		if d == nil {
+			d = []byte{} // NOT NULL: an empty document, as the embedded store keeps it
+		}
+		data = append(data, d)
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO records (kind, id, data)
+		SELECT $1, r.id, r.data FROM unnest($2::text[], $3::bytea[]) AS r(id, data)
+		ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data`, kind, ids, data)
+	return wrap("put records", err)
+}
+
+// GetRecord returns the record's data, or tracking.ErrNotFound.
+func (s *Store) GetRecord(ctx context.Context, kind, id string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := check.Record(kind, id); err != nil {
+		return nil, fmt.Errorf("postgres: get record: %w", err)
+	}
+	if err := s.acquire(); err != nil {
+		return nil, err
+	}
+	defer s.inflight.Done()
+	var data []byte
+	err := s.pool.QueryRow(ctx, `SELECT data FROM records WHERE kind = $1 AND id = $2`, kind, id).Scan(&data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: record %s/%s: %w", kind, id, tracking.ErrNotFound)
+	}
+	if err != nil {
+		return nil, wrap("get record", err)
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	return data, nil
+}
+
+// ScanRecords calls fn for every record of kind in id byte order (the id
+// column is COLLATE "C"). An error from fn stops the scan and is returned as
+// is.
+func (s *Store) ScanRecords(ctx context.Context, kind string, fn func(id string, data []byte) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := check.Name("record kind", kind); err != nil {
+		return fmt.Errorf("postgres: scan records: %w", err)
+	}
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	rows, err := s.pool.Query(ctx, `SELECT id, data FROM records WHERE kind = $1 ORDER BY id`, kind)
+	if err != nil {
+		return wrap("scan records", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var data []byte
+		if err := rows.Scan(&id, &data); err != nil {
+			return wrap("scan records", err)
+		}
+		if err := fn(id, data); err != nil {
+			return err
+		}
+	}
+	return wrap("scan records", rows.Err())
+}
+
+// DeleteRecord removes a record; deleting a missing record is not an error.
+func (s *Store) DeleteRecord(ctx context.Context, kind, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := check.Record(kind, id); err != nil {
+		return fmt.Errorf("postgres: delete record: %w", err)
+	}
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	_, err := s.pool.Exec(ctx, `DELETE FROM records WHERE kind = $1 AND id = $2`, kind, id)
+	return wrap("delete record", err)
+}

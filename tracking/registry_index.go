@@ -1,0 +1,226 @@
+package tracking
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// Registry holds every pilgrim, group and device in memory, indexed for the
+// lookups the rest of Dalil makes on every request and every ping. It is safe
+// for concurrent use. The store is the source of truth: LoadRegistry fills a
+// Registry from it and Import/PutDevice write to the store before they change
+// the memory.
+type Registry struct {
+	// wmu serialises the writers (Import, PutDevice) across their
+	// validate-write-apply sequence so that two imports cannot both validate
+	// against the same old state.
+	wmu sync.Mutex
+
+	mu       sync.RWMutex
+	pilgrims map[string]*Pilgrim
+	groups   map[string]*Group
+	members  map[string][]string // group ID -> member PIDs, sorted
+	devices  map[string]*Device
+
+	// version counts changes so that the engine can tell when bindings moved.
+	version atomic.Uint64
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{
+		pilgrims: make(map[string]*Pilgrim),
+		groups:   make(map[string]*Group),
+		members:  make(map[string][]string),
+		devices:  make(map[string]*Device),
+	}
+}
+
+// Version changes whenever the registry changes (import, device binding).
+func (r *Registry) Version() uint64 { return r.version.Load() }
+
+// Len is the number of pilgrims.
+func (r *Registry) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.pilgrims)
+}
+
+// Pilgrim returns a copy of the pilgrim with that PID.
+func (r *Registry) Pilgrim(pid string) (Pilgrim, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	p, ok := r.pilgrims[pid]
+	if !ok {
+		return Pilgrim{}, false
+	}
+	return clonePilgrim(p), true
+}
+
+// Group returns the group with that ID.
+func (r *Registry) Group(id string) (Group, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	g, ok := r.groups[id]
+	if !ok {
+		return Group{}, false
+	}
+	return *g, true
+}
+
+// Groups returns every group sorted by ID.
+func (r *Registry) Groups() []Group {
+	r.mu.RLock()
+	out := make([]Group, 0, len(r.groups))
+	for _, g := range r.groups {
+		out = append(out, *g)
+	}
+	r.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Group) int { return cmpString(a.ID, b.ID) })
+	return out
+}
+
+// Members returns the pilgrims of a group sorted by PID.
+func (r *Registry) Members(groupID string) []Pilgrim {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	pids := r.members[groupID]
+	out := make([]Pilgrim, 0, len(pids))
+	for _, pid := range pids {
+		if p, ok := r.pilgrims[pid]; ok {
+			out = append(out, clonePilgrim(p))
+		}
+	}
+	return out
+}
+
+// Device returns the device with that unique id.
+func (r *Registry) Device(id string) (Device, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	d, ok := r.devices[id]
+	if !ok {
+		return Device{}, false
+	}
+	return *d, true
+}
+
+// Devices returns the devices of a pilgrim in the order the registry lists them.
+func (r *Registry) Devices(pid string) []Device {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	p, ok := r.pilgrims[pid]
+	if !ok {
+		return nil
+	}
+	out := make([]Device, 0, len(p.Devices))
+	for _, id := range p.Devices {
+		if d, ok := r.devices[id]; ok {
+			out = append(out, *d)
+		}
+	}
+	return out
+}
+
+// Each calls fn for every pilgrim (in no particular order) until fn returns
+// false. fn must not call back into the registry's writers.
+func (r *Registry) Each(fn func(Pilgrim) bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, p := range r.pilgrims {
+		if !fn(clonePilgrim(p)) {
+			return
+		}
+	}
+}
+
+// deviceOwner is what the engine needs about a device on every ping, in one
+// read-locked lookup without allocating.
+type deviceOwner struct {
+	kind    DeviceKind
+	pilgrim string
+	luggage string
+	group   string
+}
+
+func (r *Registry) owner(id string) (deviceOwner, bool) {
+	r.mu.RLock()
+	d, ok := r.devices[id]
+	if !ok {
+		r.mu.RUnlock()
+		return deviceOwner{}, false
+	}
+	o := deviceOwner{kind: d.Kind, pilgrim: d.Pilgrim, luggage: d.Luggage}
+	if o.pilgrim != "" {
+		if p, ok := r.pilgrims[o.pilgrim]; ok {
+			o.group = p.Group
+		}
+	}
+	r.mu.RUnlock()
+	return o, true
+}
+
+// apply puts validated pilgrims, groups and devices into memory and removes
+// dropped device ids. The caller has written them to the store already.
+func (r *Registry) apply(ps []Pilgrim, gs []Group, ds []Device, dropped []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range gs {
+		g := gs[i]
+		r.groups[g.ID] = &g
+	}
+	for _, id := range dropped {
+		delete(r.devices, id)
+	}
+	for i := range ds {
+		d := ds[i]
+		r.devices[d.ID] = &d
+	}
+	for i := range ps {
+		p := clonePilgrim(&ps[i])
+		if old, ok := r.pilgrims[p.PID]; ok && old.Group != p.Group {
+			r.removeMember(old.Group, p.PID)
+		}
+		if old, ok := r.pilgrims[p.PID]; !ok || old.Group != p.Group {
+			r.addMember(p.Group, p.PID)
+		}
+		r.pilgrims[p.PID] = &p
+	}
+	r.version.Add(1)
+}
+
+func (r *Registry) addMember(group, pid string) {
+	if group == "" {
+		return
+	}
+	m := r.members[group]
+	i, found := slices.BinarySearch(m, pid)
+	if !found {
+		r.members[group] = slices.Insert(m, i, pid)
+	}
+}
+
+func (r *Registry) removeMember(group, pid string) {
+	m := r.members[group]
+	if i, found := slices.BinarySearch(m, pid); found {
+		r.members[group] = slices.Delete(m, i, i+1)
+	}
+}
+
+func clonePilgrim(p *Pilgrim) Pilgrim {
+	c := *p
+	c.Devices = slices.Clone(p.Devices)
+	c.DeviceKinds = slices.Clone(p.DeviceKinds)
+	return c
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,217 @@
+// Package e2e_test drives the console, the guide view and the tent finder in
+// headless Chromium against a real `dalil serve --demo`.
+//
+//	make web && DALIL_TEST_CHROMIUM=/usr/bin/chromium go test ./web/e2e/
+//
+// DALIL_UPDATE_SCREENSHOTS=1 also writes docs/console.png and docs/tent-finder.png.
+package e2e_test
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+func TestConsoleTentFinderAndGuideView(t *testing.T) {
+	chromiumPath(t) // skip before building anything when there is no browser
+	d := startDalil(t)
+	operator := d.mint("operator", "e2e-desk")
+	p := d.findDemoPilgrim(operator)
+	t.Logf("demo pilgrim %s (%s), tent %s, device %s", p.PID, p.Name, p.Tent, p.Device)
+
+	ctx, errs := newBrowser(t, 1400, 880)
+
+	// Sign in with an operator token.
+	run(t, ctx, "open the console",
+		chromedp.Navigate(d.url+"/"),
+		chromedp.WaitVisible("#signin-token", chromedp.ByID),
+		chromedp.SendKeys("#signin-token", operator, chromedp.ByID),
+		chromedp.Click("#signin-form button[type=submit]", chromedp.ByQuery),
+	)
+	waitJS(t, ctx, "console signed in and the layout drawn",
+		`document.body.dataset.ready === "1" && window.dalil.map.camps.size > 0`, 60*time.Second)
+	if who := textOf(t, ctx, "#whoami"); !strings.Contains(who, "operator") {
+		t.Errorf("whoami shows %q, want the operator role", who)
+	}
+	// The operator sees search, cases and luggage; not the guide's group tab.
+	waitJS(t, ctx, "operator UI", `!document.getElementById('search-form').hidden &&
+		!document.querySelector('[data-tab=cases]').hidden && !document.querySelector('[data-tab=luggage]').hidden &&
+		document.querySelector('[data-tab=group]').hidden`, 5*time.Second)
+	waitJS(t, ctx, "live feed connected", `document.getElementById('live-status').dataset.state === 'live'`, 20*time.Second)
+	waitJS(t, ctx, "live positions in view", `window.dalil.live.markers.size > 0`, 30*time.Second)
+
+	// Search the demo pilgrim by PID and open the panel.
+	run(t, ctx, "search",
+		chromedp.SetValue("#search-q", p.PID, chromedp.ByID),
+		chromedp.Click("#search-form button[type=submit]", chromedp.ByQuery),
+	)
+	hit := fmt.Sprintf(`#results li[data-pid=%q] button`, p.PID)
+	waitJS(t, ctx, "search result", fmt.Sprintf(`document.querySelector(%q)`, hit), 15*time.Second)
+	run(t, ctx, "open the pilgrim", chromedp.Click(hit, chromedp.ByQuery))
+	waitJS(t, ctx, "pilgrim panel", fmt.Sprintf(`document.getElementById('pilgrim').dataset.pid === %q &&
+		!document.getElementById('pilgrim').hidden && document.getElementById('p-live').dataset.lat`, p.PID), 15*time.Second)
+	if name := textOf(t, ctx, "#p-name"); name != p.Name {
+		t.Errorf("pilgrim panel shows %q, want %q", name, p.Name)
+	}
+
+	// The live dot moves when a ping arrives. Record every position the panel
+	// shows, post a ping 35 m north of where the pilgrim is, and expect it.
+	var cur [2]float64
+	run(t, ctx, "read the live position", chromedp.Evaluate(
+		`(() => { window.__seen = []; const e = document.getElementById('p-live');
+		  new MutationObserver(() => { const ll = window.dalil.pilgrim.dot.getLatLng();
+		    window.__seen.push([+e.dataset.lat, +e.dataset.lon, ll.lat, ll.lng]); })
+		    .observe(e, {attributes: true, childList: true, characterData: true, subtree: true});
+		  return [+e.dataset.lat, +e.dataset.lon]; })()`, &cur))
+	lat, lon := cur[0]+35.0/111320, cur[1]
+	device := d.mint("device", p.Device)
+	d.ping(device, p.Device, lat, lon)
+	waitJS(t, ctx, "live dot moved to the posted ping", fmt.Sprintf(
+		`window.__seen.some(([a, b, ma, mb]) => Math.abs(a - %f) < 1e-6 && Math.abs(b - %f) < 1e-6 &&
+		  Math.abs(ma - %f) < 1e-6 && Math.abs(mb - %f) < 1e-6)`, lat, lon, lat, lon), 15*time.Second)
+
+	// The walking route to the tent is drawn.
+	run(t, ctx, "route", chromedp.Click("#p-route", chromedp.ByID))
+	waitJS(t, ctx, "route drawn", `+document.getElementById('p-route-info').dataset.route > 1`, 15*time.Second)
+	if info := textOf(t, ctx, "#p-route-info"); !strings.Contains(info, "Walk") {
+		t.Errorf("route info %q", info)
+	}
+	time.Sleep(500 * time.Millisecond) // let the map settle for the picture
+	screenshot(t, ctx, "console.png")
+
+	// Open a case for the pilgrim and walk it to closed.
+	run(t, ctx, "report lost", chromedp.Click("#p-open-case", chromedp.ByID))
+	waitJS(t, ctx, "case opened", `document.getElementById('case').dataset.id &&
+		document.getElementById('case').dataset.state === 'open' && !document.getElementById('tab-cases').hidden`, 15*time.Second)
+	var caseID string
+	run(t, ctx, "case id", chromedp.Evaluate(`document.getElementById('case').dataset.id`, &caseID))
+	waitJS(t, ctx, "case in the queue", fmt.Sprintf(`document.querySelector('#cases li[data-id=%q]')`, caseID), 10*time.Second)
+	for _, to := range []string{"located", "escorted", "reunited", "closed"} {
+		run(t, ctx, "case → "+to, chromedp.Click(fmt.Sprintf(`#c-actions button[data-to=%q]`, to), chromedp.ByQuery))
+		waitJS(t, ctx, "case is "+to, fmt.Sprintf(`document.getElementById('case').dataset.state === %q`, to), 10*time.Second)
+	}
+	var c struct {
+		State    string `json:"state"`
+		Pilgrim  string `json:"pilgrim"`
+		Timeline []struct {
+			State string `json:"state"`
+		} `json:"timeline"`
+	}
+	d.call(operator, http.MethodGet, "/v1/cases/"+caseID, nil, http.StatusOK, &c)
+	if c.State != "closed" || c.Pilgrim != p.PID || len(c.Timeline) < 5 {
+		t.Errorf("case %s after closing in the console: state %q pilgrim %q, %d timeline entries; want closed, %s, ≥5",
+			caseID, c.State, c.Pilgrim, len(c.Timeline), p.PID)
+	}
+	waitJS(t, ctx, "closed case leaves the queue", fmt.Sprintf(`!document.querySelector('#cases li[data-id=%q]')`, caseID), 10*time.Second)
+	waitJS(t, ctx, "timeline shows the steps", `document.querySelectorAll('#c-timeline li').length >= 5`, 5*time.Second)
+	errs.check(t)
+
+	// The guide of the pilgrim's group sees the group with distances.
+	if p.Group != "" {
+		guideTab := newTab(t, ctx, errs)
+		run(t, guideTab, "guide signs in",
+			chromedp.Navigate(d.url+"/"),
+			chromedp.WaitVisible("#signin-token", chromedp.ByID),
+			chromedp.SendKeys("#signin-token", d.mint("guide", p.Group), chromedp.ByID),
+			chromedp.Click("#signin-form button[type=submit]", chromedp.ByQuery),
+		)
+		waitJS(t, guideTab, "group view", fmt.Sprintf(`document.body.dataset.ready === "1" &&
+			!document.getElementById('tab-group').hidden && document.querySelector('#g-members tr[data-pid=%q]')`, p.PID), 30*time.Second)
+		waitJS(t, guideTab, "guide UI has no search or cases", `document.getElementById('search-form').hidden &&
+			document.querySelector('[data-tab=cases]').hidden && document.querySelector('[data-tab=luggage]').hidden`, 5*time.Second)
+		waitJS(t, guideTab, "members on the map", `window.dalil.live.markers.size > 0`, 15*time.Second)
+		errs.check(t)
+	}
+
+	// The pilgrim's tent finder on a phone-sized screen, with the phone's
+	// location pinned 200 m south of the tent.
+	var tent struct {
+		Geometry struct {
+			Coordinates [][][2]float64 `json:"coordinates"`
+		} `json:"geometry"`
+	}
+	d.call(operator, http.MethodGet, "/v1/tents/"+p.Tent, nil, http.StatusOK, &tent)
+	tLat, tLon := centroid(tent.Geometry.Coordinates[0])
+	phoneLat, phoneLon := tLat-200.0/111320, tLon
+	pilgrim := d.mint("pilgrim", p.PID)
+	me := newTab(t, ctx, errs)
+	run(t, me, "open the tent finder",
+		emulation.SetDeviceMetricsOverride(412, 915, 2, true),
+		grantGeolocation(d.url, phoneLat, phoneLon),
+		chromedp.Navigate(d.url+"/me?token="+pilgrim),
+	)
+	waitJS(t, me, "tent finder ready", `document.body.dataset.ready === "1"`, 30*time.Second)
+	var search string
+	run(t, me, "address bar", chromedp.Evaluate(`location.search`, &search))
+	if strings.Contains(search, "token") {
+		t.Errorf("the token stayed in the address bar: %q", search)
+	}
+	tentNo := p.Tent[strings.LastIndex(p.Tent, "/")+1:]
+	if n, _ := strconv.Atoi(tentNo); n > 0 {
+		tentNo = strconv.Itoa(n)
+	}
+	if got := textOf(t, me, "#tent"); got != "Tent "+tentNo {
+		t.Errorf("tent finder shows %q, want %q", got, "Tent "+tentNo)
+	}
+	waitJS(t, me, "distance from the phone's location", `+document.getElementById('distance').dataset.m > 150 &&
+		+document.getElementById('distance').dataset.m < 260`, 20*time.Second)
+	waitJS(t, me, "route drawn", `document.querySelector('#route polyline.route-line') && document.querySelector('#route circle.you')`, 20*time.Second)
+	waitJS(t, me, "arrow points the way", `document.getElementById('arrow').dataset.bearing !== undefined`, 5*time.Second)
+	time.Sleep(600 * time.Millisecond) // the arrow's rotation animates
+	screenshot(t, me, "tent-finder.png")
+
+	run(t, me, "switch to Bangla", chromedp.Click("#lang", chromedp.ByID))
+	if got := textOf(t, me, "#tent"); !strings.Contains(got, "তাঁবু") {
+		t.Errorf("in Bangla the tent shows %q", got)
+	}
+
+	// SOS opens a case for the pilgrim.
+	run(t, me, "SOS", chromedp.Click("#sos", chromedp.ByID), chromedp.WaitVisible("#sos-yes", chromedp.ByID), chromedp.Click("#sos-yes", chromedp.ByID))
+	waitJS(t, me, "SOS answered with a case", `document.getElementById('sos-status').dataset.case`, 15*time.Second)
+	var sosID string
+	run(t, me, "SOS case id", chromedp.Evaluate(`document.getElementById('sos-status').dataset.case`, &sosID))
+	var sc struct {
+		Pilgrim string `json:"pilgrim"`
+		State   string `json:"state"`
+	}
+	d.call(operator, http.MethodGet, "/v1/cases/"+sosID, nil, http.StatusOK, &sc)
+	if sc.Pilgrim != p.PID || sc.State == "" {
+		t.Errorf("SOS case %s: pilgrim %q state %q, want %s", sosID, sc.Pilgrim, sc.State, p.PID)
+	}
+	errs.check(t)
+
+	// A bad token and a device token cannot sign in to the console.
+	refused := newTab(t, ctx, errs)
+	for _, tc := range []struct{ token, want string }{
+		{"not-a-token", "not valid"},
+		{device, "device token"},
+	} {
+		run(t, refused, "sign in with "+tc.want,
+			chromedp.Navigate(d.url+"/"),
+			chromedp.WaitVisible("#signin-token", chromedp.ByID),
+			chromedp.SendKeys("#signin-token", tc.token, chromedp.ByID),
+			chromedp.Click("#signin-form button[type=submit]", chromedp.ByQuery),
+		)
+		waitJS(t, refused, "refused: "+tc.want, fmt.Sprintf(`document.getElementById('signin-error').textContent.includes(%q) &&
+			document.getElementById('app').hidden`, tc.want), 10*time.Second)
+	}
+	errs.check(t)
+}
+
+func centroid(ring [][2]float64) (lat, lon float64) {
+	n := len(ring)
+	if n > 1 && ring[0] == ring[n-1] {
+		n--
+	}
+	for _, c := range ring[:n] {
+		lon += c[0]
+		lat += c[1]
+	}
+	return lat / float64(n), lon / float64(n)
+}

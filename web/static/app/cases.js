@@ -1,0 +1,165 @@
+// CasesPanel is the lost-case queue: open cases with age and state, one
+// case's detail and timeline, and the buttons that move it along
+// open → located → escorted → reunited → closed (or cancelled).
+
+/* global L */
+
+import { age, ago, el, placeLabel, routeLine } from './common.js';
+
+const $ = (id) => document.getElementById(id);
+
+export const nextState = { open: 'located', located: 'escorted', escorted: 'reunited', reunited: 'closed' };
+const finished = new Set(['closed', 'cancelled']);
+const verbs = {
+  located: 'Mark located', escorted: 'Mark escorted', reunited: 'Mark reunited', closed: 'Close case', cancelled: 'Cancel case',
+};
+
+// casesOf reads a case list answer: an array or {cases:[…]}.
+export function casesOf(ans) {
+  if (Array.isArray(ans)) return ans;
+  return (ans && (ans.cases || ans.items || ans.results)) || [];
+}
+
+// caseOf unwraps {case:{…}} when the API wraps a single case.
+export function caseOf(ans) {
+  return ans && ans.case && typeof ans.case === 'object' ? ans.case : ans;
+}
+
+export const openedAt = (c) => c.opened || c.opened_at || c.created || c.created_at || c.ts || '';
+const timelineOf = (c) => c.timeline || c.events || c.history || [];
+
+// placeText says where a case place is: its own words, else camp/tent, else coordinates.
+function placeText(p) {
+  if (!p) return '';
+  return p.where || placeLabel(p.tent || p.camp) || (p.lat !== undefined ? `${(+p.lat).toFixed(5)}, ${(+p.lon).toFixed(5)}` : '');
+}
+
+export class CasesPanel {
+  constructor(app) {
+    this.app = app;
+    this.cases = [];
+    this.current = '';
+    $('cases-refresh').addEventListener('click', () => this.refresh());
+    app.onLive((msg) => {
+      if (msg.type !== 'event' && msg.type !== 'case') return;
+      if (msg.type === 'event' && msg.kind !== 'case') return;
+      clearTimeout(this.debounce);
+      this.debounce = setTimeout(() => {
+        this.refresh();
+        if (this.current && (msg.case === this.current || (msg.case && msg.case.id === this.current))) this.open(this.current);
+      }, 300);
+    });
+    app.feed.subscribe('events');
+    this.refresh();
+    setInterval(() => this.renderList(), 30000); // ages tick
+  }
+
+  async refresh() {
+    try {
+      this.cases = casesOf(await this.app.api.get('/v1/cases?state=open'));
+    } catch (e) {
+      $('c-error').textContent = `Cases did not load: ${e.message}`;
+      return;
+    }
+    this.renderList();
+  }
+
+  renderList() {
+    const list = $('cases');
+    const open = this.cases.filter((c) => !finished.has(c.state));
+    open.sort((a, b) => Date.parse(openedAt(a)) - Date.parse(openedAt(b)));
+    $('cases-count').textContent = open.length ? String(open.length) : '';
+    if (!open.length) {
+      list.replaceChildren(el('li', { class: 'muted' }, 'No open cases.'));
+      return;
+    }
+    list.replaceChildren(...open.map((c) => el('li', { class: `case-item state-${c.state}`, dataset: { id: c.id, state: c.state } },
+      el('button', { type: 'button', onclick: () => this.open(c.id) },
+        el('strong', {}, c.pilgrim_name || c.pilgrim || c.luggage || c.id),
+        ' ', el('span', { class: `badge state-${c.state}` }, c.state),
+        el('br'),
+        el('span', { class: 'muted' }, `${c.id} · open ${age(openedAt(c))}${c.assignee ? ` · ${c.assignee}` : ''}`)))));
+  }
+
+  async open(id) {
+    if (!id) return;
+    this.current = id;
+    $('c-error').textContent = '';
+    let c;
+    try {
+      c = caseOf(await this.app.api.get(`/v1/cases/${encodeURIComponent(id)}`));
+    } catch (e) {
+      $('c-error').textContent = `Case ${id}: ${e.message}`;
+      return;
+    }
+    this.show(c);
+    this.app.feed.subscribe(`case:${id}`);
+  }
+
+  show(c) {
+    $('case').hidden = false;
+    $('case').dataset.id = c.id;
+    $('case').dataset.state = c.state;
+    $('c-title').textContent = `Case ${c.id}`;
+    $('c-state').textContent = c.state;
+    const pid = c.pilgrim || '';
+    $('c-pilgrim').replaceChildren(pid ? el('a', { href: '#', onclick: (ev) => { ev.preventDefault(); this.app.pilgrim.show(pid); } }, c.pilgrim_name ? `${c.pilgrim_name} (${pid})` : pid) : (c.luggage || '–'));
+    $('c-opened').textContent = openedAt(c) ? `${new Date(openedAt(c)).toLocaleString()} (${ago(openedAt(c))})` : '–';
+    $('c-reporter').textContent = c.reported_by || '–';
+    const loc = c.place || null;
+    const hint = c.last_known ? `not yet; last known ${placeText(c.last_known)} ${ago(c.last_known.ts)}` :
+      (c.last_seen_place ? `not yet; last seen at ${c.last_seen_place}` : 'not yet');
+    $('c-located').textContent = loc ? `${placeText(loc)} · ${ago(loc.ts)}` : hint;
+    $('c-located').dataset.located = loc ? '1' : '';
+    this.drawRoute(c);
+    $('c-next').textContent = c.next || c.next_step || (nextState[c.state] ? `→ ${nextState[c.state]}` : 'nothing: finished');
+    const actions = [];
+    if (nextState[c.state]) {
+      const to = nextState[c.state];
+      actions.push(el('button', { type: 'button', class: 'primary', dataset: { to }, onclick: () => this.transition(c.id, to) }, verbs[to]));
+    }
+    // A pilgrim who walks back alone skips the middle steps.
+    if (c.state === 'open' || c.state === 'located') {
+      actions.push(el('button', { type: 'button', dataset: { to: 'reunited' }, onclick: () => this.transition(c.id, 'reunited') }, 'Reunited already'));
+    }
+    if (!finished.has(c.state)) {
+      actions.push(el('button', { type: 'button', class: 'danger', dataset: { to: 'cancelled' }, onclick: () => this.transition(c.id, 'cancelled') }, 'Cancel'));
+    }
+    $('c-actions').replaceChildren(...actions);
+    $('c-timeline').replaceChildren(...timelineOf(c).map((ev) => el('li', { dataset: { action: ev.action || '', state: ev.state || '' } },
+      el('strong', {}, ev.action === 'transition' ? `${ev.from || ''} → ${ev.state}` : (ev.action || ev.state || '')),
+      ' ', el('span', { class: 'muted' }, [ev.ts ? new Date(ev.ts).toLocaleTimeString() : '', ev.by || ''].filter(Boolean).join(' · ')),
+      ev.note ? el('div', {}, ev.note) : '',
+      ev.place ? el('div', { class: 'muted' }, placeText(ev.place)) : '')));
+  }
+
+  // drawRoute shows where the case's pilgrim was found and the walk from
+  // there to their tent.
+  drawRoute(c) {
+    const map = this.app.map.map;
+    if (this.layer) this.layer.remove();
+    this.layer = null;
+    const r = c.route ? routeLine(c.route) : null;
+    const parts = [];
+    if (r) parts.push(L.polyline(r.coords, { color: '#f57f17', weight: 5, opacity: 0.9, dashArray: '6 6' }));
+    if (c.place) parts.push(L.circleMarker([c.place.lat, c.place.lon], { radius: 9, color: '#f57f17', weight: 3, fillOpacity: 0.2 }).bindTooltip(`Found: ${placeText(c.place)}`));
+    if (!parts.length) return;
+    this.layer = L.featureGroup(parts).addTo(map);
+  }
+
+  async transition(id, state) {
+    $('c-error').textContent = '';
+    const note = $('c-note').value.trim();
+    let c;
+    try {
+      c = caseOf(await this.app.api.post(`/v1/cases/${encodeURIComponent(id)}/transition`, { state, note }));
+    } catch (e) {
+      $('c-error').textContent = `Could not move case ${id} to ${state}: ${e.message}`;
+      return;
+    }
+    $('c-note').value = '';
+    if (c && c.id) this.show(c);
+    else await this.open(id);
+    await this.refresh();
+  }
+}

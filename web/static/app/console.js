@@ -1,0 +1,175 @@
+// The helpdesk console and guide view: sign-in, role-scoped UI, the layout
+// map with live positions, and the panels (search, pilgrim, group, cases,
+// luggage, alerts), each in its own module.
+
+import { API, APIError, LiveFeed, positionsOf } from './common.js';
+import { LayoutMap } from './layoutmap.js';
+import { LiveLayer } from './live.js';
+import { PilgrimPanel } from './pilgrim.js';
+import { SearchPanel } from './search.js';
+import { CasesPanel } from './cases.js';
+import { LuggagePanel } from './luggage.js';
+import { AlertsPanel } from './alerts.js';
+import { GroupPanel } from './group.js';
+
+const TOKEN_KEY = 'dalil.console.token';
+const $ = (id) => document.getElementById(id);
+
+// Console is the page's state; panels get it to reach the API, the map and
+// each other. window.dalil exposes it for the browser tests and the curious.
+class Console {
+  constructor() {
+    this.api = new API(() => sessionStorage.getItem(TOKEN_KEY) || '');
+    this.me = null;
+    this.feed = null;
+    this.handlers = []; // live-message handlers registered by panels
+  }
+
+  async boot() {
+    $('signin-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.signIn($('signin-token').value.trim());
+    });
+    $('sign-out').addEventListener('click', () => this.signOut());
+    if (!sessionStorage.getItem(TOKEN_KEY)) {
+      this.showSignIn('');
+      return;
+    }
+    await this.start();
+  }
+
+  showSignIn(message) {
+    $('app').hidden = true;
+    $('search-form').hidden = true;
+    $('sign-out').hidden = true;
+    $('whoami').textContent = '';
+    $('signin').hidden = false;
+    $('signin-error').textContent = message;
+    $('signin-token').focus();
+  }
+
+  async signIn(token) {
+    if (!token) {
+      $('signin-error').textContent = 'Enter a token.';
+      return;
+    }
+    sessionStorage.setItem(TOKEN_KEY, token);
+    await this.start();
+  }
+
+  signOut() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    location.reload();
+  }
+
+  async start() {
+    try {
+      this.me = await this.api.get('/v1/me');
+    } catch (e) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      this.showSignIn(e instanceof APIError && e.status === 401 ?
+        'That token is not valid (or was revoked).' : `Cannot sign in: ${e.message}`);
+      return;
+    }
+    const role = this.me.role;
+    if (role === 'pilgrim') {
+      // A pilgrim's page is the tent finder; hand the token over.
+      localStorage.setItem('dalil.me.token', sessionStorage.getItem(TOKEN_KEY));
+      sessionStorage.removeItem(TOKEN_KEY);
+      location.replace('/me');
+      return;
+    }
+    if (role === 'device') {
+      sessionStorage.removeItem(TOKEN_KEY);
+      this.showSignIn('A device token can only send positions; sign in with an operator or guide token.');
+      return;
+    }
+    $('signin').hidden = true;
+    $('app').hidden = false;
+    $('sign-out').hidden = false;
+    $('whoami').textContent = role === 'guide' ? `guide · group ${this.me.subject}` : `${role}${this.me.subject ? ` · ${this.me.subject}` : ''}`;
+    document.body.dataset.role = role;
+    this.applyRole(role);
+
+    this.map = new LayoutMap('map');
+    for (const b of document.querySelectorAll('.jump button')) {
+      b.addEventListener('click', () => this.map.fitSite(b.dataset.site));
+    }
+    this.live = new LiveLayer(this);
+    this.feed = new LiveFeed(() => sessionStorage.getItem(TOKEN_KEY) || '', (m) => this.dispatch(m), (s) => this.liveStatus(s));
+    this.pilgrim = new PilgrimPanel(this);
+    this.alerts = new AlertsPanel(this);
+    if (this.staff()) {
+      this.search = new SearchPanel(this);
+      this.cases = new CasesPanel(this);
+      this.luggage = new LuggagePanel(this);
+      this.showTab('results');
+    }
+    if (role === 'guide') {
+      this.group = new GroupPanel(this);
+      this.showTab('group');
+    }
+    try {
+      this.map.load(await this.api.get('/v1/layout'));
+    } catch (e) {
+      this.toast(`The layout did not load: ${e.message}`);
+    }
+    this.live.start();
+    if (this.group) this.group.start();
+    this.ready = true;
+    document.body.dataset.ready = '1';
+  }
+
+  staff() {
+    return this.me && (this.me.role === 'operator' || this.me.role === 'admin');
+  }
+
+  // applyRole hides every element whose data-roles does not name the role.
+  applyRole(role) {
+    for (const e of document.querySelectorAll('[data-roles]')) {
+      e.hidden = !e.dataset.roles.split(' ').includes(role);
+    }
+    $('search-form').hidden = !(role === 'operator' || role === 'admin');
+    for (const b of document.querySelectorAll('.tabs [data-tab]')) {
+      b.addEventListener('click', () => this.showTab(b.dataset.tab));
+    }
+  }
+
+  showTab(name) {
+    for (const b of document.querySelectorAll('.tabs [data-tab]')) {
+      b.setAttribute('aria-selected', String(b.dataset.tab === name));
+    }
+    for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== `tab-${name}`;
+  }
+
+  // onLive registers fn for every live-feed message.
+  onLive(fn) {
+    this.handlers.push(fn);
+  }
+
+  dispatch(msg) {
+    if (msg.type === 'error') {
+      this.toast(`Live feed: ${msg.error || msg.message || 'error'}${msg.topic ? ` (${msg.topic})` : ''}`);
+    }
+    const positions = positionsOf(msg);
+    for (const fn of this.handlers) fn(msg, positions);
+  }
+
+  liveStatus(s) {
+    const e = $('live-status');
+    e.textContent = s;
+    e.dataset.state = s.split(':')[0];
+  }
+
+  toast(text) {
+    const t = $('toast');
+    t.textContent = text;
+    t.hidden = false;
+    clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => { t.hidden = true; }, 6000);
+  }
+}
+
+const app = new Console();
+window.dalil = app;
+app.boot();

@@ -1,0 +1,103 @@
+// GroupPanel is the guide view: the guide's group on the map (topic
+// group:<GID>), each member's distance from the guide and last-seen time, and
+// the separated members highlighted. "Separated" comes from the server (the
+// member's flag or a separation alert); when the server says nothing, a
+// member farther than the group's separation distance counts.
+
+/* global L */
+
+import { ago, distanceM, el, flattenPosition, metres, placeLabel } from './common.js';
+
+const $ = (id) => document.getElementById(id);
+const FALLBACK_SEPARATION_M = 500;
+
+export class GroupPanel {
+  constructor(app) {
+    this.app = app;
+    this.gid = app.me.subject;
+    this.members = new Map(); // pid -> {p, pos, distance, separated}
+    this.separated = new Set();
+    this.guidePID = '';
+    this.limitM = FALLBACK_SEPARATION_M;
+    app.onLive((msg, positions) => {
+      let changed = false;
+      for (const pos of positions) {
+        const m = this.members.get(pos.pilgrim);
+        if (m) {
+          m.pos = pos;
+          changed = true;
+        }
+      }
+      if (changed) this.render();
+    });
+    setInterval(() => this.render(), 15000);
+  }
+
+  async start() {
+    $('g-title').textContent = `Group ${this.gid}`;
+    let ans;
+    try {
+      ans = await this.app.api.get(`/v1/groups/${encodeURIComponent(this.gid)}`);
+    } catch (e) {
+      $('g-error').textContent = `The group did not load: ${e.message}`;
+      return;
+    }
+    const g = ans.group || ans;
+    if (g.name) $('g-title').textContent = `${g.name} (${this.gid})`;
+    this.guidePID = (ans.guide && ans.guide.pid) || g.guide_pid || '';
+    if (ans.separation_m || ans.max_distance_m) this.limitM = ans.separation_m || ans.max_distance_m;
+    // api.GroupView: the guide apart, members as people with a flat position.
+    const people = (ans.guide ? [ans.guide] : []).concat(ans.members || []);
+    for (const raw of people) {
+      const pos = raw.position ? flattenPosition(raw.position) : null;
+      if (pos && !pos.pilgrim) pos.pilgrim = raw.pid;
+      this.members.set(raw.pid, { p: raw, pos: pos && pos.lat !== undefined ? pos : null, serverDistance: raw.distance_m });
+      if (raw.separated) this.separated.add(raw.pid);
+    }
+    const seed = [...this.members.values()].filter((m) => m.pos).map((m) => m.pos);
+    for (const pos of seed) this.app.live.pending.set(pos.pilgrim, pos);
+    this.app.feed.subscribe(`group:${this.gid}`);
+    this.render();
+    const pts = seed.map((p) => [p.lat, p.lon]);
+    if (pts.length) this.app.map.map.fitBounds(L.latLngBounds(pts), { padding: [40, 40], maxZoom: 18 });
+  }
+
+  guidePos() {
+    const g = this.members.get(this.guidePID);
+    return g && g.pos;
+  }
+
+  isSeparated(pid) {
+    return this.separated.has(pid) || (this.members.has(pid) && this.distanceOf(this.members.get(pid)) > this.limitM);
+  }
+
+  markSeparated(pid, on) {
+    if (on) this.separated.add(pid);
+    else this.separated.delete(pid);
+    this.app.live.restyle(pid);
+    this.render();
+  }
+
+  distanceOf(m) {
+    const g = this.guidePos();
+    if (m.p.pid === this.guidePID) return 0;
+    if (g && m.pos) return distanceM(g, m.pos);
+    return m.serverDistance;
+  }
+
+  render() {
+    const rows = [...this.members.values()].map((m) => ({ m, d: this.distanceOf(m) }));
+    rows.sort((a, b) => (this.isSeparated(b.m.p.pid) - this.isSeparated(a.m.p.pid)) || ((b.d ?? -1) - (a.d ?? -1)));
+    const sep = rows.filter((r) => this.isSeparated(r.m.p.pid)).length;
+    const seen = rows.filter((r) => r.m.pos).length;
+    $('g-summary').textContent = `${rows.length} members · ${seen} with a position · ${sep} separated`;
+    $('g-members').replaceChildren(...rows.map(({ m, d }) => el('tr', {
+      class: this.isSeparated(m.p.pid) ? 'separated' : '', dataset: { pid: m.p.pid },
+    },
+    el('td', {}, el('a', { href: '#', onclick: (ev) => { ev.preventDefault(); this.app.pilgrim.show(m.p.pid); } }, m.p.name_en || m.p.pid),
+      m.p.pid === this.guidePID ? ' (guide)' : '',
+      m.pos && (m.pos.tent || m.pos.camp) ? el('div', { class: 'muted' }, placeLabel(m.pos.tent || m.pos.camp)) : ''),
+    el('td', {}, m.p.pid === this.guidePID ? '–' : metres(d)),
+    el('td', {}, m.pos ? ago(m.pos.ts) : 'never'))));
+  }
+}

@@ -1,0 +1,73 @@
+// SearchPanel runs GET /v1/search?q= from the header's search box and lists
+// the hits; choosing one opens the pilgrim panel.
+
+import { ago, el, placeLabel } from './common.js';
+
+const $ = (id) => document.getElementById(id);
+
+// hitsOf reads a search answer: an array, or an object holding the hits
+// under "results"/"hits"/"pilgrims".
+export function hitsOf(ans) {
+  if (Array.isArray(ans)) return ans;
+  if (!ans) return [];
+  return ans.results || ans.hits || ans.pilgrims || ans.items || [];
+}
+
+export class SearchPanel {
+  constructor(app) {
+    this.app = app;
+    this.seq = 0;
+    $('search-form').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      this.run($('search-q').value.trim());
+    });
+  }
+
+  async run(q) {
+    this.app.showTab('results');
+    const list = $('results');
+    if (!q) {
+      list.replaceChildren();
+      $('results-summary').textContent = 'Type a PID, tracking number, passport, phone or name.';
+      return;
+    }
+    const seq = ++this.seq;
+    $('results-summary').textContent = `Searching for “${q}”…`;
+    let hits;
+    try {
+      hits = hitsOf(await this.app.api.get(`/v1/search?q=${encodeURIComponent(q)}`));
+    } catch (e) {
+      if (seq === this.seq) $('results-summary').textContent = `Search failed: ${e.message}`;
+      return;
+    }
+    if (seq !== this.seq) return; // a newer search is under way
+    $('results-summary').textContent = hits.length ? `${hits.length} result${hits.length === 1 ? '' : 's'} for “${q}”` : `Nobody matches “${q}”.`;
+    list.replaceChildren(...hits.map((h) => this.item(h)));
+    if (hits.length === 1) this.app.pilgrim.show(pidOf(h0(hits)));
+  }
+
+  item(h) {
+    const p = h.pilgrim && typeof h.pilgrim === 'object' ? Object.assign({}, h.pilgrim, h) : h;
+    const pid = pidOf(h);
+    const seen = p.last_seen || p.last_seen_at || (p.live && p.live.ts) || '';
+    const where = placeLabel(p.tent || p.camp) || '';
+    return el('li', { class: 'hit', dataset: { pid } },
+      el('button', { type: 'button', class: 'hit-open', onclick: () => this.app.pilgrim.show(pid) },
+        el('strong', {}, p.name_en || p.name || pid),
+        p.name_bn ? el('span', { class: 'bn', lang: 'bn' }, ` ${p.name_bn}`) : '',
+        el('br'),
+        el('span', { class: 'muted' }, [pid, p.group && `group ${p.group}`, p.agency].filter(Boolean).join(' · ')),
+        el('br'),
+        el('span', { class: 'muted' }, [where, seen ? `seen ${ago(seen)}` : 'not seen yet'].filter(Boolean).join(' · '))));
+  }
+}
+
+function h0(hits) {
+  return hits[0];
+}
+
+function pidOf(h) {
+  if (h.pid) return h.pid;
+  if (h.pilgrim && typeof h.pilgrim === 'object') return h.pilgrim.pid;
+  return h.pilgrim || h.id || '';
+}
