@@ -41,9 +41,11 @@ $(WEB_VENDOR_STAMP): $(WEB_NPM_STAMP)
 test: lint web
 	$(GO) test -race -count=1 ./...
 
-## bench: the standard benchmarks
+## bench: the Go benchmarks (1 s each), then the standard load run against a server it starts
+##        itself: embedded store, and PostgreSQL too when DALIL_TEST_POSTGRES is set (sim/load/standard.sh)
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime=1s -count=1 -timeout 10m ./...
+	GO="$(GO)" bash sim/load/standard.sh
 
 ## lint: gofmt and go vet
 lint:

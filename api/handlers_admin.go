@@ -29,7 +29,7 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 // MeView is GET /v1/me: who the token is and, for a pilgrim, their own
 // profile and tent; for a guide, their group.
 type MeView struct {
-	Principal Principal    `json:"principal"`
+	Principal              // role, subject, token_id at the top level
 	Pilgrim   *PilgrimView `json:"pilgrim,omitempty"`
 	Group     *GroupView   `json:"group,omitempty"`
 	Device    *DeviceView  `json:"device,omitempty"`

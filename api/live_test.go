@@ -74,6 +74,16 @@ func recv(t testing.TB, c *websocket.Conn) wsMsg {
 	return m
 }
 
+// recvPosition reads past events to the next position.
+func recvPosition(t testing.TB, c *websocket.Conn) wsMsg {
+	t.Helper()
+	for {
+		if m := recv(t, c); m.Type != "event" {
+			return m
+		}
+	}
+}
+
 func TestLiveSnapshotThenUpdates(t *testing.T) {
 	f := newFixture(t)
 	f.place("a1", centroid(f.tentA))
@@ -90,7 +100,7 @@ func TestLiveSnapshotThenUpdates(t *testing.T) {
 
 	b := centroid(f.tentB)
 	f.place("a1", b)
-	m = recv(t, c)
+	m = recvPosition(t, c)
 	if m.Type != "position" || m.Pilgrim != "a1" || m.Lat != roundTo(b.Lat, 7) || m.TS.IsZero() {
 		t.Errorf("update = %+v, want a1 at %v", m, b)
 	}
@@ -103,12 +113,12 @@ func TestLiveSnapshotThenUpdates(t *testing.T) {
 		t.Fatalf("group snapshot = %+v", m)
 	}
 	f.place("a2", centroid(f.tentA))
-	m = recv(t, g)
+	m = recvPosition(t, g)
 	if m.Type != "position" || m.Pilgrim != "a2" || m.Group != "gA" {
 		t.Errorf("group update = %+v", m)
 	}
 	send(t, g, "unsubscribe", "group:gA")
-	if m = recv(t, g); m.Type != "unsubscribed" {
+	if m = recvPosition(t, g); m.Type != "unsubscribed" {
 		t.Errorf("unsubscribe answer = %+v", m)
 	}
 }
@@ -205,7 +215,7 @@ func TestLiveBBoxCampAndEvents(t *testing.T) {
 	}
 	f.place("b1", centroid(f.tentB)) // outside the box: not sent
 	f.place("a3", a)                 // inside
-	if m := recv(t, c); m.Type != "position" || m.Pilgrim != "a3" {
+	if m := recvPosition(t, c); m.Type != "position" || m.Pilgrim != "a3" {
 		t.Errorf("bbox update = %+v, want a3 only", m)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -191,6 +192,15 @@ func TestLocateAndLayout(t *testing.T) {
 	l := f.ix.Layout()
 	if fc.Type != "FeatureCollection" || len(fc.Features) < len(l.Camps)+len(l.Tents) {
 		t.Errorf("layout: %s with %d features, want >= %d", fc.Type, len(fc.Features), len(l.Camps)+len(l.Tents))
+	}
+	var tent feature
+	f.getJSON("/v1/tents/"+f.tentA.ID, "operator", &tent)
+	if tent.ID != f.tentA.ID {
+		t.Errorf("tent by plain path = %+v", tent)
+	}
+	f.getJSON("/v1/tents/"+url.PathEscape(f.tentA.ID), "operator", &tent)
+	if tent.ID != f.tentA.ID {
+		t.Errorf("tent by escaped path = %+v", tent)
 	}
 	var camp feature
 	f.getJSON("/v1/camps/"+f.tentA.Camp, "operator", &camp)

@@ -193,7 +193,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/layout", s.handleLayout)
 	mux.HandleFunc("GET /v1/camps/{id}", s.handleCamp)
 	mux.HandleFunc("GET /v1/camps/{id}/pilgrims", s.handleCampPilgrims)
-	mux.HandleFunc("GET /v1/tents/{id}", s.handleTent)
+	mux.HandleFunc("GET /v1/tents/{id...}", s.handleTent) // tent IDs hold a slash: mina-094/3
 	mux.HandleFunc("GET /v1/locate", s.handleLocate)
 
 	mux.HandleFunc("GET /v1/pilgrims/{pid}", s.handlePilgrim)

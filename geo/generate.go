@@ -99,7 +99,7 @@ func (b box) overlaps(o box, margin float64) bool {
 
 // valleyHalfWidth is how far camps reach from the valley's axis at u.
 func valleyHalfWidth(u float64) float64 {
-	pts := [][2]float64{{-600, 240}, {minaUStart, 260}, {1500, 420}, {3800, 420}, {minaUEnd, 300}, {5200, 280}}
+	pts := [][2]float64{{-600, 240}, {minaUStart, 280}, {1500, 530}, {3800, 480}, {minaUEnd, 320}, {5200, 290}}
 	for i := 1; i < len(pts); i++ {
 		if u <= pts[i][0] {
 			t := (u - pts[i-1][0]) / (pts[i][0] - pts[i-1][0])

@@ -1,9 +1,11 @@
 package geo
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	h3 "github.com/uber/h3-go/v4"
@@ -72,7 +74,8 @@ type tentGeo struct {
 	ring   ringXY
 	box    boxXY
 	c, ax  vec
-	hu, hv float64
+	hu, hv float64 // equivalent rectangle (same area)
+	bu, bv float64 // bounding rectangle: contains the whole tent
 	camp   int32
 }
 
@@ -153,7 +156,7 @@ func (ix *Index) buildGeometry() {
 		g.ring = ix.ringXY(t.Polygon)
 		g.box = g.ring.box()
 		g.camp = campAt[t.Camp]
-		g.c, g.ax, g.hu, g.hv = equivalentRect(g.ring)
+		g.c, g.ax, g.hu, g.hv, g.bu, g.bv = equivalentRect(g.ring)
 		c := &ix.camps[g.camp]
 		c.tentOrder = append(c.tentOrder, int32(i))
 	}
@@ -172,7 +175,7 @@ func (ix *Index) buildGeometry() {
 // equivalentRect returns the rectangle the probability model integrates
 // over: the ring's bounding rectangle aligned with its longest edge, shrunk
 // to the ring's area. For a rectangle this is exactly the ring.
-func equivalentRect(r ringXY) (c, ax vec, hu, hv float64) {
+func equivalentRect(r ringXY) (c, ax vec, hu, hv, bu, bv float64) {
 	best := -1.0
 	for i := 0; i+1 < len(r); i++ {
 		if d := r[i+1].sub(r[i]); d.len() > best {
@@ -190,12 +193,13 @@ func equivalentRect(r ringXY) (c, ax vec, hu, hv float64) {
 	}
 	area = math.Abs(area) / 2
 	hu, hv = (maxU-minU)/2, (maxV-minV)/2
+	bu, bv = hu, hv
 	if box := 4 * hu * hv; box > 0 && area > 0 && area < box {
 		k := math.Sqrt(area / box)
 		hu, hv = hu*k, hv*k
 	}
 	c = ax.scale((minU + maxU) / 2).add(ay.scale((minV + maxV) / 2))
-	return c, ax, hu, hv
+	return c, ax, hu, hv, bu, bv
 }
 
 // buildCover lists, for every H3 cell within campReachM of a camp, the camps
@@ -209,7 +213,9 @@ func (ix *Index) buildCover() error {
 		return fmt.Errorf("geo: h3 resolution %d: %w", ix.res, err)
 	}
 	step := edge * math.Sqrt(3) * 0.9 // guaranteed reach of one grid-disk ring
-	seen := map[h3.Cell]struct{}{}
+	// Every cell of the cover, with the camps whose disk reached it: the only
+	// camps that can be within campReachM of it.
+	reached := map[h3.Cell][]int32{}
 	var cells []h3.Cell
 	for i := range ix.camps {
 		c := &ix.camps[i]
@@ -225,18 +231,25 @@ func (ix *Index) buildCover() error {
 			return fmt.Errorf("geo: h3 grid disk: %w", err)
 		}
 		for _, cell := range disk {
-			if _, ok := seen[cell]; !ok && cell != 0 {
-				seen[cell] = struct{}{}
+			if cell == 0 {
+				continue
+			}
+			if _, ok := reached[cell]; !ok {
 				cells = append(cells, cell)
 			}
+			reached[cell] = append(reached[cell], int32(i))
 		}
 	}
-	sort.Slice(cells, func(i, j int) bool { return cells[i] < cells[j] })
+	slices.Sort(cells)
 
 	buckets := newTentBuckets(ix.tents, 20)
+	stamp := make([]int32, len(ix.tents)) // de-duplicates tents seen in several buckets
+	for i := range stamp {
+		stamp[i] = -1
+	}
 	ix.cells = make(map[uint64]cellEntry, len(cells))
 	var near []ref
-	for _, cell := range cells {
+	for ci, cell := range cells {
 		ll, err := h3.CellToLatLng(cell)
 		if err != nil {
 			return fmt.Errorf("geo: h3 cell centre: %w", err)
@@ -255,21 +268,34 @@ func (ix *Index) buildCover() error {
 
 		e := cellEntry{campLo: int32(len(ix.campRefs)), tentLo: int32(len(ix.tentRefs))}
 		near = near[:0]
-		for i := range ix.camps {
+		for _, i := range reached[cell] {
 			c := &ix.camps[i]
 			if c.box.dist2(centre) > sq(campReachM+cr) {
 				continue
 			}
 			if d := ringDist(c.ring, centre); d <= campReachM+cr {
-				near = append(near, ref{int32(i), float32(d)})
+				near = append(near, ref{i, float32(d)})
 			}
 		}
 		sortRefs(near)
 		ix.campRefs = append(ix.campRefs, near...)
 		e.campHi = int32(len(ix.campRefs))
+		e.tentHi = e.tentLo
 
+		if len(near) == 0 || float64(near[0].d) > tentReachM+cr {
+			// Tents lie inside camps: none can be in reach.
+			if e.campHi > e.campLo {
+				ix.cells[uint64(cell)] = e
+			}
+			e.tentHi = e.tentLo
+			continue
+		}
 		near = near[:0]
 		buckets.each(centre, tentReachM+cr, func(i int32) {
+			if stamp[i] == int32(ci) {
+				return
+			}
+			stamp[i] = int32(ci)
 			t := &ix.tents[i]
 			if t.box.dist2(centre) > sq(tentReachM+cr) {
 				return
@@ -299,11 +325,11 @@ func ringDist(r ringXY, p vec) float64 {
 }
 
 func sortRefs(rs []ref) {
-	sort.Slice(rs, func(a, b int) bool {
-		if rs[a].d != rs[b].d {
-			return rs[a].d < rs[b].d
+	slices.SortFunc(rs, func(a, b ref) int {
+		if c := cmp.Compare(a.d, b.d); c != 0 {
+			return c
 		}
-		return rs[a].i < rs[b].i
+		return cmp.Compare(a.i, b.i)
 	})
 }
 
@@ -331,18 +357,15 @@ func (b tentBuckets) key(p vec) (int32, int32) {
 	return int32(math.Floor(p.X / b.size)), int32(math.Floor(p.Y / b.size))
 }
 
-// each calls fn once for every tent in a bucket within r of p.
+// each calls fn for every tent in a bucket within r of p (a tent spanning
+// several buckets comes several times).
 func (b tentBuckets) each(p vec, r float64, fn func(int32)) {
 	x0, y0 := b.key(vec{p.X - r, p.Y - r})
 	x1, y1 := b.key(vec{p.X + r, p.Y + r})
-	seen := map[int32]struct{}{}
 	for x := x0; x <= x1; x++ {
 		for y := y0; y <= y1; y++ {
 			for _, i := range b.m[[2]int32{x, y}] {
-				if _, dup := seen[i]; !dup {
-					seen[i] = struct{}{}
-					fn(i)
-				}
+				fn(i)
 			}
 		}
 	}

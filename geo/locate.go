@@ -18,9 +18,11 @@ import "math"
 // Tents farther than 3.5 σ are ignored (each would hold < 0.03 %). Tents do
 // not overlap, so the masses add up; what is left, 1 − ΣP, is the chance that
 // the pilgrim is in no tent (a lane, a street): StreetProbability. When more
-// than MaxCandidates tents carry mass, the most likely are listed and the
-// listed tents and the street are rescaled to sum to 1; tents below 0.1 %
-// are dropped the same way.
+// than MaxCandidates tents carry mass (or tents below 0.1 % are dropped), the
+// street keeps its true probability and the unlisted tents' share is spread
+// over the listed tents in proportion, so that everything sums to 1. Beyond
+// ~15 m accuracy individual tents mean little; the camp and the street
+// probability are what to trust.
 const (
 	accuracyToSigma  = 1.5096
 	defaultAccuracyM = 10.0
@@ -240,9 +242,9 @@ func (ix *Index) fill(loc *Location, s *locState) {
 		loc.EdgeDistanceM = 0
 	}
 
-	// Probabilities: drop the negligible, rescale so that the listed tents
-	// and the street sum to 1 (see the model above).
-	street := math.Max(0, 1-s.mass)
+	// Probabilities: drop the negligible and spread the unlisted tents'
+	// share over the listed ones (see the model above).
+	street := round4(math.Max(0, 1-s.mass))
 	listed := 0.0
 	n := 0
 	for k := 0; k < s.n; k++ {
@@ -251,14 +253,14 @@ func (ix *Index) fill(loc *Location, s *locState) {
 			n++
 		}
 	}
-	total := listed + street
-	if total <= 0 {
+	if n == 0 || street >= 1 {
 		loc.StreetProbability = 1
 		return
 	}
+	scale := (1 - street) / listed
 	sum := 0.0
 	for k := 0; k < n; k++ {
-		p := round4(s.cand[k].p / total)
+		p := round4(s.cand[k].p * scale)
 		loc.CandidateArr[k] = TentCandidate{Tent: l.Tents[s.cand[k].i].ID, Probability: p}
 		sum += p
 	}

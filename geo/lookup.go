@@ -111,3 +111,17 @@ func NewLayout(areas []Area, camps []Camp, tents []Tent) (*Layout, error) {
 	l.buildLookup()
 	return l, nil
 }
+
+// tentIndex is the position of tent id in l.Tents.
+func (l *Layout) tentIndex(id string) (int, bool) {
+	if l.lookup != nil {
+		i, ok := l.lookup.tents[id]
+		return i, ok
+	}
+	for i := range l.Tents {
+		if l.Tents[i].ID == id {
+			return i, true
+		}
+	}
+	return 0, false
+}

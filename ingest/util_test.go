@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,4 +31,14 @@ func serve(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, r)
 	return rec
+}
+
+func ftoa(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// errorsJoin makes an error with text msg that wraps base (if any).
+func errorsJoin(msg string, base error) error {
+	if base == nil {
+		return errors.New(msg)
+	}
+	return fmt.Errorf("%s: %w", msg, base)
 }

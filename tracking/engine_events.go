@@ -34,16 +34,24 @@ type levelState struct {
 // observe feeds one observation; it reports whether the confirmed value
 // changed and what it was.
 func (l *levelState) observe(obs string, decisive bool, need int) (changed bool, old string) {
+	return l.observeIf(obs, decisive, need, true)
+}
+
+// observeIf counts the observation but confirms it only when allowed (a
+// tent waits for its camp to be confirmed).
+func (l *levelState) observeIf(obs string, decisive bool, need int, allowed bool) (changed bool, old string) {
 	if obs == l.cur {
 		l.pend, l.n = "", 0
 		return false, ""
 	}
 	if obs == l.pend {
-		l.n++
+		if int(l.n) < need {
+			l.n++
+		}
 	} else {
 		l.pend, l.n = obs, 1
 	}
-	if decisive || int(l.n) >= need {
+	if allowed && (decisive || int(l.n) >= need) {
 		old = l.cur
 		l.cur, l.pend, l.n = obs, "", 0
 		return true, old
@@ -106,8 +114,9 @@ func (h *hysteresis) observe(loc *geo.Location, acc float32, t time.Time, base E
 		oldTent, tentChanged = h.tent.cur, true
 		h.tent = levelState{}
 	}
-	if tentKnown && (obsTent == "" || rules.campOf(obsTent) == h.camp.cur) {
-		if ch, old := h.tent.observe(obsTent, decisive, rules.need); ch {
+	if tentKnown {
+		allowed := obsTent == "" || rules.campOf(obsTent) == h.camp.cur
+		if ch, old := h.tent.observeIf(obsTent, decisive, rules.need, allowed); ch {
 			if !tentChanged {
 				oldTent = old
 			}

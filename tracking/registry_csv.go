@@ -257,7 +257,11 @@ func csvError(err error) error {
 		if errors.Is(pe.Err, csv.ErrFieldCount) {
 			reason = "wrong number of fields (the header has a different count)"
 		}
-		return &RowError{Line: pe.Line, Index: -1, Reason: reason}
+		line := pe.StartLine // where the bad record starts, not where the reader gave up
+		if line == 0 {
+			line = pe.Line
+		}
+		return &RowError{Line: line, Index: -1, Reason: reason}
 	}
 	return err
 }

@@ -291,11 +291,11 @@ func (r *Registry) PutDevice(ctx context.Context, rs RecordStore, d Device) erro
 		}
 	}
 	r.mu.Lock()
-	r.devices[d.ID] = &d
 	for i := range changed {
 		p := changed[i]
 		r.pilgrims[p.PID] = &p
 	}
+	r.devices[d.ID] = r.entry(d)
 	r.mu.Unlock()
 	r.version.Add(1)
 	return nil

@@ -21,7 +21,7 @@ type Registry struct {
 	pilgrims map[string]*Pilgrim
 	groups   map[string]*Group
 	members  map[string][]string // group ID -> member PIDs, sorted
-	devices  map[string]*Device
+	devices  map[string]devEntry
 
 	// version counts changes so that the engine can tell when bindings moved.
 	version atomic.Uint64
@@ -33,7 +33,7 @@ func NewRegistry() *Registry {
 		pilgrims: make(map[string]*Pilgrim),
 		groups:   make(map[string]*Group),
 		members:  make(map[string][]string),
-		devices:  make(map[string]*Device),
+		devices:  make(map[string]devEntry),
 	}
 }
 
@@ -103,7 +103,7 @@ func (r *Registry) Device(id string) (Device, bool) {
 	if !ok {
 		return Device{}, false
 	}
-	return *d, true
+	return d.Device, true
 }
 
 // Devices returns the devices of a pilgrim in the order the registry lists them.
@@ -117,7 +117,7 @@ func (r *Registry) Devices(pid string) []Device {
 	out := make([]Device, 0, len(p.Devices))
 	for _, id := range p.Devices {
 		if d, ok := r.devices[id]; ok {
-			out = append(out, *d)
+			out = append(out, d.Device)
 		}
 	}
 	return out
@@ -144,21 +144,30 @@ type deviceOwner struct {
 	group   string
 }
 
+// devEntry is a device with its pilgrim's group, so that the engine's
+// per-ping lookup is one map access without pointer chasing.
+type devEntry struct {
+	Device
+	group string
+}
+
 func (r *Registry) owner(id string) (deviceOwner, bool) {
 	r.mu.RLock()
 	d, ok := r.devices[id]
+	r.mu.RUnlock()
 	if !ok {
-		r.mu.RUnlock()
 		return deviceOwner{}, false
 	}
-	o := deviceOwner{kind: d.Kind, pilgrim: d.Pilgrim, luggage: d.Luggage}
-	if o.pilgrim != "" {
-		if p, ok := r.pilgrims[o.pilgrim]; ok {
-			o.group = p.Group
-		}
+	return deviceOwner{kind: d.Kind, pilgrim: d.Pilgrim, luggage: d.Luggage, group: d.group}, true
+}
+
+// entry builds a device's entry; r.mu is held.
+func (r *Registry) entry(d Device) devEntry {
+	e := devEntry{Device: d}
+	if p, ok := r.pilgrims[d.Pilgrim]; ok && d.Pilgrim != "" {
+		e.group = p.Group
 	}
-	r.mu.RUnlock()
-	return o, true
+	return e
 }
 
 // apply puts validated pilgrims, groups and devices into memory and removes
@@ -170,13 +179,6 @@ func (r *Registry) apply(ps []Pilgrim, gs []Group, ds []Device, dropped []string
 		g := gs[i]
 		r.groups[g.ID] = &g
 	}
-	for _, id := range dropped {
-		delete(r.devices, id)
-	}
-	for i := range ds {
-		d := ds[i]
-		r.devices[d.ID] = &d
-	}
 	for i := range ps {
 		p := clonePilgrim(&ps[i])
 		if old, ok := r.pilgrims[p.PID]; ok && old.Group != p.Group {
@@ -186,6 +188,12 @@ func (r *Registry) apply(ps []Pilgrim, gs []Group, ds []Device, dropped []string
 			r.addMember(p.Group, p.PID)
 		}
 		r.pilgrims[p.PID] = &p
+	}
+	for _, id := range dropped {
+		delete(r.devices, id)
+	}
+	for i := range ds {
+		r.devices[ds[i].ID] = r.entry(ds[i])
 	}
 	r.version.Add(1)
 }

@@ -44,7 +44,7 @@ const (
 	scoreNameMax      = 800
 	maxQueryTokens    = 8
 	maxPrefixTerms    = 256
-	maxNameCandidates = 50_000
+	maxNameCandidates = 20_000
 )
 
 // SearchHit is one pilgrim found by Search: who, where they belong, and when
@@ -99,13 +99,14 @@ type SearchIndex struct {
 	nonLatin []uint32            // Bangla (and other script) terms, for substring matches
 	dels     map[string][]uint32 // deletion variant → terms (typo tolerance)
 
-	// Identifier and phone hashes: a sorted base built in bulk plus a map
-	// for what was added since.
-	keyHash  []uint64
-	keyDoc   []uint32
+	// Identifier and phone hashes: a sorted base built in bulk (packKey)
+	// plus a map, keyed by the hash with the low keyDocBits cleared, for
+	// what was added since.
+	keys     []uint64
 	keyDelta map[uint64][]uint32
 
-	scratch sync.Pool
+	nameCache map[string][]uint32 // during a build only
+	scratch   sync.Pool
 }
 
 // NewSearchIndex indexes every pilgrim of src. live may be nil.
@@ -120,36 +121,48 @@ func NewSearchIndex(src SearchSource, live LiveLookup) *SearchIndex {
 	return ix
 }
 
-type keyEntry struct {
-	h uint64
-	d uint32
-}
+// Identifier keys are packed in one uint64: the top keyHashBits of the
+// key's hash and the document number below. Sorting plain integers is fast
+// and takes 8 bytes a key; the rare hash prefix collision is weeded out by
+// checking the pilgrim. Documents past 1<<keyDocBits go to keyDelta.
+const (
+	keyDocBits  = 24
+	keyHashBits = 64 - keyDocBits
+	keyDocMask  = 1<<keyDocBits - 1
+)
+
+func packKey(h uint64, d uint32) uint64 { return h&^keyDocMask | uint64(d) }
 
 // build (re)indexes everything from the source. Called without ix.mu held
 // for the bulk work; the result is swapped in under the lock.
 func (ix *SearchIndex) build() {
 	n := &SearchIndex{
 		src: ix.src, live: ix.live, seedID: ix.seedID, seedPhone: ix.seedPhone,
-		termID: map[string]uint32{}, keyDelta: map[uint64][]uint32{},
+		termID: map[string]uint32{}, keyDelta: map[uint64][]uint32{}, nameCache: map[string][]uint32{},
 	}
-	var keys []keyEntry
+	var keys []uint64
+	if l, ok := ix.src.(interface{ Len() int }); ok {
+		size := l.Len() + 16
+		n.pids = make([]string, 0, size)
+		n.tokOff = make([]uint32, 0, size+1)
+		n.toks = make([]uint32, 0, size*4)
+		keys = make([]uint64, 0, size*4)
+	}
 	n.tokOff = append(n.tokOff, 0)
 	ix.src.Each(func(p Pilgrim) bool {
 		d := n.addDoc(p)
-		n.eachKey(p, func(h uint64) { keys = append(keys, keyEntry{h, d}) })
+		n.eachKey(p, func(h uint64) {
+			if d <= keyDocMask {
+				keys = append(keys, packKey(h, d))
+			} else {
+				n.keyDelta[h&^keyDocMask] = append(n.keyDelta[h&^keyDocMask], d)
+			}
+		})
 		return true
 	})
-	slices.SortFunc(keys, func(a, b keyEntry) int {
-		if c := cmp.Compare(a.h, b.h); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.d, b.d)
-	})
-	n.keyHash = make([]uint64, len(keys))
-	n.keyDoc = make([]uint32, len(keys))
-	for i, k := range keys {
-		n.keyHash[i], n.keyDoc[i] = k.h, k.d
-	}
+	slices.Sort(keys)
+	n.nameCache = nil
+	n.keys = keys
 	n.byText = make([]uint32, len(n.terms))
 	for i := range n.byText {
 		n.byText[i] = uint32(i)
@@ -164,7 +177,7 @@ func (ix *SearchIndex) build() {
 	ix.pids, ix.dead, ix.nDead, ix.tokOff, ix.toks = n.pids, n.dead, 0, n.tokOff, n.toks
 	ix.termID, ix.terms, ix.latin, ix.postings = n.termID, n.terms, n.latin, n.postings
 	ix.byText, ix.nonLatin, ix.dels = n.byText, n.nonLatin, n.dels
-	ix.keyHash, ix.keyDoc, ix.keyDelta = n.keyHash, n.keyDoc, n.keyDelta
+	ix.keys, ix.keyDelta = n.keys, n.keyDelta
 	ix.mu.Unlock()
 }
 
@@ -193,7 +206,7 @@ func (ix *SearchIndex) Upsert(ps ...Pilgrim) {
 			ix.tokOff = append(ix.tokOff, 0)
 		}
 		d := ix.addDoc(p)
-		ix.eachKey(p, func(h uint64) { ix.keyDelta[h] = append(ix.keyDelta[h], d) })
+		ix.eachKey(p, func(h uint64) { ix.keyDelta[h&^keyDocMask] = append(ix.keyDelta[h&^keyDocMask], d) })
 	}
 }
 
@@ -238,10 +251,13 @@ func (ix *SearchIndex) docOf(pid string) (uint32, bool) {
 	return found, ok
 }
 
+// lookupKey calls fn with every document that may have a key of hash h
+// (callers check the pilgrim: hash prefixes can collide).
 func (ix *SearchIndex) lookupKey(h uint64, fn func(d uint32)) {
-	i, _ := slices.BinarySearch(ix.keyHash, h)
-	for ; i < len(ix.keyHash) && ix.keyHash[i] == h; i++ {
-		fn(ix.keyDoc[i])
+	h &^= keyDocMask
+	i, _ := slices.BinarySearch(ix.keys, h)
+	for ; i < len(ix.keys) && ix.keys[i]&^keyDocMask == h; i++ {
+		fn(uint32(ix.keys[i] & keyDocMask))
 	}
 	for _, d := range ix.keyDelta[h] {
 		fn(d)
@@ -269,21 +285,44 @@ func (ix *SearchIndex) addDoc(p Pilgrim) uint32 {
 	d := uint32(len(ix.pids))
 	ix.pids = append(ix.pids, p.PID)
 	start := len(ix.toks)
-	add := func(tok string) {
+	for _, name := range [2]string{p.NameEN, p.NameBN} {
+		for _, t := range ix.termsOf(name) {
+			if slices.Contains(ix.toks[start:], t) {
+				continue
+			}
+			ix.toks = append(ix.toks, t)
+			ix.postings[t] = append(ix.postings[t], d)
+		}
+	}
+	ix.tokOff = append(ix.tokOff, uint32(len(ix.toks)))
+	return d
+}
+
+// nameCacheMax bounds the build-time cache of tokenised names. Names repeat
+// a lot (Md. Abdur Rahman), and tokenising Bangla (Unicode normalisation)
+// is the costliest part of a build.
+const nameCacheMax = 1 << 19
+
+// termsOf returns the term ids of a name, adding new terms.
+func (ix *SearchIndex) termsOf(name string) []uint32 {
+	if name == "" {
+		return nil
+	}
+	if ts, ok := ix.nameCache[name]; ok {
+		return ts
+	}
+	var ts []uint32
+	nameTokens(name, func(tok string) {
 		t, ok := ix.termID[tok]
 		if !ok {
 			t = ix.newTerm(tok)
 		}
-		if slices.Contains(ix.toks[start:], t) {
-			return
-		}
-		ix.toks = append(ix.toks, t)
-		ix.postings[t] = append(ix.postings[t], d)
+		ts = append(ts, t)
+	})
+	if ix.nameCache != nil && len(ix.nameCache) < nameCacheMax {
+		ix.nameCache[name] = ts
 	}
-	nameTokens(p.NameEN, add)
-	nameTokens(p.NameBN, add)
-	ix.tokOff = append(ix.tokOff, uint32(len(ix.toks)))
-	return d
+	return ts
 }
 
 func (ix *SearchIndex) newTerm(tok string) uint32 {

@@ -135,3 +135,9 @@ func (s *mapSource) Each(fn func(Pilgrim) bool) {
 		}
 	}
 }
+
+func (s *mapSource) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.byPID)
+}

@@ -34,6 +34,11 @@ type searchScratch struct {
 	gen   uint32
 	stamp []uint32
 	qual  [][maxQueryTokens]uint8
+	// ordGen/ordStamp/ord number the driver terms in scan order, so that
+	// a document reached again through a later term is skipped.
+	ordGen   uint32
+	ordStamp []uint32
+	ord      []int32
 }
 
 func (ix *SearchIndex) getScratch() *searchScratch {
@@ -44,7 +49,13 @@ func (ix *SearchIndex) getScratch() *searchScratch {
 	if n := len(ix.terms); len(s.stamp) < n {
 		s.stamp = make([]uint32, n+n/4)
 		s.qual = make([][maxQueryTokens]uint8, n+n/4)
-		s.gen = 0
+		s.ordStamp = make([]uint32, n+n/4)
+		s.ord = make([]int32, n+n/4)
+		s.gen, s.ordGen = 0, 0
+	}
+	if s.ordGen > 1<<31 {
+		clear(s.ordStamp)
+		s.ordGen = 0
 	}
 	s.gen++
 	if s.gen == 0 { // wrapped: clear the stamps once every 4 billion queries
@@ -62,6 +73,45 @@ func (s *searchScratch) set(t uint32, i int, q uint8) {
 	s.qual[t][i] = max(s.qual[t][i], q)
 }
 
+// order gives a driver term its place in the scan (keeping the first).
+func (s *searchScratch) order(t uint32, next *int32) int32 {
+	if s.ordStamp[t] != s.ordGen {
+		s.ordStamp[t] = s.ordGen
+		s.ord[t] = *next
+		*next++
+	}
+	return s.ord[t]
+}
+
+// seenEarlier reports whether a document holds a driver term scanned
+// before the current one.
+func (s *searchScratch) seenEarlier(docToks []uint32, cur int32) bool {
+	for _, t := range docToks {
+		if s.ordStamp[t] == s.ordGen && s.ord[t] < cur {
+			return true
+		}
+	}
+	return false
+}
+
+// inBestTier reports whether a document holds a best-quality term for
+// every token (scanBestTier scored it).
+func (s *searchScratch) inBestTier(docToks []uint32, topQ []int) bool {
+	for i, q := range topQ {
+		found := false
+		for _, t := range docToks {
+			if int(s.get(t, i)) == q {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *searchScratch) get(t uint32, i int) uint8 {
 	if s.stamp[t] != s.gen {
 		return 0
@@ -72,7 +122,7 @@ func (s *searchScratch) get(t uint32, i int) uint8 {
 // expand lists the terms a query token may stand for: itself, terms within
 // its typo budget, misspelt transliteration variants, terms it is a prefix
 // of and, for Bangla, terms containing it.
-func (ix *SearchIndex) expand(tok string, out []expansion) []expansion {
+func (ix *SearchIndex) expand(tok string, last bool, out []expansion) []expansion {
 	best := map[uint32]uint8{}
 	put := func(t uint32, q uint8) {
 		if q > best[t] {
@@ -103,7 +153,9 @@ func (ix *SearchIndex) expand(tok string, out []expansion) []expansion {
 			}
 		}
 	}
-	if n >= 2 {
+	// Prefixes: from two letters, or one Bangla letter (a syllable) while
+	// the last word is still being typed.
+	if n >= 2 || (n == 1 && last && !isLatinToken(tok)) {
 		i, _ := slices.BinarySearchFunc(ix.byText, tok, func(id uint32, s string) int { return strings.Compare(ix.terms[id], s) })
 		for k := 0; i < len(ix.byText) && k < maxPrefixTerms; i, k = i+1, k+1 {
 			t := ix.byText[i]
@@ -115,7 +167,7 @@ func (ix *SearchIndex) expand(tok string, out []expansion) []expansion {
 				put(t, uint8(qualPrefix+15*len(tok)/len(term)))
 			}
 		}
-		if !isLatinToken(tok) {
+		if !isLatinToken(tok) && n >= 2 {
 			for _, t := range ix.nonLatin {
 				if term := ix.terms[t]; len(term) > len(tok) && strings.Contains(term, tok) && !strings.HasPrefix(term, tok) {
 					put(t, qualSubstring)
@@ -139,6 +191,14 @@ func (ix *SearchIndex) expand(tok string, out []expansion) []expansion {
 
 // searchNames ranks documents whose names match every query token (or all
 // but one, when nothing matches them all).
+//
+// The scan is pruned so that common names stay fast at millions of
+// pilgrims: first the documents holding every token's best-quality terms
+// are intersected (sorted posting lists) and scored; if the best of those
+// already beat anything a weaker match could score, the search is done.
+// Otherwise the rarest token's expansions are scanned best first, stopping
+// when an expansion cannot beat the current top hits, and after
+// maxNameCandidates documents in any case.
 func (ix *SearchIndex) searchNames(q string, limit int) []nameCand {
 	var toks []string
 	nameTokens(q, func(t string) {
@@ -152,32 +212,40 @@ func (ix *SearchIndex) searchNames(q string, limit int) []nameCand {
 	s := ix.getScratch()
 	defer ix.scratch.Put(s)
 
-	exps := make([][]expansion, len(toks))
-	sizes := make([]int, len(toks))
-	queryLatin := 0
+	nq := len(toks)
+	qp := &queryPlan{toks: toks, exps: make([][]expansion, nq), sizes: make([]int, nq),
+		topQ: make([]int, nq), nextQ: make([]int, nq)}
 	for i, tok := range toks {
-		exps[i] = ix.expand(tok, nil)
-		for _, e := range exps[i] {
+		qp.exps[i] = ix.expand(tok, i == nq-1, nil)
+		for _, e := range qp.exps[i] {
 			s.set(e.term, i, e.qual)
-			sizes[i] += len(ix.postings[e.term])
+			qp.sizes[i] += len(ix.postings[e.term])
+			if int(e.qual) < qp.topQ[i] && qp.nextQ[i] == 0 {
+				qp.nextQ[i] = int(e.qual)
+			}
+			qp.topQ[i] = max(qp.topQ[i], int(e.qual))
 		}
 		if isLatinToken(tok) {
-			queryLatin++
+			qp.latin++
 		}
 	}
-	order := make([]int, len(toks))
+	order := make([]int, nq)
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortFunc(order, func(a, b int) int { return sizes[a] - sizes[b] })
+	slices.SortFunc(order, func(a, b int) int { return qp.sizes[a] - qp.sizes[b] })
 
 	top := &candHeap{}
-	// Strict: every token must match; drive the scan with the rarest token.
-	ix.scanNames(s, toks, exps, order[:1], len(toks), queryLatin, limit, top)
-	if top.Len() == 0 && len(toks) >= 2 {
+	if qp.sizes[order[0]] > 0 { // every token matches something
+		done, ran := ix.scanBestTier(s, qp, limit, top)
+		if !done {
+			ix.scanNames(s, qp, order[:1], nq, limit, ran, top)
+		}
+	}
+	if top.Len() == 0 && nq >= 2 {
 		// Relaxed: one token may be missing (a wrong word). Any candidate
 		// then contains one of the two rarest tokens.
-		ix.scanNames(s, toks, exps, order[:2], len(toks)-1, queryLatin, limit, top)
+		ix.scanNames(s, qp, order[:2], nq-1, limit, false, top)
 	}
 	out := make([]nameCand, top.Len())
 	for i := len(out) - 1; i >= 0; i-- {
@@ -186,59 +254,156 @@ func (ix *SearchIndex) searchNames(q string, limit int) []nameCand {
 	return out
 }
 
-// scanNames walks the postings of the driver tokens' expansions and scores
-// every live document that matches at least need tokens.
-func (ix *SearchIndex) scanNames(s *searchScratch, toks []string, exps [][]expansion, drivers []int, need, queryLatin, limit int, top *candHeap) {
+// queryPlan is a name query after expansion.
+type queryPlan struct {
+	toks  []string
+	exps  [][]expansion // per token, best quality first
+	sizes []int         // per token, total postings of its expansions
+	topQ  []int         // per token, the best expansion quality
+	nextQ []int         // per token, the second-best quality (0: none)
+	latin int           // how many tokens are Latin script
+}
+
+// nameScore turns a sum of token qualities into a score (no penalties).
+func nameScore(sum, nq int) float64 { return float64(sum) / float64(nq) * scoreNameMax / 100 }
+
+// scanBestTier scores the documents that hold, for every token, one of its
+// best-quality terms. It reports whether that settles the top hits, and
+// whether it ran at all.
+func (ix *SearchIndex) scanBestTier(s *searchScratch, qp *queryPlan, limit int, top *candHeap) (done, ran bool) {
+	nq := len(qp.toks)
+	lists := make([][]uint32, nq)
+	for i := range qp.toks {
+		var tier [][]uint32
+		total := 0
+		for _, e := range qp.exps[i] {
+			if int(e.qual) == qp.topQ[i] {
+				tier = append(tier, ix.postings[e.term])
+				total += len(ix.postings[e.term])
+			}
+		}
+		if total > 4*maxNameCandidates && len(tier) > 1 {
+			return false, false // too costly to merge; the scan will do
+		}
+		lists[i] = unionSorted(tier)
+	}
+	slices.SortFunc(lists, func(a, b []uint32) int { return len(a) - len(b) })
+	cands := intersectSorted(lists, 4*maxNameCandidates)
+	sumTop := 0
+	for _, q := range qp.topQ {
+		sumTop += q
+	}
+	for _, d := range cands {
+		if ix.isDead(d) {
+			continue
+		}
+		docToks := ix.toks[ix.tokOff[d]:ix.tokOff[d+1]]
+		score, ok := ix.scoreDoc(s, docToks, nq, nq, qp.latin)
+		if ok {
+			top.offer(nameCand{d, score}, limit)
+		}
+	}
+	// The best a document outside the tier can score: one token at its
+	// second-best quality, the others at their best.
+	bound := 0.0
+	for i := range qp.toks {
+		bound = max(bound, nameScore(sumTop-qp.topQ[i]+qp.nextQ[i], nq))
+	}
+	return top.Len() >= limit && (*top)[0].score >= bound, true
+}
+
+// scanNames walks the postings of the driver tokens' expansions, best first,
+// and scores every live document that matches at least need tokens.
+// skipTier skips documents scanBestTier has already scored.
+func (ix *SearchIndex) scanNames(s *searchScratch, qp *queryPlan, drivers []int, need, limit int, skipTier bool, top *candHeap) {
+	nq := len(qp.toks)
+	sumTop := 0
+	for _, q := range qp.topQ {
+		sumTop += q
+	}
+	s.ordGen++
+	ord := int32(0)
 	examined := 0
-	for di, drv := range drivers {
-		for ei, e := range exps[drv] {
+	for _, drv := range drivers {
+		for _, e := range qp.exps[drv] {
+			if need == nq && top.Len() >= limit && nameScore(sumTop-qp.topQ[drv]+int(e.qual), nq) <= (*top)[0].score {
+				break // no document reached only through this or weaker terms can make the list
+			}
+			cur := s.order(e.term, &ord)
 			for _, d := range ix.postings[e.term] {
 				if ix.isDead(d) {
 					continue
 				}
 				docToks := ix.toks[ix.tokOff[d]:ix.tokOff[d+1]]
-				if ix.seenBefore(s, docToks, exps, drivers, di, ei) {
+				if s.seenEarlier(docToks, cur) || (skipTier && s.inBestTier(docToks, qp.topQ)) {
 					continue
 				}
 				if examined++; examined > maxNameCandidates {
 					return
 				}
-				score, ok := ix.scoreDoc(s, docToks, len(toks), need, queryLatin)
-				if !ok {
-					continue
-				}
-				if top.Len() < limit {
-					heap.Push(top, nameCand{d, score})
-				} else if score > (*top)[0].score {
-					(*top)[0] = nameCand{d, score}
-					heap.Fix(top, 0)
+				if score, ok := ix.scoreDoc(s, docToks, nq, need, qp.latin); ok {
+					top.offer(nameCand{d, score}, limit)
 				}
 			}
 		}
 	}
 }
 
-// seenBefore reports whether a document was already scored through an
-// earlier driver expansion (it contains that earlier term).
-func (ix *SearchIndex) seenBefore(s *searchScratch, docToks []uint32, exps [][]expansion, drivers []int, di, ei int) bool {
-	for _, t := range docToks {
-		for pj := 0; pj <= di; pj++ {
-			drv := drivers[pj]
-			if s.get(t, drv) == 0 {
-				continue
+// unionSorted merges sorted lists into one sorted list without duplicates.
+func unionSorted(lists [][]uint32) []uint32 {
+	switch len(lists) {
+	case 0:
+		return nil
+	case 1:
+		return lists[0]
+	}
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	out := make([]uint32, 0, n)
+	for _, l := range lists {
+		out = append(out, l...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// intersectSorted intersects sorted lists, shortest first, galloping through
+// the longer ones; it stops after max results.
+func intersectSorted(lists [][]uint32, max int) []uint32 {
+	if len(lists) == 0 {
+		return nil
+	}
+	out := slices.Clone(lists[0])
+	for _, l := range lists[1:] {
+		k, j := 0, 0
+		for _, d := range out {
+			// Gallop: double the step until past d, then binary search.
+			step := 1
+			for j+step < len(l) && l[j+step] < d {
+				step *= 2
 			}
-			limitE := len(exps[drv])
-			if pj == di {
-				limitE = ei
+			hi := min(j+step+1, len(l))
+			i, found := slices.BinarySearch(l[j:hi], d)
+			j += i
+			if found {
+				out[k] = d
+				k++
 			}
-			for _, e := range exps[drv][:limitE] {
-				if e.term == t {
-					return true
-				}
+			if j >= len(l) {
+				break
 			}
 		}
+		out = out[:k]
+		if len(out) == 0 {
+			break
+		}
 	}
-	return false
+	if len(out) > max {
+		out = out[:max]
+	}
+	return out
 }
 
 // scoreDoc scores a document: the mean best quality of each query token over
@@ -280,6 +445,16 @@ func (ix *SearchIndex) scoreDoc(s *searchScratch, docToks []uint32, nq, need, qu
 
 // candHeap is a min-heap on score: the root is the weakest of the best.
 type candHeap []nameCand
+
+// offer keeps c if it is among the best limit candidates.
+func (h *candHeap) offer(c nameCand, limit int) {
+	if h.Len() < limit {
+		heap.Push(h, c)
+	} else if c.score > (*h)[0].score {
+		(*h)[0] = c
+		heap.Fix(h, 0)
+	}
+}
 
 func (h candHeap) Len() int { return len(h) }
 func (h candHeap) Less(i, j int) bool {

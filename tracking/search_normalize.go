@@ -64,6 +64,14 @@ func looksLikePhone(q string) bool {
 // normalizeIDKey reduces a PID, tracking number or passport number to upper
 // case letters and digits: "pid-0012 345" and "PID0012345" are one key.
 func normalizeIDKey(s string) string {
+	clean := true
+	for i := 0; i < len(s) && clean; i++ {
+		c := s[i]
+		clean = c >= '0' && c <= '9' || c >= 'A' && c <= 'Z'
+	}
+	if clean {
+		return s
+	}
 	var b strings.Builder
 	for _, r := range s {
 		switch {

@@ -31,8 +31,8 @@ var embedded embed.FS
 const vendorProbe = "vendor/leaflet/leaflet.js"
 
 // Handler serves the console at "/", the tent finder at "/me" and their assets
-// under "/static/". Anything else is 404, so that it can be mounted at "/"
-// beside the API without hiding the API's own 404s for mistyped /v1 paths.
+// under "/static/". Anything else is 404 (as JSON under /v1/ and /ingest/),
+// so that it can be mounted at "/" beside the API.
 func Handler() http.Handler {
 	static, err := fs.Sub(embedded, "static")
 	if err != nil {
@@ -88,9 +88,29 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.asset(w, r, strings.TrimPrefix(p, "/static/"))
 	case p == "/favicon.ico":
 		h.serveFile(w, r, "app/favicon.svg")
+	case strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/ingest/"):
+		// Mounted at "/", the console also receives the API's unknown paths:
+		// answer them in the API's error shape, not with an HTML page.
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"error":"no such endpoint: `+r.Method+` `+jsonSafe(p)+`"}`+"\n")
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// jsonSafe keeps a path printable inside a JSON string: anything but plain
+// ASCII letters, digits and a few URL characters becomes '?'.
+func jsonSafe(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("/-_.~%:@,+=", c) >= 0
+		if !ok {
+			b[i] = '?'
+		}
+	}
+	return string(b)
 }
 
 // page serves an HTML page. Pages that need the map library get the "run make

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -73,6 +74,15 @@ func TestPagesAndAssets(t *testing.T) {
 		if c.wantType != "" && !strings.Contains(rec.Header().Get("Content-Type"), c.wantType) {
 			t.Errorf("GET %s: Content-Type %q, want %q", c.target, rec.Header().Get("Content-Type"), c.wantType)
 		}
+	}
+}
+
+func TestUnknownAPIPathsAnswerJSON(t *testing.T) {
+	h := newHandler(fakeSite(true))
+	rec := get(t, h, "/v1/no\"where<x>")
+	var body struct{ Error string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || !strings.Contains(body.Error, "no such endpoint") {
+		t.Errorf("GET /v1/… unknown: %d %q (%v), want a JSON error naming the endpoint", rec.Code, rec.Body.String(), err)
 	}
 }
 

@@ -230,7 +230,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, t := range toks {
 			fmt.Fprintf(stdout, "  %-8s %-18s %s\n", t.Role, t.Subject, t.Token)
 			if t.Role == api.RolePilgrim {
-				fmt.Fprintf(stdout, "           tent finder: %s/me#token=%s\n", base, t.Token)
+				fmt.Fprintf(stdout, "           tent finder: %s/me?token=%s\n", base, t.Token)
 			}
 		}
 		go runDemoSimulation(ctx, srv, ix, reg, o.demoSeed, log)

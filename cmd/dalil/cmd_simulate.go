@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"dalil/geo"
@@ -167,8 +169,8 @@ func summary(w io.Writer, s *sim.Simulator, snd *send.Sender) {
 	fmt.Fprintf(w, "done: %d pings in %d requests: %d accepted, %d rejected, %d failed\n", st.Pings, ss.Requests, ss.Accepted, ss.Rejected, ss.Failed)
 	fmt.Fprintf(w, "      %d lost pilgrims, %d bags left behind, %d backlog flushes (%d pings, %d out of order), %d dead batteries\n",
 		st.Lost, st.LeftBags, st.Flushes, st.Flushed, st.OutOfOrder, st.Dead)
-	for r, n := range ss.Reasons {
-		fmt.Fprintf(w, "      rejected %d: %s\n", n, r)
+	for _, r := range slices.Sorted(maps.Keys(ss.Reasons)) {
+		fmt.Fprintf(w, "      rejected %d: %s\n", ss.Reasons[r], r)
 	}
 }
 

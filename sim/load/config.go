@@ -23,6 +23,9 @@ const (
 	MaxDuration = 30 * time.Minute
 )
 
+// ErrConfig marks a Config that cannot run; the message says which field.
+var ErrConfig = errors.New("bad load configuration")
+
 // Device is one device the server knows (it is in the server's registry).
 type Device struct {
 	ID    string
@@ -66,6 +69,9 @@ type Config struct {
 	Label string
 	// SetupTimeout bounds minting tokens and connecting watchers (default 5 min).
 	SetupTimeout time.Duration
+	// TokenFile caches device tokens between runs against the same server:
+	// lines "device token"; tokens missing from it are minted and appended.
+	TokenFile string
 	// Seed fixes which devices the watchers follow.
 	Seed int64
 	// Log receives progress.
@@ -138,7 +144,10 @@ func (c Config) validate() error {
 	if c.AdminToken == "" && (c.Watchers > 0 || c.Protocol == send.Native || c.Protocol == send.Mixed) {
 		errs = append(errs, errors.New("token: the admin token is needed to mint device and watcher tokens"))
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
 }
 
 // DevicesFromRegistry lists every pilgrim's devices, placed at the pilgrim's

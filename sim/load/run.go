@@ -240,6 +240,27 @@ func (r *runner) mintDeviceTokens(ctx context.Context) error {
 	if len(need) == 0 {
 		return nil
 	}
+	cached, err := readTokenFile(r.cfg.TokenFile)
+	if err != nil {
+		return err
+	}
+	missing := need[:0:0]
+	for _, i := range need {
+		if tok, ok := cached[r.cfg.Devices[i].ID]; ok {
+			r.tokens[i] = tok
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	need = missing
+	if len(need) == 0 {
+		return nil
+	}
+	defer func() {
+		if err := appendTokenFile(r.cfg.TokenFile, r.cfg.Devices, need, r.tokens); err != nil {
+			r.cfg.Log.Warn("bench: token cache not written", "err", err)
+		}
+	}()
 	r.cfg.Log.Info("bench: minting device tokens", "devices", len(need))
 	var next, done atomic.Int64
 	var firstErr atomic.Pointer[error]

@@ -177,7 +177,7 @@ func tid(device string) string {
 }
 
 // AppendNative appends one NDJSON line of a native batch:
-// {"device","ts" (RFC 3339 with milliseconds),"lat","lon","acc","speed","heading","batt"}.
+// {"device","ts" (RFC 3339 with milliseconds),"lat","lon","acc","speed","heading","alt","batt"}.
 // Unknown optional fields are left out.
 func AppendNative(b []byte, p tracking.Position) []byte {
 	b = append(b, `{"device":`...)
@@ -199,6 +199,10 @@ func AppendNative(b []byte, p tracking.Position) []byte {
 	if known(p.Heading) {
 		b = append(b, `,"heading":`...)
 		b = strconv.AppendFloat(b, float64(p.Heading), 'f', 1, 32)
+	}
+	if known(p.Altitude) {
+		b = append(b, `,"alt":`...)
+		b = strconv.AppendFloat(b, float64(p.Altitude), 'f', 1, 32)
 	}
 	if known(p.Battery) {
 		b = append(b, `,"batt":`...)

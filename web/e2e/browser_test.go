@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -30,8 +30,8 @@ func chromiumPath(t *testing.T) string {
 	return p
 }
 
-// jsErrors collects uncaught exceptions and console.error calls of a page:
-// a console that throws is broken even when the clicks still work.
+// jsErrors collects uncaught exceptions and console.error calls of the
+// pages: a console that throws is broken even when the clicks still work.
 type jsErrors struct {
 	mu   sync.Mutex
 	errs []string
@@ -53,63 +53,51 @@ func (j *jsErrors) check(t *testing.T) {
 	j.errs = nil
 }
 
+// watch collects the console errors and exceptions of a tab. Network
+// entries of the browser log are left out: a refused sign-in is a 401 the
+// page handles, not a bug.
+func (j *jsErrors) watch(ctx context.Context) {
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || (m.Type == chromedp.ConsoleError && m.Source == "") {
+				j.add(fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1))
+			}
+		}
+	}()
+}
+
 // newBrowser starts headless Chromium with a fresh profile and returns a
 // context for its first tab.
 func newBrowser(t *testing.T, width, height int) (context.Context, *jsErrors) {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Flag("headless", true),
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.Flag("mute-audio", true),
+		chromedp.Flag("no-first-run", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
-	}
+	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	errs := &jsErrors{}
-	listen(ctx, errs)
-	if err := chromedp.Run(ctx); err != nil {
-		cancelCtx()
-		cancelAlloc()
-		t.Fatalf("starting chromium: %v", err)
-	}
 	t.Cleanup(func() {
 		cancelCtx()
 		cancelAlloc()
 	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting chromium: %v", err)
+	}
+	errs := &jsErrors{}
+	errs.watch(ctx)
 	return ctx, errs
-}
-
-func listen(ctx context.Context, errs *jsErrors) {
-	chromedp.ListenTarget(ctx, func(ev any) {
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			msg := e.ExceptionDetails.Text
-			if e.ExceptionDetails.Exception != nil {
-				msg += " " + e.ExceptionDetails.Exception.Description
-			}
-			errs.add("uncaught: " + msg)
-		case *runtime.EventConsoleAPICalled:
-			if e.Type == runtime.APITypeError {
-				var parts []string
-				for _, a := range e.Args {
-					parts = append(parts, strings.Trim(string(a.Value), `"`)+a.Description)
-				}
-				errs.add("console.error: " + strings.Join(parts, " "))
-			}
-		}
-	})
 }
 
 // newTab opens another tab in the same browser.
@@ -117,22 +105,34 @@ func newTab(t *testing.T, parent context.Context, errs *jsErrors) context.Contex
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(parent)
 	t.Cleanup(cancel)
-	listen(ctx, errs)
-	if err := chromedp.Run(ctx); err != nil {
+	if err := chromedp.Do(ctx); err != nil {
 		t.Fatal(err)
 	}
+	errs.watch(ctx)
 	return ctx
 }
 
-// run runs actions with a deadline and fails the test, naming the step, if
+// do runs steps with a deadline and fails the test, naming the step, if
 // they fail.
-func run(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action) {
+func do(t *testing.T, ctx context.Context, step string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	c, cancel := context.WithTimeout(ctx, 45*time.Second)
 	defer cancel()
-	if err := chromedp.Run(c, actions...); err != nil {
+	if err := chromedp.Do(c, steps...); err != nil {
 		t.Fatalf("%s: %v", step, err)
 	}
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](t *testing.T, ctx context.Context, step, expr string) T {
+	t.Helper()
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(c, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("%s: %v", step, err)
+	}
+	return v
 }
 
 // waitJS polls a JavaScript expression until it is true.
@@ -140,15 +140,13 @@ func waitJS(t *testing.T, ctx context.Context, step, expr string, timeout time.D
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		var ok bool
-		err := chromedp.Run(ctx, chromedp.Evaluate(fmt.Sprintf("Boolean(%s)", expr), &ok))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf("Boolean(%s)", expr)))
 		if err == nil && ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			var state string
-			_ = chromedp.Run(ctx, chromedp.Evaluate(`document.body ? document.body.innerText.slice(0, 1500) : ""`, &state))
-			t.Fatalf("%s: %s not true after %v (err %v)\npage text:\n%s", step, expr, timeout, err, state)
+			state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 1500) : ""`))
+			t.Fatalf("%s: not true after %v (err %v): %s\npage text:\n%s", step, timeout, err, expr, state)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -156,9 +154,13 @@ func waitJS(t *testing.T, ctx context.Context, step, expr string, timeout time.D
 
 func textOf(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	var s string
-	run(t, ctx, "read "+sel, chromedp.Text(sel, &s, chromedp.ByQuery))
-	return s
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(c, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("read %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
 }
 
 // screenshot saves a PNG of the page to docs/<name> when
@@ -168,22 +170,37 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if os.Getenv("DALIL_UPDATE_SCREENSHOTS") != "1" {
 		return
 	}
-	var png []byte
-	run(t, ctx, "screenshot "+name, chromedp.CaptureScreenshot(&png))
-	path := repoRoot(t) + "/docs/" + name
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(repoRoot(t), "docs", name)
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("wrote %s (%d bytes)", path, len(png))
 }
 
-// grantGeolocation lets pages of origin use the location and pins it.
-func grantGeolocation(origin string, lat, lon float64) chromedp.Action {
-	return chromedp.ActionFunc(func(ctx context.Context) error {
-		if err := browser.GrantPermissions([]browser.PermissionType{browser.PermissionTypeGeolocation}).
-			WithOrigin(origin).Do(ctx); err != nil {
-			return err
+// phone makes the tab a phone screen whose location is pinned at lat, lon,
+// with the location permission granted to origin.
+func phone(origin string, lat, lon float64) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		if _, err := chromedp.CallBrowser(ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: "geolocation"},
+			Setting:    browser.PermissionSettingGranted,
+			Origin:     origin,
+		}); err != nil {
+			return fmt.Errorf("grant geolocation: %w", err)
 		}
-		return emulation.SetGeolocationOverride().WithLatitude(lat).WithLongitude(lon).WithAccuracy(8).Do(ctx)
+		if _, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: 412, Height: 915, DeviceScaleFactor: 2, Mobile: true,
+		}); err != nil {
+			return fmt.Errorf("phone screen: %w", err)
+		}
+		acc := 8.0
+		_, err := chromedp.Call(ctx, emulation.SetGeolocationOverride, emulation.SetGeolocationOverrideParams{
+			Latitude: &lat, Longitude: &lon, Accuracy: &acc,
+		})
+		return err
 	})
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -28,11 +27,11 @@ func TestConsoleTentFinderAndGuideView(t *testing.T) {
 	ctx, errs := newBrowser(t, 1400, 880)
 
 	// Sign in with an operator token.
-	run(t, ctx, "open the console",
+	do(t, ctx, "open the console",
 		chromedp.Navigate(d.url+"/"),
-		chromedp.WaitVisible("#signin-token", chromedp.ByID),
-		chromedp.SendKeys("#signin-token", operator, chromedp.ByID),
-		chromedp.Click("#signin-form button[type=submit]", chromedp.ByQuery),
+		chromedp.WaitVisible(chromedp.CSS("#signin-token")),
+		chromedp.SendKeys(chromedp.CSS("#signin-token"), operator),
+		chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
 	)
 	waitJS(t, ctx, "console signed in and the layout drawn",
 		`document.body.dataset.ready === "1" && window.dalil.map.camps.size > 0`, 60*time.Second)
@@ -47,13 +46,13 @@ func TestConsoleTentFinderAndGuideView(t *testing.T) {
 	waitJS(t, ctx, "live positions in view", `window.dalil.live.markers.size > 0`, 30*time.Second)
 
 	// Search the demo pilgrim by PID and open the panel.
-	run(t, ctx, "search",
-		chromedp.SetValue("#search-q", p.PID, chromedp.ByID),
-		chromedp.Click("#search-form button[type=submit]", chromedp.ByQuery),
+	do(t, ctx, "search",
+		chromedp.SetValue(chromedp.CSS("#search-q"), p.PID),
+		chromedp.Click(chromedp.CSS("#search-form button[type=submit]")),
 	)
 	hit := fmt.Sprintf(`#results li[data-pid=%q] button`, p.PID)
 	waitJS(t, ctx, "search result", fmt.Sprintf(`document.querySelector(%q)`, hit), 15*time.Second)
-	run(t, ctx, "open the pilgrim", chromedp.Click(hit, chromedp.ByQuery))
+	do(t, ctx, "open the pilgrim", chromedp.Click(chromedp.CSS(hit)))
 	waitJS(t, ctx, "pilgrim panel", fmt.Sprintf(`document.getElementById('pilgrim').dataset.pid === %q &&
 		!document.getElementById('pilgrim').hidden && document.getElementById('p-live').dataset.lat`, p.PID), 15*time.Second)
 	if name := textOf(t, ctx, "#p-name"); name != p.Name {
@@ -61,15 +60,15 @@ func TestConsoleTentFinderAndGuideView(t *testing.T) {
 	}
 
 	// The live dot moves when a ping arrives. Record every position the panel
-	// shows, post a ping 35 m north of where the pilgrim is, and expect it.
-	var cur [2]float64
-	run(t, ctx, "read the live position", chromedp.Evaluate(
+	// shows, post a ping 80 m north of where the pilgrim is (so that the route
+	// home has some length), and expect it.
+	cur := eval[[]float64](t, ctx, "read the live position",
 		`(() => { window.__seen = []; const e = document.getElementById('p-live');
 		  new MutationObserver(() => { const ll = window.dalil.pilgrim.dot.getLatLng();
 		    window.__seen.push([+e.dataset.lat, +e.dataset.lon, ll.lat, ll.lng]); })
 		    .observe(e, {attributes: true, childList: true, characterData: true, subtree: true});
-		  return [+e.dataset.lat, +e.dataset.lon]; })()`, &cur))
-	lat, lon := cur[0]+35.0/111320, cur[1]
+		  return [+e.dataset.lat, +e.dataset.lon]; })()`)
+	lat, lon := cur[0]+80.0/111320, cur[1]
 	device := d.mint("device", p.Device)
 	d.ping(device, p.Device, lat, lon)
 	waitJS(t, ctx, "live dot moved to the posted ping", fmt.Sprintf(
@@ -77,7 +76,7 @@ func TestConsoleTentFinderAndGuideView(t *testing.T) {
 		  Math.abs(ma - %f) < 1e-6 && Math.abs(mb - %f) < 1e-6)`, lat, lon, lat, lon), 15*time.Second)
 
 	// The walking route to the tent is drawn.
-	run(t, ctx, "route", chromedp.Click("#p-route", chromedp.ByID))
+	do(t, ctx, "route", chromedp.Click(chromedp.CSS("#p-route")))
 	waitJS(t, ctx, "route drawn", `+document.getElementById('p-route-info').dataset.route > 1`, 15*time.Second)
 	if info := textOf(t, ctx, "#p-route-info"); !strings.Contains(info, "Walk") {
 		t.Errorf("route info %q", info)
@@ -86,14 +85,13 @@ func TestConsoleTentFinderAndGuideView(t *testing.T) {
 	screenshot(t, ctx, "console.png")
 
 	// Open a case for the pilgrim and walk it to closed.
-	run(t, ctx, "report lost", chromedp.Click("#p-open-case", chromedp.ByID))
+	do(t, ctx, "report lost", chromedp.Click(chromedp.CSS("#p-open-case")))
 	waitJS(t, ctx, "case opened", `document.getElementById('case').dataset.id &&
 		document.getElementById('case').dataset.state === 'open' && !document.getElementById('tab-cases').hidden`, 15*time.Second)
-	var caseID string
-	run(t, ctx, "case id", chromedp.Evaluate(`document.getElementById('case').dataset.id`, &caseID))
+	caseID := eval[string](t, ctx, "case id", `document.getElementById('case').dataset.id`)
 	waitJS(t, ctx, "case in the queue", fmt.Sprintf(`document.querySelector('#cases li[data-id=%q]')`, caseID), 10*time.Second)
 	for _, to := range []string{"located", "escorted", "reunited", "closed"} {
-		run(t, ctx, "case → "+to, chromedp.Click(fmt.Sprintf(`#c-actions button[data-to=%q]`, to), chromedp.ByQuery))
+		do(t, ctx, "case → "+to, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#c-actions button[data-to=%q]`, to))))
 		waitJS(t, ctx, "case is "+to, fmt.Sprintf(`document.getElementById('case').dataset.state === %q`, to), 10*time.Second)
 	}
 	var c struct {
@@ -115,11 +113,11 @@ func TestConsoleTentFinderAndGuideView(t *testing.T) {
 	// The guide of the pilgrim's group sees the group with distances.
 	if p.Group != "" {
 		guideTab := newTab(t, ctx, errs)
-		run(t, guideTab, "guide signs in",
+		do(t, guideTab, "guide signs in",
 			chromedp.Navigate(d.url+"/"),
-			chromedp.WaitVisible("#signin-token", chromedp.ByID),
-			chromedp.SendKeys("#signin-token", d.mint("guide", p.Group), chromedp.ByID),
-			chromedp.Click("#signin-form button[type=submit]", chromedp.ByQuery),
+			chromedp.WaitVisible(chromedp.CSS("#signin-token")),
+			chromedp.SendKeys(chromedp.CSS("#signin-token"), d.mint("guide", p.Group)),
+			chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
 		)
 		waitJS(t, guideTab, "group view", fmt.Sprintf(`document.body.dataset.ready === "1" &&
 			!document.getElementById('tab-group').hidden && document.querySelector('#g-members tr[data-pid=%q]')`, p.PID), 30*time.Second)
@@ -141,14 +139,12 @@ func TestConsoleTentFinderAndGuideView(t *testing.T) {
 	phoneLat, phoneLon := tLat-200.0/111320, tLon
 	pilgrim := d.mint("pilgrim", p.PID)
 	me := newTab(t, ctx, errs)
-	run(t, me, "open the tent finder",
-		emulation.SetDeviceMetricsOverride(412, 915, 2, true),
-		grantGeolocation(d.url, phoneLat, phoneLon),
+	do(t, me, "open the tent finder",
+		phone(d.url, phoneLat, phoneLon),
 		chromedp.Navigate(d.url+"/me?token="+pilgrim),
 	)
 	waitJS(t, me, "tent finder ready", `document.body.dataset.ready === "1"`, 30*time.Second)
-	var search string
-	run(t, me, "address bar", chromedp.Evaluate(`location.search`, &search))
+	search := eval[string](t, me, "address bar", `location.search`)
 	if strings.Contains(search, "token") {
 		t.Errorf("the token stayed in the address bar: %q", search)
 	}
@@ -166,16 +162,15 @@ func TestConsoleTentFinderAndGuideView(t *testing.T) {
 	time.Sleep(600 * time.Millisecond) // the arrow's rotation animates
 	screenshot(t, me, "tent-finder.png")
 
-	run(t, me, "switch to Bangla", chromedp.Click("#lang", chromedp.ByID))
+	do(t, me, "switch to Bangla", chromedp.Click(chromedp.CSS("#lang")))
 	if got := textOf(t, me, "#tent"); !strings.Contains(got, "তাঁবু") {
 		t.Errorf("in Bangla the tent shows %q", got)
 	}
 
 	// SOS opens a case for the pilgrim.
-	run(t, me, "SOS", chromedp.Click("#sos", chromedp.ByID), chromedp.WaitVisible("#sos-yes", chromedp.ByID), chromedp.Click("#sos-yes", chromedp.ByID))
+	do(t, me, "SOS", chromedp.Click(chromedp.CSS("#sos")), chromedp.WaitVisible(chromedp.CSS("#sos-yes")), chromedp.Click(chromedp.CSS("#sos-yes")))
 	waitJS(t, me, "SOS answered with a case", `document.getElementById('sos-status').dataset.case`, 15*time.Second)
-	var sosID string
-	run(t, me, "SOS case id", chromedp.Evaluate(`document.getElementById('sos-status').dataset.case`, &sosID))
+	sosID := eval[string](t, me, "SOS case id", `document.getElementById('sos-status').dataset.case`)
 	var sc struct {
 		Pilgrim string `json:"pilgrim"`
 		State   string `json:"state"`
@@ -192,11 +187,11 @@ func TestConsoleTentFinderAndGuideView(t *testing.T) {
 		{"not-a-token", "not valid"},
 		{device, "device token"},
 	} {
-		run(t, refused, "sign in with "+tc.want,
+		do(t, refused, "sign in with "+tc.want,
 			chromedp.Navigate(d.url+"/"),
-			chromedp.WaitVisible("#signin-token", chromedp.ByID),
-			chromedp.SendKeys("#signin-token", tc.token, chromedp.ByID),
-			chromedp.Click("#signin-form button[type=submit]", chromedp.ByQuery),
+			chromedp.WaitVisible(chromedp.CSS("#signin-token")),
+			chromedp.SendKeys(chromedp.CSS("#signin-token"), tc.token),
+			chromedp.Click(chromedp.CSS("#signin-form button[type=submit]")),
 		)
 		waitJS(t, refused, "refused: "+tc.want, fmt.Sprintf(`document.getElementById('signin-error').textContent.includes(%q) &&
 			document.getElementById('app').hidden`, tc.want), 10*time.Second)

@@ -212,7 +212,7 @@ func (d *dalil) mint(role, subject string) string {
 // assigned tent.
 type demoPilgrim struct {
 	PID, Name, Tent, Camp, Group, Device string
-	Lat, Lon                      float64
+	Lat, Lon                             float64
 }
 
 // findDemoPilgrim waits for the simulator to put pilgrims on the map and

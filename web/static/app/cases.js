@@ -136,15 +136,15 @@ export class CasesPanel {
   // drawRoute shows where the case's pilgrim was found and the walk from
   // there to their tent.
   drawRoute(c) {
-    const map = this.app.map.map;
+    const map = this.app.map;
     if (this.layer) this.layer.remove();
     this.layer = null;
     const r = c.route ? routeLine(c.route) : null;
     const parts = [];
-    if (r) parts.push(L.polyline(r.coords, { color: '#f57f17', weight: 5, opacity: 0.9, dashArray: '6 6' }));
-    if (c.place) parts.push(L.circleMarker([c.place.lat, c.place.lon], { radius: 9, color: '#f57f17', weight: 3, fillOpacity: 0.2 }).bindTooltip(`Found: ${placeText(c.place)}`));
+    if (r) parts.push(L.polyline(r.coords, { ...map.focus, color: '#f57f17', weight: 5, opacity: 0.9, dashArray: '6 6' }));
+    if (c.place) parts.push(L.circleMarker([c.place.lat, c.place.lon], { ...map.focus, radius: 9, color: '#f57f17', weight: 3, fillOpacity: 0.2 }).bindTooltip(`Found: ${placeText(c.place)}`));
     if (!parts.length) return;
-    this.layer = L.featureGroup(parts).addTo(map);
+    this.layer = L.featureGroup(parts).addTo(map.map);
   }
 
   async transition(id, state) {

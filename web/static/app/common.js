@@ -98,8 +98,10 @@ export class LiveFeed {
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      if (ev.code === 1008 || ev.code === 4401 || ev.code === 4403) {
-        this.onStatus(`refused: ${ev.reason || 'not allowed'}`);
+      // 1008 is a policy close: a revoked token ends the feed for good,
+      // while "too slow" (a backlog) only calls for a fresh start.
+      if (ev.code === 1008 && /revoked|token|forbidden/i.test(ev.reason || '')) {
+        this.onStatus(`refused: ${ev.reason}`);
         return;
       }
       this.onStatus('offline');

@@ -6,7 +6,7 @@
 
 /* global L */
 
-import { ringCentroid } from './common.js';
+import { esc as escapeHTML, ringCentroid } from './common.js';
 
 export const categoryColours = { A: '#2e7d32', B: '#1565c0', C: '#ef6c00', D: '#6a1b9a' };
 const TENT_ZOOM = 17;
@@ -47,11 +47,17 @@ export class LayoutMap {
       maxZoom: 20,
     });
     this.renderer = L.canvas({ padding: 0.3 });
+    // Routes, trails and the chosen tent go in a pane above the live dots,
+    // so that a crowd never hides the way home.
+    this.map.createPane('focus');
+    this.map.getPane('focus').style.zIndex = 450;
+    this.focus = { pane: 'focus', renderer: L.svg({ pane: 'focus' }) };
     this.map.setView([21.41, 39.9], 13);
     this.camps = new Map(); // id -> {id, number, category, site, ring, centre, bounds}
     this.tentsByCamp = new Map(); // camp id -> [{id, number, ring}]
     this.tents = new Map(); // tent id -> tent
     this.areas = new Map(); // id -> {id, name, ring, bounds}
+    this.gatesByCamp = new Map(); // camp id -> [[lat, lon]]
     this.tentLayer = L.layerGroup().addTo(this.map);
     this.labelLayer = L.layerGroup().addTo(this.map);
     this.map.on('moveend', () => this.refreshDetail());
@@ -100,12 +106,27 @@ export class LayoutMap {
           this.tentsByCamp.get(campID).push(tent);
           break;
         }
+        case 'gate': {
+          const g = f.geometry;
+          if (!g || g.type !== 'Point') break;
+          const campID = String(p.camp || '');
+          if (!this.gatesByCamp.has(campID)) this.gatesByCamp.set(campID, []);
+          this.gatesByCamp.get(campID).push([g.coordinates[1], g.coordinates[0]]);
+          break;
+        }
         default:
           break;
       }
     }
-    // Site outlines under everything, then camps.
-    for (const a of this.areas.values()) a.layer.addTo(this.map);
+    // Site outlines under everything, then camps; landmark names on top.
+    for (const a of this.areas.values()) {
+      a.layer.addTo(this.map);
+      const c = ringCentroid(a.ring);
+      L.marker([c.lat, c.lon], {
+        interactive: false, keyboard: false,
+        icon: L.divIcon({ className: `area-label area-${a.id}`, html: escapeHTML(a.name), iconSize: null }),
+      }).addTo(this.map);
+    }
     for (const c of campLayers) c.addTo(this.map);
     this.fitSite('mina');
     this.refreshDetail();
@@ -157,6 +178,10 @@ export class LayoutMap {
       let n = 0;
       for (const c of this.camps.values()) {
         if (!view.intersects(c.bounds)) continue;
+        for (const g of this.gatesByCamp.get(c.id) || []) {
+          L.circleMarker(g, { renderer: this.renderer, radius: 4, color: '#004d40', weight: 2, fillColor: '#ffeb3b', fillOpacity: 1 })
+            .bindTooltip(`Gate of camp ${c.number || c.id}`).addTo(this.tentLayer);
+        }
         for (const t of this.tentsByCamp.get(c.id) || []) {
           if (n++ >= MAX_TENTS) return;
           const poly = L.polygon(toLatLngs(t.ring), {
@@ -182,7 +207,7 @@ export class LayoutMap {
     this.tentMark = null;
     const t = this.tents.get(tentID);
     if (!t) return null;
-    this.tentMark = L.polygon(toLatLngs(t.ring), { color: '#d50000', weight: 3, fill: false, interactive: false }).addTo(this.map);
+    this.tentMark = L.polygon(toLatLngs(t.ring), { ...this.focus, color: '#d50000', weight: 3, fill: false, interactive: false }).addTo(this.map);
     return ringCentroid(t.ring);
   }
 

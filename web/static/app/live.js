@@ -18,8 +18,8 @@ export class LiveLayer {
     this.pending = new Map();
     this.cluster = L.markerClusterGroup({
       chunkedLoading: true,
-      disableClusteringAtZoom: 18,
-      maxClusterRadius: 50,
+      disableClusteringAtZoom: 19,
+      maxClusterRadius: 40,
       spiderfyOnMaxZoom: false,
       showCoverageOnHover: false,
     });
@@ -95,9 +95,9 @@ export class LiveLayer {
     const luggage = !p.pilgrim;
     const separated = this.app.group && this.app.group.isSeparated(p.pilgrim);
     return {
-      radius: luggage ? 4 : 5,
+      radius: luggage ? 3.5 : 4.5,
       weight: 1,
-      color: '#263238',
+      color: '#ffffff',
       fillColor: separated ? '#d50000' : (luggage ? '#795548' : '#0277bd'),
       fillOpacity: 0.9,
     };

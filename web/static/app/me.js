@@ -258,10 +258,16 @@ class Finder {
       return;
     }
     // Walking distance: the route's length when it starts near here.
+    // Walking distance and time: the route's when it starts near here
+    // (the server knows the pace), else the straight line at 1 m/s.
     let walkM = straight;
-    if (this.route && this.route.lengthM && this.routeFrom && distanceM(this.routeFrom, this.here) < 40) walkM = this.route.lengthM;
+    let walkS = straight;
+    if (this.route && this.route.lengthM && this.routeFrom && distanceM(this.routeFrom, this.here) < 40) {
+      walkM = this.route.lengthM;
+      walkS = this.route.walkS || walkM;
+    }
     $('distance').textContent = this.t('away', { d: this.dist(walkM) });
-    $('walk').textContent = this.t('walk', { m: Math.max(1, Math.round(walkM / 1.1 / 60)) });
+    $('walk').textContent = this.t('walk', { m: Math.max(1, Math.round(walkS / 60)) });
     const tgt = this.target() || goal;
     this.bearing = bearingDeg(this.here, tgt);
     $('heading').textContent = this.t('go', { dir: compassWord(this.lang, this.bearing) });

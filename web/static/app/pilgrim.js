@@ -143,7 +143,7 @@ export class PilgrimPanel {
       return;
     }
     if (this.routeLayer) this.routeLayer.remove();
-    this.routeLayer = L.polyline(r.coords, { color: '#d50000', weight: 5, opacity: 0.85, dashArray: '8 6', className: 'route-line' }).addTo(this.app.map.map);
+    this.routeLayer = L.polyline(r.coords, { ...this.app.map.focus, color: '#d50000', weight: 5, opacity: 0.85, dashArray: '8 6', className: 'route-line' }).addTo(this.app.map.map);
     this.app.map.map.fitBounds(this.routeLayer.getBounds(), { padding: [40, 40], maxZoom: 18 });
     const mins = r.walkS ? Math.max(1, Math.round(r.walkS / 60)) : null;
     $('p-route-info').textContent = `Walk ${metres(r.lengthM)}${mins ? `, about ${mins} min` : ''} to ${placeLabel(r.tent || this.profile.tent)}.`;
@@ -167,7 +167,7 @@ export class PilgrimPanel {
       $('p-route-info').textContent = 'No trail in the last 6 hours.';
       return;
     }
-    this.trailLayer = L.polyline(coords, { color: '#00838f', weight: 3, opacity: 0.9 }).addTo(this.app.map.map);
+    this.trailLayer = L.polyline(coords, { ...this.app.map.focus, color: '#00838f', weight: 3, opacity: 0.9 }).addTo(this.app.map.map);
     this.app.map.map.fitBounds(this.trailLayer.getBounds(), { padding: [40, 40], maxZoom: 18 });
     $('p-route-info').textContent = `Trail: ${coords.length} positions in the last 6 hours.`;
   }

@@ -1,0 +1,50 @@
+package geo
+
+import (
+	"sync"
+	"testing"
+)
+
+// The default layout and its index are built once per test binary: they are
+// read-only, and building the index takes a moment under the race detector.
+var (
+	fixtureOnce sync.Once
+	fixtureIx   *Index
+	fixtureErr  error
+)
+
+func testIndex(t testing.TB) *Index {
+	t.Helper()
+	fixtureOnce.Do(func() { fixtureIx, fixtureErr = NewIndex(Default()) })
+	if fixtureErr != nil {
+		t.Fatalf("NewIndex(Default()): %v", fixtureErr)
+	}
+	return fixtureIx
+}
+
+// smallLayout is two neighbouring Mina camps with their tents and the areas
+// of the default layout: small enough to mutate feature by feature.
+func smallLayout(t testing.TB) *Layout {
+	t.Helper()
+	d := Default()
+	var camps []Camp
+	var tents []Tent
+	for _, id := range []string{"mina-001", "mina-002"} {
+		c, ok := d.Camp(id)
+		if !ok {
+			t.Fatalf("default layout has no %s", id)
+		}
+		camps = append(camps, *c)
+		for _, tt := range d.TentsOf(id)[:6] {
+			tents = append(tents, *tt)
+		}
+	}
+	l, err := NewLayout(append([]Area(nil), d.Areas...), camps, tents)
+	if err != nil {
+		t.Fatalf("NewLayout: %v", err)
+	}
+	return l
+}
+
+// mid is the point halfway between a and b.
+func mid(a, b Point) Point { return Point{Lat: (a.Lat + b.Lat) / 2, Lon: (a.Lon + b.Lon) / 2} }

@@ -1,0 +1,213 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"dalil/tracking"
+)
+
+func getOK(t *testing.T, st tracking.Store, kind, id string) []byte {
+	t.Helper()
+	data, err := st.GetRecord(context.Background(), kind, id)
+	if err != nil {
+		t.Fatalf("GetRecord(%s, %s): %v", kind, id, err)
+	}
+	return data
+}
+
+func wantMissing(t *testing.T, st tracking.Store, kind, id string) {
+	t.Helper()
+	_, err := st.GetRecord(context.Background(), kind, id)
+	if !errors.Is(err, tracking.ErrNotFound) {
+		t.Fatalf("GetRecord(%s, %s) = %v, want ErrNotFound", kind, id, err)
+	}
+	if errors.Is(err, tracking.ErrUnavailable) {
+		t.Fatalf("a missing record reported as unavailable: %v", err)
+	}
+}
+
+// scan returns a kind's ids and data in scan order.
+func scan(t *testing.T, st tracking.Store, kind string) ([]string, [][]byte) {
+	t.Helper()
+	var ids []string
+	var data [][]byte
+	err := st.ScanRecords(context.Background(), kind, func(id string, d []byte) error {
+		ids = append(ids, id)
+		data = append(data, bytes.Clone(d))
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ScanRecords(%s): %v", kind, err)
+	}
+	return ids, data
+}
+
+func testRecordsCRUD(t *testing.T, open Opener) {
+	st := openStore(t, open)
+	ctx := context.Background()
+	put := func(kind string, recs ...tracking.Record) {
+		t.Helper()
+		if err := st.PutRecords(ctx, kind, recs); err != nil {
+			t.Fatalf("PutRecords(%s): %v", kind, err)
+		}
+	}
+	binary := []byte{0, 1, 2, 0xff, 0xfe, '{', '}'} // documents are bytes, kept exactly
+	put("pilgrim",
+		tracking.Record{ID: "BD-0001", Data: []byte(`{"name_en":"Abdul Karim"}`)},
+		tracking.Record{ID: "BD-0002", Data: []byte(`{"name_bn":"আব্দুল করিম"}`)},
+		tracking.Record{ID: "BD-0003", Data: binary},
+	)
+	put("group", tracking.Record{ID: "BD-0001", Data: []byte(`{"kind":"group"}`)})
+	put("token", tracking.Record{ID: "empty", Data: []byte{}}, tracking.Record{ID: "nil"})
+
+	if got := getOK(t, st, "pilgrim", "BD-0002"); string(got) != `{"name_bn":"আব্দুল করিম"}` {
+		t.Fatalf("pilgrim BD-0002 = %q", got)
+	}
+	if got := getOK(t, st, "pilgrim", "BD-0003"); !bytes.Equal(got, binary) {
+		t.Fatalf("binary data = %v, want %v", got, binary)
+	}
+	// Kinds are separate namespaces.
+	if got := getOK(t, st, "group", "BD-0001"); string(got) != `{"kind":"group"}` {
+		t.Fatalf("group BD-0001 = %q", got)
+	}
+	for _, id := range []string{"empty", "nil"} {
+		if got := getOK(t, st, "token", id); len(got) != 0 {
+			t.Fatalf("token %s = %q, want empty", id, got)
+		}
+	}
+	wantMissing(t, st, "pilgrim", "BD-9999")
+	wantMissing(t, st, "luggage", "BD-0001")
+
+	// Update in place.
+	put("pilgrim", tracking.Record{ID: "BD-0001", Data: []byte(`{"name_en":"Abdul Karim","tent":"M5-94/3"}`)})
+	if got := getOK(t, st, "pilgrim", "BD-0001"); string(got) != `{"name_en":"Abdul Karim","tent":"M5-94/3"}` {
+		t.Fatalf("updated pilgrim = %q", got)
+	}
+	// A repeated id within one batch: the last wins.
+	put("pilgrim", tracking.Record{ID: "BD-0004", Data: []byte("1")}, tracking.Record{ID: "BD-0004", Data: []byte("2")})
+	if got := getOK(t, st, "pilgrim", "BD-0004"); string(got) != "2" {
+		t.Fatalf("repeated id in one batch kept %q, want the last (2)", got)
+	}
+
+	if err := st.DeleteRecord(ctx, "pilgrim", "BD-0002"); err != nil {
+		t.Fatalf("DeleteRecord: %v", err)
+	}
+	wantMissing(t, st, "pilgrim", "BD-0002")
+	if err := st.DeleteRecord(ctx, "pilgrim", "BD-0002"); err != nil {
+		t.Fatalf("deleting a missing record: %v, want nil", err)
+	}
+	if got := getOK(t, st, "group", "BD-0001"); string(got) != `{"kind":"group"}` {
+		t.Fatalf("deleting pilgrim BD-0002 touched group BD-0001: %q", got)
+	}
+	ids, _ := scan(t, st, "pilgrim")
+	if !slices.Equal(ids, []string{"BD-0001", "BD-0003", "BD-0004"}) {
+		t.Fatalf("pilgrims after delete: %q", ids)
+	}
+	for _, bad := range [][2]string{{"", "x"}, {"pilgrim", ""}, {"pil\x00grim", "x"}, {"pilgrim", "x\x00"}} {
+		if _, err := st.GetRecord(ctx, bad[0], bad[1]); err == nil || errors.Is(err, tracking.ErrNotFound) {
+			t.Fatalf("GetRecord(%q, %q): %v, want an invalid-name error", bad[0], bad[1], err)
+		}
+	}
+}
+
+func testRecordsScanOrder(t *testing.T, open Opener) {
+	st := openStore(t, open)
+	ctx := context.Background()
+	ids := []string{"a", "B", "a-b", "a0", "ä", "Z9", "10", "9", "a b", "ab", "~", "BD-0100", "BD-010"}
+	rng := rand.New(rand.NewPCG(5, 6))
+	shuffled := slices.Clone(ids)
+	rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	recs := make([]tracking.Record, len(shuffled))
+	for i, id := range shuffled {
+		recs[i] = tracking.Record{ID: id, Data: []byte("data-" + id)}
+	}
+	if err := st.PutRecords(ctx, "device", recs[:5]); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutRecords(ctx, "device", recs[5:]); err != nil {
+		t.Fatal(err)
+	}
+	// Neighbouring kinds must not leak into the scan.
+	for _, kind := range []string{"devic", "devices", "device2"} {
+		if err := st.PutRecords(ctx, kind, []tracking.Record{{ID: "a", Data: []byte(kind)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, data := scan(t, st, "device")
+	want := slices.Clone(ids)
+	slices.Sort(want) // byte order, whatever the database's collation
+	if !slices.Equal(got, want) {
+		t.Fatalf("scan order\n got %q\nwant %q", got, want)
+	}
+	for i, id := range got {
+		if string(data[i]) != "data-"+id {
+			t.Fatalf("scan: %s has data %q", id, data[i])
+		}
+	}
+	if ids, _ := scan(t, st, "nothing"); len(ids) != 0 {
+		t.Fatalf("scan of an empty kind yielded %q", ids)
+	}
+	stop := errors.New("stop here")
+	var seen []string
+	err := st.ScanRecords(ctx, "device", func(id string, _ []byte) error {
+		seen = append(seen, id)
+		if len(seen) == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || len(seen) != 3 {
+		t.Fatalf("ScanRecords with a failing fn: %v after %d calls, want %v after 3", err, len(seen), stop)
+	}
+}
+
+func testPutRecordsAtomic(t *testing.T, open Opener) {
+	st := openStore(t, open)
+	ctx := context.Background()
+	if err := st.PutRecords(ctx, "pilgrim", []tracking.Record{{ID: "keep", Data: []byte("old")}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", "nul\x00", "\xc3\x28"} {
+		err := st.PutRecords(ctx, "pilgrim", []tracking.Record{
+			{ID: "keep", Data: []byte("new")},
+			{ID: "added", Data: []byte("x")},
+			{ID: bad, Data: []byte("bad")},
+		})
+		if err == nil {
+			t.Fatalf("batch with id %q accepted", bad)
+		}
+		if errors.Is(err, tracking.ErrUnavailable) {
+			t.Fatalf("bad input reported as unavailable: %v", err)
+		}
+	}
+	if got := getOK(t, st, "pilgrim", "keep"); string(got) != "old" {
+		t.Fatalf("a failed batch changed an existing record to %q", got)
+	}
+	wantMissing(t, st, "pilgrim", "added")
+	if err := st.PutRecords(ctx, "", []tracking.Record{{ID: "a", Data: []byte("x")}}); err == nil {
+		t.Fatal("empty kind accepted")
+	}
+	if err := st.PutRecords(ctx, "pilgrim", nil); err != nil {
+		t.Fatalf("empty batch: %v", err)
+	}
+
+	// A registry-sized import is one atomic batch too.
+	const n = 5000
+	recs := make([]tracking.Record, n)
+	for i := range recs {
+		recs[i] = tracking.Record{ID: fmt.Sprintf("BD-%06d", i), Data: fmt.Appendf(nil, `{"i":%d}`, i)}
+	}
+	if err := st.PutRecords(ctx, "import", recs); err != nil {
+		t.Fatalf("PutRecords(%d): %v", n, err)
+	}
+	ids, data := scan(t, st, "import")
+	if len(ids) != n || ids[n-1] != recs[n-1].ID || string(data[n-1]) != string(recs[n-1].Data) {
+		t.Fatalf("import: scanned %d records, want %d", len(ids), n)
+	}
+}
