@@ -1,7 +1,209 @@
 package api
 
-import "net/http"
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"dalil/tracking"
+)
+
+// helpdesk is the lost-and-found desk: search, cases, sightings, luggage and
+// group alerts. Its parts live in package tracking; this wires them to the
+// server and serves them over HTTP (api/helpdesk_*.go).
+type helpdesk struct {
+	s         *Server
+	search    *tracking.SearchIndex
+	cases     *tracking.CaseBook
+	locator   *tracking.CaseLocator
+	luggage   *tracking.LuggageDesk
+	sightings *tracking.Sightings
+	alerts    *tracking.AlertMonitor
+	// loadErr is why the case book or luggage desk could not be loaded at
+	// start (the store was down): their endpoints answer 503 then.
+	loadErr error
+
+	searchMu      sync.Mutex // serialises rebuilds of the search index
+	searchVersion uint64     // registry version the index reflects
+}
+
+// Helpdesk timing.
+const (
+	// searchRefreshEvery is how often the registry's version is checked;
+	// a change (an import) rebuilds the search index in the background.
+	searchRefreshEvery = 5 * time.Second
+	maxHelpdeskBody    = 64 << 10
+)
 
 // registerHelpdesk adds the helpdesk routes (search, cases, luggage,
-// sightings, alerts). The helpdesk helper owns this file.
-func (s *Server) registerHelpdesk(mux *http.ServeMux) {}
+// sightings, alerts) and hangs the case locator and the alert monitor on the
+// engine's update stream. Case and alert events go out through the server's
+// fan-out: the websocket hub (case:<ID>, events, group:<GID>) and any
+// Deps.Publishers, such as a tracking.WebhookNotifier.
+func (s *Server) registerHelpdesk(mux *http.ServeMux) {
+	h := &helpdesk{s: s}
+	ctx := context.Background()
+	h.searchVersion = s.registry.Version()
+	h.search = tracking.NewSearchIndex(s.registry, s.engine)
+
+	var err error
+	h.cases, err = tracking.LoadCaseBook(ctx, tracking.CaseDeps{
+		Store: s.store, Pilgrims: s.registry, Live: s.engine, Router: s.index, Publisher: s.fanout, Logger: s.log,
+	})
+	if err == nil {
+		h.luggage, err = tracking.LoadLuggageDesk(ctx, tracking.LuggageDeps{
+			Store: s.store, Pilgrims: s.registry, Devices: s.registry, Logger: s.log,
+		})
+	}
+	if err != nil {
+		s.log.Error("helpdesk: cannot load cases and luggage; their endpoints answer 503", "err", err)
+		h.loadErr = err
+	} else {
+		h.locator = tracking.NewCaseLocator(h.cases)
+		s.addPublisher(h.locator)
+		s.onRun(func(ctx context.Context) { _ = h.locator.Run(ctx) })
+	}
+	h.sightings = tracking.NewSightings(tracking.SightingDeps{
+		Store: s.store, Pilgrims: s.registry, Devices: s.registry, Sink: s.engine, Luggage: h.luggage,
+	})
+	h.alerts = tracking.NewAlertMonitor(tracking.DefaultAlertConfig(), s.registry, s.fanout, s.log, nil)
+	s.addPublisher(h.alerts)
+	s.onRun(func(ctx context.Context) { _ = h.alerts.Run(ctx) })
+	s.onRun(h.refreshSearch)
+	s.caseAccess = h.canSeeCase
+
+	mux.HandleFunc("GET /v1/search", h.handleSearch)
+	mux.HandleFunc("POST /v1/found-person", h.handleFoundPerson)
+	mux.HandleFunc("POST /v1/sightings", h.handleSighting)
+	mux.HandleFunc("GET /v1/alerts", h.handleAlerts)
+
+	mux.HandleFunc("POST /v1/cases", h.handleCaseOpen)
+	mux.HandleFunc("GET /v1/cases", h.handleCaseList)
+	mux.HandleFunc("GET /v1/cases/handover", h.handleHandover)
+	mux.HandleFunc("GET /v1/cases/{id}", h.handleCaseGet)
+	mux.HandleFunc("POST /v1/cases/{id}/transition", h.handleCaseTransition)
+	mux.HandleFunc("POST /v1/cases/{id}/assign", h.handleCaseAssign)
+	mux.HandleFunc("POST /v1/cases/{id}/notes", h.handleCaseNote)
+
+	mux.HandleFunc("POST /v1/luggage", h.handleLuggageRegister)
+	mux.HandleFunc("GET /v1/luggage", h.handleLuggageList)
+	mux.HandleFunc("GET /v1/luggage/{tag}", h.handleLuggageGet)
+	mux.HandleFunc("POST /v1/luggage/{tag}/lost", h.handleLuggageLost)
+	mux.HandleFunc("POST /v1/luggage/{tag}/handover", h.handleLuggageHandover)
+	mux.HandleFunc("POST /v1/found-items", h.handleFoundRecord)
+	mux.HandleFunc("GET /v1/found-items", h.handleFoundList)
+	mux.HandleFunc("GET /v1/found-items/{id}", h.handleFoundGet)
+	mux.HandleFunc("POST /v1/found-items/{id}/match", h.handleFoundMatch)
+}
+
+// refreshSearch rebuilds the search index when the registry changed (an
+// import, a device binding). Rebuilds happen off the request path; searches
+// keep using the old index meanwhile. The pause after a rebuild grows with
+// its cost, so a large registry is not rebuilt back to back.
+func (h *helpdesk) refreshSearch(ctx context.Context) {
+	t := time.NewTicker(searchRefreshEvery)
+	defer t.Stop()
+	var pauseUntil time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if now.Before(pauseUntil) {
+				continue
+			}
+			if took, rebuilt := h.syncSearch(); rebuilt {
+				pauseUntil = time.Now().Add(10 * took)
+			}
+		}
+	}
+}
+
+// syncSearch rebuilds the index if the registry moved on since the last build.
+func (h *helpdesk) syncSearch() (time.Duration, bool) {
+	h.searchMu.Lock()
+	defer h.searchMu.Unlock()
+	v := h.s.registry.Version()
+	if v == h.searchVersion {
+		return 0, false
+	}
+	start := time.Now()
+	h.search.Rebuild()
+	h.searchVersion = v
+	took := time.Since(start)
+	h.s.log.Info("search index rebuilt", "pilgrims", h.search.Len(), "took", took.Round(time.Millisecond))
+	return took, true
+}
+
+// ready answers 503 when the case book and luggage desk could not load.
+func (h *helpdesk) ready(w http.ResponseWriter) bool {
+	if h.loadErr != nil {
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusServiceUnavailable, "helpdesk data could not be loaded at start: "+h.loadErr.Error(), "")
+		return false
+	}
+	return true
+}
+
+// decodeBody reads a JSON object into v: at most 64 KiB, no unknown fields.
+// It answers 400 naming the offending field itself and returns false then.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxHelpdeskBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err == nil {
+		return true
+	}
+	field := ""
+	var te *json.UnmarshalTypeError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &te):
+		field = te.Field
+		err = fmt.Errorf("%s must be %s, got %s", te.Field, te.Type, te.Value)
+	case errors.As(err, &mbe):
+		err = fmt.Errorf("body larger than %d bytes", mbe.Limit)
+	case errors.Is(err, io.EOF):
+		err = errors.New("empty body; a JSON object is required")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		err = fmt.Errorf("unknown field %q", field)
+	}
+	writeError(w, http.StatusBadRequest, "bad JSON body: "+err.Error(), field)
+	return false
+}
+
+// domainError answers an error from the helpdesk's domain: 404 for unknown
+// things, 409 for a step the workflow refuses, 400 for invalid input, 503
+// for a store that is down.
+func (h *helpdesk) domainError(w http.ResponseWriter, what string, err error) {
+	field := ""
+	var fe *tracking.FieldError
+	if errors.As(err, &fe) {
+		field = fe.Field
+	}
+	switch {
+	case errors.Is(err, tracking.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error(), field)
+	case errors.Is(err, tracking.ErrInvalidTransition):
+		if field == "" {
+			field = "to"
+		}
+		writeError(w, http.StatusConflict, err.Error(), field)
+	case errors.Is(err, tracking.ErrLuggageConflict):
+		writeError(w, http.StatusConflict, err.Error(), field)
+	case errors.Is(err, tracking.ErrInvalidCase), errors.Is(err, tracking.ErrInvalidLuggage), errors.Is(err, tracking.ErrInvalidSighting):
+		writeError(w, http.StatusBadRequest, err.Error(), field)
+	default:
+		h.s.storeError(w, what, err)
+	}
+}

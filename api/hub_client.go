@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"sync"
 	"time"
@@ -11,9 +12,8 @@ import (
 
 // Close codes the hub sends.
 const (
-	closeGoingAway    = websocket.CloseGoingAway       // server shutting down
-	closeTooSlow      = websocket.ClosePolicyViolation // client fell behind
-	closeTryAgainLate = websocket.CloseTryAgainLater
+	closeGoingAway = websocket.CloseGoingAway       // server shutting down
+	closeTooSlow   = websocket.ClosePolicyViolation // client fell behind
 )
 
 // pendingPosition is the newest position of one pilgrim waiting for a client.
@@ -37,6 +37,8 @@ type client struct {
 	ctrl    [][]byte // snapshots, replies, events: in order, never coalesced
 	pend    []pendingPosition
 	pendIdx map[string]int // key → index in pend
+	pong    []byte         // payload of the last ping to answer
+	pongDue bool
 	dead    bool
 	reason  string
 	code    int
@@ -127,8 +129,12 @@ func (c *client) kill(code int, reason string) {
 	close(c.done)
 }
 
-// writeLoop drains the queues to the socket and pings every PingInterval. It
-// owns all writes except the final close frame's deadline handling.
+// writeLoop drains the queues to the socket and pings every PingInterval.
+// It writes frames itself, many per write call: a client that fell behind
+// gets its whole backlog in one syscall instead of one per message, so the
+// server works less exactly when it is busiest. Every write call carries
+// whole frames, so the rare control frame gorilla writes itself (on a
+// protocol error) cannot split one.
 func (c *client) writeLoop() {
 	defer c.hub.wg.Done()
 	cfg := &c.hub.cfg
@@ -136,63 +142,116 @@ func (c *client) writeLoop() {
 	defer ping.Stop()
 	var ctrl [][]byte
 	var pend []pendingPosition
+	var buf []byte
 	for {
+		pingDue := false
 		select {
 		case <-c.done:
 			c.finish()
 			return
 		case <-ping.C:
-			if err := c.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.WriteTimeout)); err != nil {
-				c.kill(websocket.CloseAbnormalClosure, "ping failed")
-			}
-			continue
+			pingDue = true
 		case <-c.wake:
 		}
 		c.mu.Lock()
 		ctrl, c.ctrl = c.ctrl, ctrl[:0]
 		pend, c.pend = c.pend, pend[:0]
 		clear(c.pendIdx)
+		pong, pongDue := c.pong, c.pongDue
+		c.pong, c.pongDue = nil, false
 		c.mu.Unlock()
 
-		if len(ctrl)+len(pend) == 0 {
-			continue
+		buf = buf[:0]
+		if pingDue {
+			buf = appendFrame(buf, opPing, nil)
 		}
-		_ = c.conn.SetWriteDeadline(time.Now().Add(cfg.WriteTimeout))
-		n := 0
+		if pongDue {
+			buf = appendFrame(buf, opPong, pong)
+		}
+		n := len(ctrl) + len(pend)
 		var err error
 		for _, m := range ctrl {
-			if err = c.write(m); err != nil {
-				break
-			}
-			n++
-		}
-		if err == nil {
-			for i := range pend {
-				if err = c.write(pend[i].msg); err != nil {
+			if buf = appendFrame(buf, opText, m); len(buf) >= maxWriteBatch {
+				if buf, err = c.flush(buf); err != nil {
 					break
 				}
-				n++
 			}
 		}
-		c.hub.delivered.Add(uint64(n))
+		for i := range pend {
+			if err != nil {
+				break
+			}
+			if buf = appendFrame(buf, opText, pend[i].msg); len(buf) >= maxWriteBatch {
+				buf, err = c.flush(buf)
+			}
+		}
+		if err == nil && len(buf) > 0 {
+			buf, err = c.flush(buf)
+		}
+		if err == nil {
+			c.hub.delivered.Add(uint64(n))
+		}
 		clear(ctrl)
 		clear(pend)
+		if cap(buf) > 4*maxWriteBatch {
+			buf = nil // one burst should not pin a large buffer per client
+		}
 		if err != nil && err != errKilled {
 			c.kill(websocket.CloseAbnormalClosure, "write failed: "+err.Error())
 		}
 	}
 }
 
+// maxWriteBatch is the most bytes given to one write call.
+const maxWriteBatch = 64 << 10
+
+// Websocket opcodes (RFC 6455 §5.2).
+const (
+	opText  = 0x1
+	opClose = 0x8
+	opPing  = 0x9
+	opPong  = 0xa
+)
+
+// appendFrame appends one unmasked, final server frame (RFC 6455 §5.2).
+func appendFrame(b []byte, op byte, payload []byte) []byte {
+	b = append(b, 0x80|op)
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, byte(n))
+	case n <= 0xffff:
+		b = append(b, 126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	return append(b, payload...)
+}
+
 // errKilled stops a batch when the client was disconnected meanwhile.
 var errKilled = errors.New("client disconnected")
 
-func (c *client) write(m []byte) error {
+// flush writes buf with the write timeout and returns it emptied.
+func (c *client) flush(buf []byte) ([]byte, error) {
 	select {
 	case <-c.done:
-		return errKilled
+		return buf[:0], errKilled
 	default:
 	}
-	return c.conn.WriteMessage(websocket.TextMessage, m)
+	nc := c.conn.NetConn()
+	_ = nc.SetWriteDeadline(time.Now().Add(c.hub.cfg.WriteTimeout))
+	_, err := nc.Write(buf)
+	return buf[:0], err
+}
+
+// onPing queues the pong (gorilla's default handler would write it from the
+// reader goroutine, resetting the writer's deadline).
+func (c *client) onPing(data string) error {
+	c.mu.Lock()
+	c.pong, c.pongDue = []byte(data), true
+	c.mu.Unlock()
+	c.signal()
+	return nil
 }
 
 // finish sends the close frame with the reason (best effort: a client that
@@ -202,8 +261,9 @@ func (c *client) finish() {
 	code, reason := c.code, c.reason
 	c.mu.Unlock()
 	if code != websocket.CloseAbnormalClosure {
-		msg := websocket.FormatCloseMessage(code, reason)
-		_ = c.conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(time.Second))
+		nc := c.conn.NetConn()
+		_ = nc.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = nc.Write(appendFrame(nil, opClose, websocket.FormatCloseMessage(code, reason)))
 	}
 	_ = c.conn.Close()
 }

@@ -89,6 +89,9 @@ func (s *Server) readLoop(c *client) {
 	c.conn.SetPongHandler(func(string) error {
 		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
 	})
+	// Pongs and the close echo go through the writer, which owns the socket.
+	c.conn.SetPingHandler(c.onPing)
+	c.conn.SetCloseHandler(func(int, string) error { return nil })
 	for {
 		_, data, err := c.conn.ReadMessage()
 		if err != nil {

@@ -59,9 +59,51 @@ func (m *Metrics) watchHub(h *Hub) {
 
 // watchEngine exports the tracking engine's state.
 func (m *Metrics) watchEngine(e *tracking.Engine) {
-	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "dalil_live_devices", Help: "Devices with a live position.",
-	}, func() float64 { return float64(e.Stats().Devices) }))
+	m.reg.MustRegister(&engineCollector{e: e})
+}
+
+// engineCollector reads Engine.Stats once per scrape.
+type engineCollector struct{ e *tracking.Engine }
+
+var engineDescs = struct {
+	devices, pilgrims, stale, accepted, outOfOrder, duplicates, invalid, events, storeErrors *prometheus.Desc
+}{
+	devices:     prometheus.NewDesc("dalil_live_devices", "Devices with a live position.", nil, nil),
+	pilgrims:    prometheus.NewDesc("dalil_live_pilgrims", "Pilgrims with a live position.", nil, nil),
+	stale:       prometheus.NewDesc("dalil_live_stale", "Pilgrims and lone devices whose newest fix is older than the stale age.", nil, nil),
+	accepted:    prometheus.NewDesc("dalil_engine_pings_applied_total", "Pings stored and applied by the tracking engine.", nil, nil),
+	outOfOrder:  prometheus.NewDesc("dalil_engine_pings_out_of_order_total", "Pings stored but older than the live position (offline backlogs).", nil, nil),
+	duplicates:  prometheus.NewDesc("dalil_engine_pings_duplicate_total", "Pings stored with the same time as the live position.", nil, nil),
+	invalid:     prometheus.NewDesc("dalil_engine_pings_invalid_total", "Pings stored but not applied (bad coordinates or no time).", nil, nil),
+	events:      prometheus.NewDesc("dalil_engine_events_total", "Boundary events raised (camp, tent, site enter/exit).", nil, nil),
+	storeErrors: prometheus.NewDesc("dalil_engine_store_errors_total", "Batches refused because the store failed.", nil, nil),
+}
+
+func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	d := &engineDescs
+	for _, x := range []*prometheus.Desc{d.devices, d.pilgrims, d.stale, d.accepted, d.outOfOrder, d.duplicates, d.invalid, d.events, d.storeErrors} {
+		ch <- x
+	}
+}
+
+func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.e.Stats()
+	d := &engineDescs
+	g := func(desc *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v)
+	}
+	n := func(desc *prometheus.Desc, v uint64) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v))
+	}
+	g(d.devices, float64(s.Devices))
+	g(d.pilgrims, float64(s.Pilgrims))
+	g(d.stale, float64(s.Stale))
+	n(d.accepted, s.Accepted)
+	n(d.outOfOrder, s.OutOfOrder)
+	n(d.duplicates, s.Duplicates)
+	n(d.invalid, s.Invalid)
+	n(d.events, s.Events)
+	n(d.storeErrors, s.StoreErrors)
 }
 
 // statusWriter records the status code for the latency histogram.

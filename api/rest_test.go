@@ -193,6 +193,18 @@ func TestLocateAndLayout(t *testing.T) {
 	if fc.Type != "FeatureCollection" || len(fc.Features) < len(l.Camps)+len(l.Tents) {
 		t.Errorf("layout: %s with %d features, want >= %d", fc.Type, len(fc.Features), len(l.Camps)+len(l.Tents))
 	}
+	// Gzipped when the client accepts it (the console does).
+	req, _ := http.NewRequest("GET", f.ts.URL+"/v1/layout", nil)
+	req.Header.Set("Authorization", "Bearer "+f.tokens["operator"])
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("Content-Type") != "application/geo+json" {
+		t.Errorf("layout headers = %v", resp.Header)
+	}
 	var tent feature
 	f.getJSON("/v1/tents/"+f.tentA.ID, "operator", &tent)
 	if tent.ID != f.tentA.ID {
@@ -221,5 +233,43 @@ func TestMe(t *testing.T) {
 	f.getJSON("/v1/me", "guideA", &gme)
 	if gme.Group == nil || gme.Group.Group.ID != "gA" || gme.Pilgrim != nil {
 		t.Errorf("guide me = %+v", gme)
+	}
+}
+
+func TestMetricsExposeTheSeries(t *testing.T) {
+	f := newFixture(t)
+	f.place("a1", centroid(f.tentA))
+	f.do("GET", "/v1/me", "operator", "")
+	code, body := f.do("GET", "/metrics", "admin", "")
+	if code != http.StatusOK {
+		t.Fatalf("metrics: %d", code)
+	}
+	for _, want := range []string{
+		"dalil_live_devices 1", "dalil_ws_clients 0", "dalil_ws_messages_coalesced_total",
+		"dalil_pings_rejected_total", "dalil_store_append_batch_size_count 1",
+		`dalil_http_request_duration_seconds_count{code="2xx",route="GET /v1/me"} 1`,
+		"go_goroutines", "process_resident_memory_bytes",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	f2 := newFixture(t, func(c *Config, _ *Deps) { c.MetricsPublic = true })
+	if code, _ := f2.do("GET", "/metrics", "", ""); code != http.StatusOK {
+		t.Errorf("public metrics without token: %d", code)
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	f := newFixture(t)
+	if code, _ := f.do("GET", "/healthz", "", ""); code != http.StatusOK {
+		t.Errorf("healthz: %d", code)
+	}
+	if code, _ := f.do("GET", "/readyz", "", ""); code != http.StatusOK {
+		t.Errorf("readyz: %d", code)
+	}
+	_ = f.st.Close() // the store goes away
+	if code, body := f.do("GET", "/readyz", "", ""); code != http.StatusServiceUnavailable {
+		t.Errorf("readyz with a closed store: %d %s", code, body)
 	}
 }

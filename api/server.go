@@ -115,14 +115,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
 	}
+	m := newMetrics()
 	s := &Server{
 		cfg:      cfg,
-		store:    deps.Store,
+		store:    newTimedStore(deps.Store, m.reg),
 		registry: deps.Registry,
 		index:    deps.Index,
 		layout:   deps.Index.Layout(),
 		log:      deps.Logger,
-		metrics:  newMetrics(),
+		metrics:  m,
 		fanout:   &Fanout{},
 	}
 	cfg.Live.AllowedOrigins = append(cfg.Live.AllowedOrigins, cfg.AllowedOrigins...)
@@ -136,11 +137,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	for _, p := range deps.Publishers {
 		s.fanout.Add(p)
 	}
-	s.engine = tracking.NewEngine(cfg.Engine, deps.Store, deps.Registry, deps.Index, s.fanout, deps.Logger)
+	s.engine = tracking.NewEngine(cfg.Engine, s.store, deps.Registry, deps.Index, s.fanout, deps.Logger)
 	s.metrics.watchEngine(s.engine)
 	s.metrics.watchHub(s.hub)
-	s.tokens = newTokenStore(deps.Store, deps.Registry)
-	s.audits = newAuditLog(deps.Store)
+	s.tokens = newTokenStore(s.store, deps.Registry)
+	s.audits = newAuditLog(s.store)
 	s.ingest = ingest.NewHandler(cfg.Ingest, s.engine, deps.Registry, s.tokens, ingest.NewMetrics(s.metrics.reg), deps.Logger)
 	if err := s.tokens.load(context.Background()); err != nil {
 		return nil, err

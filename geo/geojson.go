@@ -67,12 +67,40 @@ func ReadGeoJSON(r io.Reader) (*Layout, error) {
 	if len(data) > maxLayoutBytes {
 		return nil, fmt.Errorf("layout larger than %d MB", maxLayoutBytes>>20)
 	}
-	var fc rawCollection
-	if err := json.Unmarshal(data, &fc); err != nil {
-		return nil, fmt.Errorf("layout is not a GeoJSON FeatureCollection: %s", jsonErr(err, data))
+	// Fast path: one typed decode of the whole collection. Any type error
+	// sends us to the slow path, which decodes feature by feature and
+	// property by property to say exactly which feature is wrong.
+	var typed struct {
+		Type     string         `json:"type"`
+		Features []typedFeature `json:"features"`
 	}
-	if fc.Type != "FeatureCollection" {
-		return nil, fmt.Errorf("layout: top-level type is %q, want \"FeatureCollection\"", fc.Type)
+	var views []featureView
+	if err := json.Unmarshal(data, &typed); err == nil {
+		if typed.Type != "FeatureCollection" {
+			return nil, fmt.Errorf("layout: top-level type is %q, want \"FeatureCollection\"", typed.Type)
+		}
+		views = make([]featureView, len(typed.Features))
+		for i := range typed.Features {
+			f := &typed.Features[i]
+			views[i] = featureView{typ: f.Type, geometry: f.Geometry, props: &f.Properties}
+		}
+	} else {
+		var fc rawCollection
+		if err := json.Unmarshal(data, &fc); err != nil {
+			return nil, fmt.Errorf("layout is not a GeoJSON FeatureCollection: %s", jsonErr(err, data))
+		}
+		if fc.Type != "FeatureCollection" {
+			return nil, fmt.Errorf("layout: top-level type is %q, want \"FeatureCollection\"", fc.Type)
+		}
+		views = make([]featureView, len(fc.Features))
+		for i, raw := range fc.Features {
+			var f rawFeature
+			if err := json.Unmarshal(raw, &f); err != nil {
+				views[i].err = fmt.Sprintf("not a GeoJSON Feature: %s", jsonErr(err, raw))
+				continue
+			}
+			views[i] = featureView{typ: f.Type, geometry: f.Geometry, props: &mapProps{m: f.Properties}}
+		}
 	}
 
 	l := &Layout{}
@@ -84,41 +112,40 @@ func ReadGeoJSON(r io.Reader) (*Layout, error) {
 		p       Point
 	}
 	var gates []gateRef
-	for i, raw := range fc.Features {
-		var f rawFeature
-		if err := json.Unmarshal(raw, &f); err != nil {
-			fs.add(i, "", "not a GeoJSON Feature: %s", jsonErr(err, raw))
+	for i, f := range views {
+		if f.err != "" {
+			fs.add(i, "", "%s", f.err)
 			continue
 		}
-		if f.Type != "Feature" {
-			fs.add(i, "", "type is %q, want \"Feature\"", f.Type)
+		if f.typ != "Feature" {
+			fs.add(i, "", "type is %q, want \"Feature\"", f.typ)
 			continue
 		}
-		p := props{m: f.Properties, feature: i, fs: fs}
+		p := props{src: f.props, feature: i, fs: fs}
 		kind := p.str("kind", true)
 		id := p.str("id", kind != "gate")
 		p.id = id
 		switch kind {
 		case "area":
 			a := Area{ID: id, Site: Site(p.str("site", true)), Name: p.str("name", false)}
-			a.Polygon = polygon(f.Geometry, i, id, fs)
+			a.Polygon = polygon(f.geometry, i, id, fs)
 			l.Areas = append(l.Areas, a)
 			fn.areas = append(fn.areas, i)
 		case "camp":
 			c := Camp{ID: id, Site: Site(p.str("site", true)), Number: p.integer("number", true),
 				Zone: p.integer("zone", false), Category: p.str("category", false), Capacity: p.integer("capacity", false)}
-			c.Polygon = polygon(f.Geometry, i, id, fs)
+			c.Polygon = polygon(f.geometry, i, id, fs)
 			c.Gates = p.positions("gates")
 			l.Camps = append(l.Camps, c)
 			fn.camps = append(fn.camps, i)
 		case "tent":
 			t := Tent{ID: id, Camp: p.str("camp", true), Number: p.integer("number", false), Capacity: p.integer("capacity", false)}
-			t.Polygon = polygon(f.Geometry, i, id, fs)
+			t.Polygon = polygon(f.geometry, i, id, fs)
 			l.Tents = append(l.Tents, t)
 			fn.tents = append(fn.tents, i)
 		case "gate":
 			camp := p.str("camp", true)
-			if pt, ok := point(f.Geometry, i, id, fs); ok && camp != "" {
+			if pt, ok := point(f.geometry, i, id, fs); ok && camp != "" {
 				gates = append(gates, gateRef{i, camp, pt})
 			}
 		case "":
@@ -168,60 +195,151 @@ func jsonErr(err error, data []byte) string {
 	return fmt.Sprintf("%v (line %d, column %d)", err, line, col)
 }
 
+// featureView is one feature from either decoding path.
+type featureView struct {
+	typ      string
+	geometry *rawGeometry
+	props    propSource
+	err      string // the feature could not be decoded at all
+}
+
+// propSource gives a feature's properties by key: a string, a number or a
+// list of positions; ok is false when absent or null, and err is set when
+// present with the wrong type.
+type propSource interface {
+	get(key string) (v any, ok bool, err string)
+}
+
+// typedFeature is a feature of the fast path.
+type typedFeature struct {
+	Type       string       `json:"type"`
+	Geometry   *rawGeometry `json:"geometry"`
+	Properties typedProps   `json:"properties"`
+}
+
+type typedProps struct {
+	Kind     *string     `json:"kind"`
+	ID       *string     `json:"id"`
+	Site     *string     `json:"site"`
+	Name     *string     `json:"name"`
+	Camp     *string     `json:"camp"`
+	Category *string     `json:"category"`
+	Number   *float64    `json:"number"`
+	Zone     *float64    `json:"zone"`
+	Capacity *float64    `json:"capacity"`
+	Gates    [][]float64 `json:"gates"`
+}
+
+func (t *typedProps) get(key string) (any, bool, string) {
+	var s *string
+	var n *float64
+	switch key {
+	case "kind":
+		s = t.Kind
+	case "id":
+		s = t.ID
+	case "site":
+		s = t.Site
+	case "name":
+		s = t.Name
+	case "camp":
+		s = t.Camp
+	case "category":
+		s = t.Category
+	case "number":
+		n = t.Number
+	case "zone":
+		n = t.Zone
+	case "capacity":
+		n = t.Capacity
+	case "gates":
+		return t.Gates, t.Gates != nil, ""
+	}
+	switch {
+	case s != nil:
+		return *s, true, ""
+	case n != nil:
+		return *n, true, ""
+	}
+	return nil, false, ""
+}
+
+// mapProps is a feature's properties on the slow path.
+type mapProps struct{ m map[string]json.RawMessage }
+
+func (p *mapProps) get(key string) (any, bool, string) {
+	raw, ok := p.m[key]
+	if !ok || string(raw) == "null" {
+		return nil, false, ""
+	}
+	switch key {
+	case "number", "zone", "capacity":
+		var f float64
+		if err := json.Unmarshal(raw, &f); err != nil {
+			return nil, false, fmt.Sprintf("property %q: want a number, got %s", key, clip(raw))
+		}
+		return f, true, ""
+	case "gates":
+		var cs [][]float64
+		if err := json.Unmarshal(raw, &cs); err != nil {
+			return nil, false, fmt.Sprintf("property %q: want [[lon, lat], …] of numbers, got %s", key, clip(raw))
+		}
+		return cs, true, ""
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, false, fmt.Sprintf("property %q: want a string, got %s", key, clip(raw))
+	}
+	return s, true, ""
+}
+
 // props reads typed feature properties and reports bad ones as faults.
 type props struct {
-	m       map[string]json.RawMessage
+	src     propSource
 	feature int
 	id      string
 	fs      *faults
 }
 
+func (p props) lookup(key string, required bool) (any, bool) {
+	v, ok, bad := p.src.get(key)
+	if bad != "" {
+		p.fs.add(p.feature, p.id, "%s", bad)
+		return nil, false
+	}
+	if !ok && required {
+		p.fs.add(p.feature, p.id, "missing property %q", key)
+	}
+	return v, ok
+}
+
 func (p props) str(key string, required bool) string {
-	raw, ok := p.m[key]
-	if !ok || string(raw) == "null" {
-		if required {
-			p.fs.add(p.feature, p.id, "missing property %q", key)
-		}
+	v, ok := p.lookup(key, required)
+	if !ok {
 		return ""
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		p.fs.add(p.feature, p.id, "property %q: want a string, got %s", key, clip(raw))
-		return ""
-	}
-	return s
+	return v.(string)
 }
 
 func (p props) integer(key string, required bool) int {
-	raw, ok := p.m[key]
-	if !ok || string(raw) == "null" {
-		if required {
-			p.fs.add(p.feature, p.id, "missing property %q", key)
-		}
+	v, ok := p.lookup(key, required)
+	if !ok {
 		return 0
 	}
-	var f float64
-	if err := json.Unmarshal(raw, &f); err != nil {
-		p.fs.add(p.feature, p.id, "property %q: want a number, got %s", key, clip(raw))
-		return 0
-	}
+	f := v.(float64)
 	if f != math.Trunc(f) || math.Abs(f) > 1e9 {
-		p.fs.add(p.feature, p.id, "property %q: want a whole number, got %s", key, clip(raw))
+		p.fs.add(p.feature, p.id, "property %q: want a whole number, got %v", key, f)
 		return 0
 	}
 	return int(f)
 }
 
 func (p props) positions(key string) []Point {
-	raw, ok := p.m[key]
-	if !ok || string(raw) == "null" {
+	v, ok := p.lookup(key, false)
+	if !ok {
 		return nil
 	}
-	var cs [][]float64
-	if err := json.Unmarshal(raw, &cs); err != nil {
-		p.fs.add(p.feature, p.id, "property %q: want [[lon, lat], …] of numbers, got %s", key, clip(raw))
-		return nil
-	}
+	cs := v.([][]float64)
 	out := make([]Point, 0, len(cs))
 	for j, c := range cs {
 		if len(c) < 2 {

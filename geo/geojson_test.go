@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -31,14 +32,23 @@ func TestGeoJSONRoundTrip(t *testing.T) {
 // collection is a decoded FeatureCollection that tests mutate.
 type collection map[string]any
 
+var (
+	smallOnce sync.Once
+	smallJSON []byte
+)
+
+// encodeSmall returns a fresh decoded copy of smallLayout's GeoJSON.
 func encodeSmall(t *testing.T) collection {
 	t.Helper()
-	var b bytes.Buffer
-	if err := smallLayout(t).WriteGeoJSON(&b); err != nil {
-		t.Fatal(err)
-	}
+	smallOnce.Do(func() {
+		var b bytes.Buffer
+		if err := smallLayout(t).WriteGeoJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		smallJSON = b.Bytes()
+	})
 	var fc collection
-	if err := json.Unmarshal(b.Bytes(), &fc); err != nil {
+	if err := json.Unmarshal(smallJSON, &fc); err != nil {
 		t.Fatal(err)
 	}
 	return fc
@@ -226,11 +236,11 @@ func TestReadGeoJSONFaults(t *testing.T) {
 
 func TestReadGeoJSONRejectsNonCollections(t *testing.T) {
 	for in, want := range map[string]string{
-		`{"type":"Feature"}`:                           `want "FeatureCollection"`,
+		`{"type":"Feature"}`: `want "FeatureCollection"`,
 		"{\"type\":\"FeatureCollection\",\n\"features\":[}": "line 2",
 		`[1,2]`: "not a GeoJSON FeatureCollection",
 		`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"kind":"camp","id":"x","site":"mina","number":1,"zone":1},"geometry":{"type":"Polygon","coordinates":[[[39.9,21.4],[39.901,21.4],[39.901,21.401],[39.9,21.4]]]}}]}`: "no gate",
-		`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"kind":"camp","id":"x","site":"mina","number":1.5,"zone":1}}]}`: "whole number",
+		`{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"kind":"camp","id":"x","site":"mina","number":1.5,"zone":1}}]}`:                                                                                                     "whole number",
 	} {
 		_, err := ReadGeoJSON(strings.NewReader(in))
 		if err == nil || !strings.Contains(err.Error(), want) {

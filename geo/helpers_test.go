@@ -48,3 +48,25 @@ func smallLayout(t testing.TB) *Layout {
 
 // mid is the point halfway between a and b.
 func mid(a, b Point) Point { return Point{Lat: (a.Lat + b.Lat) / 2, Lon: (a.Lon + b.Lon) / 2} }
+
+var (
+	boundsOnce sync.Once
+	boundsOf   *Layout
+	boundsAll  []bound
+)
+
+// tentBounds returns the degree boxes of l's tents (cached for the fixture).
+func tentBounds(l *Layout) []bound {
+	compute := func() []bound {
+		bs := make([]bound, len(l.Tents))
+		for i := range l.Tents {
+			bs[i] = l.Tents[i].Polygon.bound()
+		}
+		return bs
+	}
+	boundsOnce.Do(func() { boundsOf, boundsAll = l, compute() })
+	if boundsOf == l {
+		return boundsAll
+	}
+	return compute()
+}

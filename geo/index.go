@@ -41,9 +41,11 @@ type Index struct {
 
 	camps []campGeo
 	tents []tentGeo
+	hot   []tentHot // what Locate reads for every nearby tent, packed for the cache
 	areas []areaGeo
 
 	walk *walkGraph
+	erf  erfTable
 }
 
 // cellEntry locates one cell's candidate lists in campRefs and tentRefs.
@@ -79,6 +81,14 @@ type tentGeo struct {
 	camp   int32
 }
 
+// tentHot is the part of a tent that Locate touches for every tent near a
+// fix: 48 bytes, so the tents of a neighbourhood share a few cache lines.
+// (Locate is memory-bound: a fix touches ~15–40 tents.)
+type tentHot struct {
+	c, ax  vec
+	hu, hv float64
+}
+
 type areaGeo struct {
 	ring    ringXY
 	box     boxXY
@@ -87,6 +97,8 @@ type areaGeo struct {
 	landmk  bool
 	layoutI int
 }
+
+var _ Locator = (*Index)(nil)
 
 // NewIndex builds the H3 cover, the geometry in metres and the walking graph
 // for l. l must not be modified afterwards.
@@ -102,12 +114,15 @@ func newIndex(l *Layout, res int) (*Index, error) {
 		return nil, errors.New("geo: layout has no camps")
 	}
 	if l.lookup == nil {
+		// Built by hand, not by a loader: validate it, and index a copy so
+		// that the caller's value is not modified behind its back.
 		if err := Validate(l); err != nil {
 			return nil, err
 		}
+		l = &Layout{Areas: l.Areas, Camps: l.Camps, Tents: l.Tents}
 		l.buildLookup()
 	}
-	ix := &Index{layout: l, f: newFrame(makkah), res: res}
+	ix := &Index{layout: l, f: newFrame(makkah), res: res, erf: *newErfTable()}
 	ix.buildGeometry()
 	if err := ix.buildCover(); err != nil {
 		return nil, err
@@ -159,6 +174,11 @@ func (ix *Index) buildGeometry() {
 		g.c, g.ax, g.hu, g.hv, g.bu, g.bv = equivalentRect(g.ring)
 		c := &ix.camps[g.camp]
 		c.tentOrder = append(c.tentOrder, int32(i))
+	}
+	ix.hot = make([]tentHot, len(ix.tents))
+	for i := range ix.tents {
+		t := &ix.tents[i]
+		ix.hot[i] = tentHot{c: t.c, ax: t.ax, hu: t.hu, hv: t.hv}
 	}
 	for i := range l.Areas {
 		a := &l.Areas[i]

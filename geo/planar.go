@@ -40,7 +40,11 @@ func segDist2(p, a, b vec) float64 {
 		return p.dist2(a)
 	}
 	t := p.sub(a).dot(ab) / l2
-	t = math.Max(0, math.Min(1, t))
+	if t < 0 {
+		t = 0
+	} else if t > 1 {
+		t = 1
+	}
 	return p.dist2(a.add(ab.scale(t)))
 }
 
@@ -63,7 +67,9 @@ func (r ringXY) contains(p vec) bool {
 func (r ringXY) edgeDist(p vec) float64 {
 	best := math.Inf(1)
 	for i := 0; i+1 < len(r); i++ {
-		best = math.Min(best, segDist2(p, r[i], r[i+1]))
+		if d := segDist2(p, r[i], r[i+1]); d < best {
+			best = d
+		}
 	}
 	return math.Sqrt(best)
 }
@@ -121,10 +127,21 @@ func (b boxXY) intersects(o boxXY) bool {
 	return b.min.X <= o.max.X && o.min.X <= b.max.X && b.min.Y <= o.max.Y && o.min.Y <= b.max.Y
 }
 
-// dist2 is the squared distance from p to the box (0 inside).
+// dist2 is the squared distance from p to the box (0 inside). Plain
+// comparisons: it runs on Locate's hot path, where math.Max's NaN handling
+// costs more than the rest.
 func (b boxXY) dist2(p vec) float64 {
-	dx := math.Max(0, math.Max(b.min.X-p.X, p.X-b.max.X))
-	dy := math.Max(0, math.Max(b.min.Y-p.Y, p.Y-b.max.Y))
+	var dx, dy float64
+	if p.X < b.min.X {
+		dx = b.min.X - p.X
+	} else if p.X > b.max.X {
+		dx = p.X - b.max.X
+	}
+	if p.Y < b.min.Y {
+		dy = b.min.Y - p.Y
+	} else if p.Y > b.max.Y {
+		dy = p.Y - b.max.Y
+	}
 	return dx*dx + dy*dy
 }
 

@@ -67,7 +67,7 @@ func (ix *Index) RouteBetween(from, to Point) (Route, error) {
 	p := ix.f.xy(to)
 	tg := target{camp: ix.campAt(p), cell: -1, final: p}
 	if tg.camp >= 0 {
-		tg.cell = ix.walk.rasters[tg.camp].nearestOpen(p, 12)
+		tg.cell = ix.entryCell(tg.camp, p, 12)
 		if tg.cell < 0 {
 			return Route{}, fmt.Errorf("%w: no lane near the destination", ErrNoRoute)
 		}
@@ -266,7 +266,7 @@ func (ix *Index) route(fromPt Point, tg target) (Route, error) {
 	var start int32
 	if fromCamp >= 0 {
 		s.addSlot(fromCamp)
-		c := w.rasters[fromCamp].nearestOpen(from, 12)
+		c := ix.entryCell(fromCamp, from, 12)
 		if c < 0 {
 			return Route{}, fmt.Errorf("%w: no lane near the start", ErrNoRoute)
 		}

@@ -425,3 +425,49 @@ func segmentHitsRect(a, b, c, ax vec, hu, hv float64) bool {
 	du, dv := u1-u0, v1-v0
 	return clip(-du, u0+hu) && clip(du, hu-u0) && clip(-dv, v0+hv) && clip(dv, hv-v0) && t0 <= t1
 }
+
+// entryCell returns the nearest open cell of camp ci that p reaches in a
+// straight line without passing through a tent (other than one p is in) or
+// the fence: where a pilgrim standing at p steps onto the lanes. -1 if none
+// within maxSteps cells.
+func (ix *Index) entryCell(ci int32, p vec, maxSteps int) int32 {
+	r := &ix.walk.rasters[ci]
+	if k := r.cellOf(p); k >= 0 && r.isOpen(k) {
+		return int32(k)
+	}
+	own := ix.tentAt(p, ci)
+	type cand struct {
+		k int
+		d float64
+	}
+	var cs []cand
+	i0 := int(math.Floor((p.X - r.x0) / rasterCellM))
+	j0 := int(math.Floor((p.Y - r.y0) / rasterCellM))
+	for j := max(j0-maxSteps, 0); j <= min(j0+maxSteps, r.h-1); j++ {
+		for i := max(i0-maxSteps, 0); i <= min(i0+maxSteps, r.w-1); i++ {
+			if k := j*r.w + i; r.isOpen(k) {
+				cs = append(cs, cand{k, r.centre(k).dist2(p)})
+			}
+		}
+	}
+	slices.SortFunc(cs, func(a, b cand) int { return cmp.Compare(a.d, b.d) })
+	c := &ix.camps[ci]
+	for _, cd := range cs {
+		q := r.centre(cd.k)
+		if c.ring.crossesSegment(p, q) {
+			continue
+		}
+		blocked := false
+		for _, ti := range c.tentOrder {
+			t := &ix.tents[ti]
+			if ti != own && segmentHitsRect(p, q, t.c, t.ax, t.bu, t.bv) {
+				blocked = true
+				break
+			}
+		}
+		if !blocked {
+			return int32(cd.k)
+		}
+	}
+	return -1
+}

@@ -6,8 +6,10 @@ import (
 	"dalil/tracking"
 )
 
-// Config tunes the decoders and filters. Start from DefaultConfig; a zero
-// bound disables its filter.
+// Config tunes the decoders and filters. Start from DefaultConfig. A zero
+// filter bound (MaxFuture, MaxAge, MaxAccuracy, MaxSpeed, MaxBatch) disables
+// that filter; zero body limits, FilterDevices and RetryAfter take their
+// defaults.
 type Config struct {
 	// MaxBodyBytes limits a native batch body; MaxSingleBodyBytes limits an
 	// OsmAnd or OwnTracks body. Larger bodies get 413 and nothing is stored.
@@ -40,7 +42,7 @@ type Config struct {
 	AssumedAccuracy float64
 
 	// FilterDevices bounds how many devices' recent fixes the filter keeps
-	// (about 100 bytes each). The least recently seen are forgotten first;
+	// (about 150 bytes each, measured). The least recently seen are forgotten first;
 	// a forgotten device's next fix passes the duplicate and jump tests.
 	FilterDevices int
 

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"math"
-	"time"
 
 	"dalil/tracking"
 )
@@ -57,6 +56,3 @@ func distanceM(a, b fix) float64 {
 	h := s1*s1 + math.Cos(lat1)*math.Cos(lat2)*s2*s2
 	return 2 * earthRadiusM * math.Asin(math.Sqrt(math.Min(1, h)))
 }
-
-// timeOf converts a fix time back for messages and tests.
-func (f fix) time() time.Time { return time.UnixMilli(f.millis()).UTC() }

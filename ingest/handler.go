@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"dalil/tracking"
@@ -23,6 +24,11 @@ type Handler struct {
 	filter     *filter
 	pool       sync.Pool
 	retryAfter string
+	// lastSinkLog and quietSinkErrs rate-limit the sink-failure log: when
+	// the store is down every request fails, and one line per request
+	// would bury everything else.
+	lastSinkLog   atomic.Int64
+	quietSinkErrs atomic.Int64
 }
 
 // NewHandler returns a handler that filters pings and hands them to sink.
@@ -38,6 +44,21 @@ func NewHandler(cfg Config, sink Sink, devices Devices, auth TokenAuth, m *Metri
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	// Limits that cannot sensibly be "off" fall back to their defaults
+	// when left zero, so that a partly filled Config is still safe.
+	def := DefaultConfig()
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = def.MaxBodyBytes
+	}
+	if cfg.MaxSingleBodyBytes <= 0 {
+		cfg.MaxSingleBodyBytes = def.MaxSingleBodyBytes
+	}
+	if cfg.FilterDevices <= 0 {
+		cfg.FilterDevices = def.FilterDevices
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = def.RetryAfter
 	}
 	h := &Handler{
 		cfg:        cfg,
@@ -196,8 +217,21 @@ func (h *Handler) sinkFailed(w http.ResponseWriter, rs *reqState, proto protocol
 		h.m.failed.Inc()
 		rs.out = append(rs.out[:0], "internal: the pings could not be stored"...)
 	}
-	h.log.Warn("ingest: sink failed", "protocol", protocolNames[proto], "pings", len(rs.ok), "err", err)
+	h.logSinkError(proto, len(rs.ok), err)
 	h.text(w, rs, status)
+}
+
+// logSinkError logs at most one sink failure per second, with the number of
+// failures not logged since the previous line.
+func (h *Handler) logSinkError(proto protocol, pings int, err error) {
+	now := time.Now().UnixNano()
+	last := h.lastSinkLog.Load()
+	if now-last < int64(time.Second) || !h.lastSinkLog.CompareAndSwap(last, now) {
+		h.quietSinkErrs.Add(1)
+		return
+	}
+	h.log.Warn("ingest: sink failed", "protocol", protocolNames[proto], "pings", pings, "err", err,
+		"unlogged_failures", h.quietSinkErrs.Swap(0))
 }
 
 // singleOutcome answers a request that carried one ping, the way

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -207,5 +208,44 @@ func TestSinkErrors(t *testing.T) {
 	wantStatus(t, rg.do("POST", osm, "", ""), http.StatusOK)
 	if rg.sink.calls() != 2 || len(rg.sink.all()) != 3 {
 		t.Fatalf("sink calls %d pings %d", rg.sink.calls(), len(rg.sink.all()))
+	}
+}
+
+// A zero Config is still safe: body limits fall back to the defaults
+// instead of refusing every body, and the filters that are off let pings by.
+func TestZeroConfig(t *testing.T) {
+	sink := &fakeSink{}
+	h := NewHandler(Config{}, sink, devicesOf("dev1"), &fakeAuth{tokens: map[string]string{"tok1": "dev1"}}, nil, nil)
+	mux := http.NewServeMux()
+	h.Register(mux)
+	old := time.Now().Add(-30 * 24 * time.Hour).UTC()
+	req := httptestRequest("POST", "/v1/pings", nativePing("", old, 21.4133))
+	req.Header.Set("Authorization", "Bearer tok1")
+	rec := serve(mux, req)
+	wantStatus(t, rec, http.StatusOK)
+	if a := decodeAnswer(t, rec.Body.Bytes()); a.Accepted != 1 {
+		t.Fatalf("answer %+v", a)
+	}
+	req = httptestRequest("POST", "/v1/pings", strings.Repeat(" ", 5<<20))
+	req.Header.Set("Authorization", "Bearer tok1")
+	wantStatus(t, serve(mux, req), http.StatusRequestEntityTooLarge)
+}
+
+// When the store is down every request fails; the log gets one line per
+// second, not one per request.
+func TestSinkErrorLogRateLimited(t *testing.T) {
+	var logs strings.Builder
+	sink := &fakeSink{err: tracking.ErrUnavailable}
+	h := NewHandler(DefaultConfig(), sink, devicesOf("dev1"), &fakeAuth{tokens: map[string]string{"tok1": "dev1"}}, nil,
+		slog.New(slog.NewTextHandler(&logs, nil)))
+	mux := http.NewServeMux()
+	h.Register(mux)
+	for i := range 20 {
+		req := httptestRequest("POST", "/v1/pings", nativePing("", time.Now().Add(time.Duration(-i)*time.Second), 21.4133))
+		req.Header.Set("Authorization", "Bearer tok1")
+		wantStatus(t, serve(mux, req), http.StatusServiceUnavailable)
+	}
+	if n := strings.Count(logs.String(), "sink failed"); n != 1 {
+		t.Fatalf("%d log lines for 20 failures in under a second:\n%s", n, logs.String())
 	}
 }

@@ -57,7 +57,7 @@ func TestOsmAndTraccarServerSamples(t *testing.T) {
 			time.Date(2016, 1, 27, 19, 0, 0, 0, time.UTC), 42.06288, -88.23412,
 			time.Date(2016, 1, 27, 18, 55, 47, 0, time.UTC), 30, 0, tracking.Unknown, tracking.Unknown},
 		{"/?id=902064&lat=42.06288&lon=-88.23413&timestamp=1442068686579&hdop=6.0&altitude=224.0&speed=0.0",
-			time.UnixMilli(1442068686579+60000), 42.06288, -88.23413,
+			time.UnixMilli(1442068686579 + 60000), 42.06288, -88.23413,
 			time.UnixMilli(1442068686579), 30, 0, tracking.Unknown, tracking.Unknown},
 		{"/?lat=49.60688&lon=6.15788&timestamp=2014-06-04+09%3A10%3A11&altitude=384.7&speed=0.0&id=123456",
 			time.Date(2014, 6, 4, 9, 11, 0, 0, time.UTC), 49.60688, 6.15788,
@@ -284,4 +284,33 @@ func TestOsmAndRootMethods(t *testing.T) {
 	wantStatus(t, rec, http.StatusOK)
 	// The mux does not route DELETE to /ingest/osmand.
 	wantStatus(t, rg.do("DELETE", "/ingest/osmand?id=dev1", "", ""), http.StatusMethodNotAllowed)
+}
+
+// Traccar Client back online after an hour without network: it sends its
+// live fix, then drains its buffer oldest first, one request per fix. Every
+// buffered fix is stored, none refused as a jump.
+func TestOsmAndOfflineBufferFlush(t *testing.T) {
+	rg := newRig(t)
+	start := testNow.Add(-time.Hour)
+	send := func(at time.Time, metresNorth float64) int {
+		q := "/ingest/osmand?id=dev1&timestamp=" + itoa(at.Unix()) + "&lat=" + ftoa(north(21.3547, metresNorth)) +
+			"&lon=39.9839&speed=12.0&accuracy=15.0"
+		return rg.do("POST", q, "", "").Code
+	}
+	// The live fix: the bus is 12 km north of Arafat.
+	if code := send(testNow, 12000); code != http.StatusOK {
+		t.Fatalf("live fix: %d", code)
+	}
+	// The buffer: the ride from Jabal al-Rahmah, one fix a minute.
+	for i := 0; i < 60; i++ {
+		if code := send(start.Add(time.Duration(i)*time.Minute), float64(i)*200); code != http.StatusOK {
+			t.Fatalf("buffered fix %d: %d", i, code)
+		}
+	}
+	if n := len(rg.sink.all()); n != 61 {
+		t.Fatalf("stored %d fixes, want 61", n)
+	}
+	if got := rg.counter("dalil_pings_rejected_total", "reason", "jump"); got != 0 {
+		t.Fatalf("%v fixes refused as jumps", got)
+	}
 }

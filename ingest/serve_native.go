@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"dalil/tracking"
 )
@@ -14,11 +15,10 @@ import (
 // is 200 with {"accepted":N,"rejected":[{"index":i,"reason":…}]} as soon as
 // the accepted pings are durable; a device resends only on 5xx.
 func (h *Handler) serveNative(w http.ResponseWriter, r *http.Request) {
-	start := h.cfg.Now()
-	defer h.observe(protoNative, start)
+	defer h.observe(protoNative, time.Now())
 	rs := h.getState()
 	defer h.putState(rs)
-	now := start
+	now := h.cfg.Now().UTC() // UTC also drops the monotonic reading: positions hold wall time
 
 	token := bearerToken(r.Header.Get("Authorization"))
 	if token == "" || h.auth == nil {

@@ -2,17 +2,17 @@ package ingest
 
 import (
 	"net/http"
+	"time"
 )
 
 // serveOsmAnd handles GET|POST /ingest/osmand: the OsmAnd protocol of the
 // Traccar Client — parameters in the query string and/or a form body — and
 // the JSON body of Traccar Client 9.
 func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
-	start := h.cfg.Now()
-	defer h.observe(protoOsmAnd, start)
+	defer h.observe(protoOsmAnd, time.Now())
 	rs := h.getState()
 	defer h.putState(rs)
-	now := start
+	now := h.cfg.Now().UTC() // UTC also drops the monotonic reading: positions hold wall time
 
 	if !h.readBody(w, r, rs, h.cfg.MaxSingleBodyBytes) {
 		return

@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"dalil/tracking"
 )
@@ -20,11 +21,10 @@ import (
 //     "phone" repeat across users; registering OwnTracks devices as
 //     "user/device" is unambiguous.
 func (h *Handler) serveOwnTracks(w http.ResponseWriter, r *http.Request) {
-	start := h.cfg.Now()
-	defer h.observe(protoOwnTracks, start)
+	defer h.observe(protoOwnTracks, time.Now())
 	rs := h.getState()
 	defer h.putState(rs)
-	now := start
+	now := h.cfg.Now().UTC() // UTC also drops the monotonic reading: positions hold wall time
 
 	if !h.readBody(w, r, rs, h.cfg.MaxSingleBodyBytes) {
 		return

@@ -115,24 +115,31 @@ func (s *Simulator) placeGroups() {
 	}
 }
 
-// dropoffFor picks the gate of a neighbouring Arafat camp as the bus stop.
+// dropoffFor picks where the group's bus stops: the gate of another Arafat
+// camp 400–1,500 m away (the buses park along the main roads), or the
+// farthest gate when no camp is that far.
 func (s *Simulator) dropoffFor(camp string) geo.Point {
+	home, ok := s.layout.Camp(camp)
+	if !ok || len(home.Gates) == 0 {
+		return s.dest
+	}
+	best, bestD := home.Gates[0], 0.0
 	camps := s.campsOf(geo.SiteArafat)
-	for i, c := range camps {
-		if c.ID != camp {
+	start := s.rng.IntN(len(camps))
+	for k := range camps {
+		c := camps[(start+k)%len(camps)]
+		if c.ID == camp || len(c.Gates) == 0 {
 			continue
 		}
-		for k := 1; k <= len(camps); k++ {
-			n := camps[(i+k)%len(camps)]
-			if len(n.Gates) > 0 {
-				return n.Gates[0]
-			}
+		d := flatDistanceM(home.Gates[0], c.Gates[0])
+		if d >= 400 && d <= 1500 {
+			return c.Gates[0]
+		}
+		if d < 1500 && d > bestD {
+			best, bestD = c.Gates[0], d
 		}
 	}
-	if c, ok := s.layout.Camp(camp); ok && len(c.Gates) > 0 {
-		return c.Gates[0]
-	}
-	return jabalRahmah
+	return best
 }
 
 // restFor is how long a group stays in its tent before setting off.

@@ -97,6 +97,9 @@ func New(cfg Config, ix *geo.Index, pilgrims []tracking.Pilgrim, groups []tracki
 			s.cfg.Phase = PhaseMina
 		} else {
 			s.dest = jabalRahmah
+			if a, ok := s.layout.Area("rahmah"); ok && len(a.Polygon) > 2 {
+				s.dest = a.Polygon.Centroid()
+			}
 		}
 	}
 	s.build(pilgrims, groups)

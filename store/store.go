@@ -26,6 +26,9 @@ func Open(ctx context.Context, spec string, log *slog.Logger) (tracking.Store, e
 		return nil, errors.New("store: empty spec: give a data directory or a postgres:// URL")
 	}
 	if IsPostgres(spec) {
+		// pgx only knows the lower-case schemes.
+		scheme, rest, _ := strings.Cut(spec, "://")
+		spec = strings.ToLower(scheme) + "://" + rest
 		st, err := postgres.OpenOptions(ctx, spec, postgres.Options{Logger: log})
 		if err != nil {
 			return nil, err // names the cause; never echoes the URL (it may hold a password)

@@ -362,7 +362,7 @@ func (m *AlertMonitor) judgeOutside(ms *memberState, now time.Time) {
 		if !ms.out && now.Sub(ms.outSince) >= m.cfg.OutsideAfter {
 			ms.out = true
 			m.raise(ms, EventOutsideCamp, ms.outSince, now, fmt.Sprintf("outside camp %s at night since %s, at %s",
-				ms.camp, ms.outSince.In(m.cfg.Location).Format("15:04"), DescribeLocation(loc)))
+				ms.camp, ms.outSince.In(m.cfg.Location).Format("15:04"), loc.Describe()))
 		}
 	case !ms.out:
 		ms.outSince = time.Time{} // daytime, or at the fence: no timer

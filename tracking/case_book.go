@@ -99,6 +99,14 @@ func (b *CaseBook) SetPublisher(p Publisher) {
 	b.wmu.Unlock()
 }
 
+// SetLive sets where the pilgrim's last known position is read from when a
+// case opens (when the engine is made after the book).
+func (b *CaseBook) SetLive(l LiveLookup) {
+	b.wmu.Lock()
+	b.d.Live = l
+	b.wmu.Unlock()
+}
+
 // refreshActive rebuilds the PID → active cases map the locator reads
 // without locking. Called with wmu held (or before the book is shared).
 func (b *CaseBook) refreshActive() {
@@ -181,6 +189,9 @@ func (b *CaseBook) Open(ctx context.Context, req CaseRequest, by string) (Case, 
 		LastSeenPlace: req.LastSeenPlace, Note: req.Note, State: CaseOpen, Assignee: req.Assignee,
 		OpenedBy: by, Opened: now, Updated: now,
 	}
+
+	b.wmu.Lock()
+	defer b.wmu.Unlock()
 	if b.d.Live != nil {
 		if st, ok := b.d.Live.Pilgrim(p.PID); ok {
 			c.LastKnown = casePlaceOf(&st)
@@ -190,9 +201,6 @@ func (b *CaseBook) Open(ctx context.Context, req CaseRequest, by string) (Case, 
 	if req.Assignee != "" {
 		c.Timeline = append(c.Timeline, CaseEntry{Time: now, By: by, Action: ActionAssigned, State: CaseOpen, Note: "assigned to " + req.Assignee})
 	}
-
-	b.wmu.Lock()
-	defer b.wmu.Unlock()
 	c.ID = fmt.Sprintf("C%06d", b.seq+1)
 	if err := b.commit(ctx, c); err != nil {
 		return Case{}, err
@@ -314,23 +322,6 @@ func casePlaceOf(st *LiveState) *CasePlace {
 		Time: st.Position.Time.UTC(), Device: st.Device, Source: st.Position.Source.String(),
 		Lat: st.Position.Lat, Lon: st.Position.Lon, Accuracy: st.Position.Accuracy,
 		Site: st.Location.Site, Camp: st.Location.Camp, Tent: st.Location.Tent,
-		Where: DescribeLocation(st.Location),
+		Where: st.Location.Describe(),
 	}
-}
-
-// DescribeLocation says where a location is in words an escort can follow.
-func DescribeLocation(l geo.Location) string {
-	switch {
-	case l.Tent != "":
-		return "camp " + l.Camp + ", tent " + l.Tent
-	case l.Camp != "":
-		return "camp " + l.Camp + " (outside the tents)"
-	case l.NearCamps[0] != "" && l.NearCamps[1] != "":
-		return "street between camps " + l.NearCamps[0] + " and " + l.NearCamps[1]
-	case l.NearCamps[0] != "":
-		return "street near camp " + l.NearCamps[0]
-	case l.Site != "":
-		return "open ground in " + string(l.Site)
-	}
-	return "outside the mapped sites"
 }

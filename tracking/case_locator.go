@@ -83,13 +83,56 @@ func (b *CaseBook) routeCase(c *Case) {
 	if !ok || p.Tent == "" {
 		return
 	}
-	r, err := b.d.Router.Route(geo.Point{Lat: c.Place.Lat, Lon: c.Place.Lon}, p.Tent)
+	from := geo.Point{Lat: c.Place.Lat, Lon: c.Place.Lon}
+	r, err := WalkToTent(b.d.Router, from, c.Place.Camp, p.Tent)
 	if err != nil {
 		b.d.Logger.Warn("case route", "case", c.ID, "tent", p.Tent, "err", err)
 		c.Route = nil
 		return
 	}
 	c.Route = caseRouteOf(r)
+}
+
+// WalkToTent finds the walk from a point to a tent. When the router cannot
+// start from the point itself (it lies inside a tent of camp inCamp, say),
+// the walk starts at that camp's gate nearest to the point, with the step
+// from the point to the gate added. *geo.Index gives the layout for that.
+func WalkToTent(rt Router, from geo.Point, inCamp, tent string) (geo.Route, error) {
+	r, err := rt.Route(from, tent)
+	if err == nil {
+		return r, nil
+	}
+	return routeViaGate(rt, from, inCamp, tent, err)
+}
+
+func routeViaGate(rt Router, from geo.Point, camp, tent string, direct error) (geo.Route, error) {
+	lr, ok := rt.(interface{ Layout() *geo.Layout })
+	if !ok || camp == "" {
+		return geo.Route{}, direct
+	}
+	c, ok := lr.Layout().Camp(camp)
+	if !ok || len(c.Gates) == 0 {
+		return geo.Route{}, direct
+	}
+	gate := c.Gates[0]
+	for _, g := range c.Gates[1:] {
+		if geo.DistanceM(from, g) < geo.DistanceM(from, gate) {
+			gate = g
+		}
+	}
+	r, err := rt.Route(gate, tent)
+	if err != nil {
+		return r, err
+	}
+	first := geo.DistanceM(from, gate)
+	r.Path = append([]geo.Point{from}, r.Path...)
+	r.LengthM += first
+	if r.LengthM > first {
+		r.WalkSeconds *= r.LengthM / (r.LengthM - first)
+	}
+	r.StraightM = geo.DistanceM(from, r.Path[len(r.Path)-1])
+	r.BearingDeg = geo.BearingDeg(from, r.Path[len(r.Path)-1])
+	return r, nil
 }
 
 // CaseLocator auto-locates cases: it is a Publisher on the tracking engine

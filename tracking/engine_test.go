@@ -71,7 +71,9 @@ func mustAccept(t *testing.T, e *Engine, ps ...Position) {
 }
 
 // campPoint returns a point dNorth/dEast metres from the camp's south-west corner.
-func campPoint(dNorth, dEast float64) (float64, float64) { return offset(tcMinLat, tcMinLon, dNorth, dEast) }
+func campPoint(dNorth, dEast float64) (float64, float64) {
+	return offset(tcMinLat, tcMinLon, dNorth, dEast)
+}
 
 func TestAcceptStoresFirstThenUpdatesLive(t *testing.T) {
 	e, st, rec := newTestEngine(t)
@@ -195,7 +197,7 @@ func TestNearbyNearestFirst(t *testing.T) {
 	e, _, _ := newTestEngine(t)
 	qLat, qLon := 21.4000, 39.8700
 	want := []struct {
-		dev          string
+		dev           string
 		dNorth, dEast float64
 	}{{"ph5", 0, 120}, {"ph2", 5, 0}, {"ph6", -400, 0}, {"ph3", 0, -20}, {"T1", 30, 40}, {"ph4", -35, 35}}
 	for i, w := range want {

@@ -16,6 +16,10 @@ const (
 // step the luggage workflow does not allow.
 var ErrInvalidLuggage = errors.New("invalid luggage request")
 
+// ErrLuggageConflict is wrapped by errors for a step that does not fit the
+// bag's or found item's state (matching a bag twice, handing it over twice).
+var ErrLuggageConflict = errors.New("luggage step not allowed now")
+
 // LuggageStatus is where a bag stands.
 type LuggageStatus string
 

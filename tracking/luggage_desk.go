@@ -230,9 +230,9 @@ func (l *LuggageDesk) ReportLost(ctx context.Context, tag, place, note, by strin
 	return l.changeItem(ctx, tag, func(it *LuggageItem, now time.Time) error {
 		switch it.Status {
 		case LuggageLost:
-			return fieldErr(ErrInvalidLuggage, "tag", "bag %s is already reported lost", it.Tag)
+			return fieldErr(ErrLuggageConflict, "tag", "bag %s is already reported lost", it.Tag)
 		case LuggageFound:
-			return fieldErr(ErrInvalidLuggage, "tag", "bag %s is already found (found item %s)", it.Tag, it.Found)
+			return fieldErr(ErrLuggageConflict, "tag", "bag %s is already found (found item %s)", it.Tag, it.Found)
 		}
 		it.Status, it.LostAt, it.LostPlace, it.Found = LuggageLost, now, place, ""
 		it.History = append(it.History, LuggageEntry{Time: now, By: by, Status: LuggageLost, Note: joinNote("lost at "+place, note, place == "")})
@@ -374,9 +374,9 @@ func (l *LuggageDesk) Match(ctx context.Context, foundID, tag, by string) (Found
 	case !okI:
 		return FoundItem{}, LuggageItem{}, fieldErr(ErrNotFound, "tag", "no bag with tag %q", tag)
 	case of.Status != FoundUnmatched:
-		return FoundItem{}, LuggageItem{}, fieldErr(ErrInvalidLuggage, "id", "found item %s is already %s (bag %s)", of.ID, of.Status, of.Match)
+		return FoundItem{}, LuggageItem{}, fieldErr(ErrLuggageConflict, "id", "found item %s is already %s (bag %s)", of.ID, of.Status, of.Match)
 	case oi.Status == LuggageFound || oi.Status == LuggageReturned:
-		return FoundItem{}, LuggageItem{}, fieldErr(ErrInvalidLuggage, "tag", "bag %s is already %s", oi.Tag, oi.Status)
+		return FoundItem{}, LuggageItem{}, fieldErr(ErrLuggageConflict, "tag", "bag %s is already %s", oi.Tag, oi.Status)
 	}
 	now := l.d.Now().UTC()
 	f, it := cloneFound(of), cloneItem(oi)
@@ -427,7 +427,7 @@ func (l *LuggageDesk) Handover(ctx context.Context, tag string, req HandoverRequ
 		return LuggageItem{}, fieldErr(ErrNotFound, "tag", "no bag with tag %q", tag)
 	}
 	if oi.Status == LuggageReturned {
-		return LuggageItem{}, fieldErr(ErrInvalidLuggage, "tag", "bag %s was already handed over", tag)
+		return LuggageItem{}, fieldErr(ErrLuggageConflict, "tag", "bag %s was already handed over", tag)
 	}
 	now := l.d.Now().UTC()
 	from := "helpdesk"

@@ -376,7 +376,7 @@ func (ix *SearchIndex) Search(q string, limit int) []SearchHit {
 			Agency: p.Agency, Camp: p.Camp, Tent: p.Tent, Match: m, Score: score})
 	}
 
-	if key := normalizeIDKey(q); len(key) >= 3 {
+	if key := normalizeIDKey(q); key != "" {
 		ix.lookupKey(maphash.String(ix.seedID, key), func(d uint32) {
 			if ix.isDead(d) {
 				return

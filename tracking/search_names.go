@@ -272,35 +272,70 @@ func nameScore(sum, nq int) float64 { return float64(sum) / float64(nq) * scoreN
 // whether it ran at all.
 func (ix *SearchIndex) scanBestTier(s *searchScratch, qp *queryPlan, limit int, top *candHeap) (done, ran bool) {
 	nq := len(qp.toks)
-	lists := make([][]uint32, nq)
+	// Each token's best tier: usually one term (the exact name), sometimes
+	// several (equally good typo or prefix matches).
+	tiers := make([][][]uint32, nq)
+	sizes := make([]int, nq)
 	for i := range qp.toks {
-		var tier [][]uint32
-		total := 0
 		for _, e := range qp.exps[i] {
 			if int(e.qual) == qp.topQ[i] {
-				tier = append(tier, ix.postings[e.term])
-				total += len(ix.postings[e.term])
+				tiers[i] = append(tiers[i], ix.postings[e.term])
+				sizes[i] += len(ix.postings[e.term])
 			}
 		}
-		if total > 4*maxNameCandidates && len(tier) > 1 {
-			return false, false // too costly to merge; the scan will do
-		}
-		lists[i] = unionSorted(tier)
 	}
-	slices.SortFunc(lists, func(a, b []uint32) int { return len(a) - len(b) })
-	cands := intersectSorted(lists, 4*maxNameCandidates)
+	drv := 0
+	for i := range sizes {
+		if sizes[i] < sizes[drv] {
+			drv = i
+		}
+	}
+	// Other tokens with a one-term tier are checked by galloping through
+	// their posting list; the rest by looking at the document's terms.
+	var gallop [][]uint32
+	for i := range tiers {
+		if i != drv && len(tiers[i]) == 1 {
+			gallop = append(gallop, tiers[i][0])
+		}
+	}
+	slices.SortFunc(gallop, func(a, b []uint32) int { return len(a) - len(b) })
 	sumTop := 0
 	for _, q := range qp.topQ {
 		sumTop += q
 	}
-	for _, d := range cands {
-		if ix.isDead(d) {
+	best := nameScore(sumTop, nq) // no document scores more
+	examined := 0
+	s.ordGen++
+	ord := int32(0)
+	for _, e := range qp.exps[drv] {
+		if int(e.qual) != qp.topQ[drv] {
 			continue
 		}
-		docToks := ix.toks[ix.tokOff[d]:ix.tokOff[d+1]]
-		score, ok := ix.scoreDoc(s, docToks, nq, nq, qp.latin)
-		if ok {
-			top.offer(nameCand{d, score}, limit)
+		cur := s.order(e.term, &ord)
+		pos := make([]int, len(gallop))
+		stop := false
+		for _, d := range ix.postings[e.term] {
+			if !inAll(gallop, pos, d) {
+				continue
+			}
+			if ix.isDead(d) {
+				continue
+			}
+			docToks := ix.toks[ix.tokOff[d]:ix.tokOff[d+1]]
+			if s.seenEarlier(docToks, cur) || !s.inBestTier(docToks, qp.topQ) {
+				continue
+			}
+			if score, ok := ix.scoreDoc(s, docToks, nq, nq, qp.latin); ok {
+				top.offer(nameCand{d, score}, limit)
+			}
+			// Stop once the list is full of the best possible scores, or at the cap.
+			if examined++; examined >= 4*maxNameCandidates || (top.Len() >= limit && (*top)[0].score >= best) {
+				stop = true
+				break
+			}
+		}
+		if stop {
+			break
 		}
 	}
 	// The best a document outside the tier can score: one token at its
@@ -329,6 +364,9 @@ func (ix *SearchIndex) scanNames(s *searchScratch, qp *queryPlan, drivers []int,
 			if need == nq && top.Len() >= limit && nameScore(sumTop-qp.topQ[drv]+int(e.qual), nq) <= (*top)[0].score {
 				break // no document reached only through this or weaker terms can make the list
 			}
+			if top.Len() >= limit && (*top)[0].score >= nameScore(sumTop, nq) {
+				return // full of perfect scores
+			}
 			cur := s.order(e.term, &ord)
 			for _, d := range ix.postings[e.term] {
 				if ix.isDead(d) {
@@ -349,61 +387,52 @@ func (ix *SearchIndex) scanNames(s *searchScratch, qp *queryPlan, drivers []int,
 	}
 }
 
-// unionSorted merges sorted lists into one sorted list without duplicates.
-func unionSorted(lists [][]uint32) []uint32 {
-	switch len(lists) {
-	case 0:
-		return nil
-	case 1:
-		return lists[0]
+// inAll reports whether d is in every sorted list, advancing each list's
+// cursor in pos (d must grow from call to call). It gallops: doubling steps,
+// then a binary search, so a long list costs a few probes per query value.
+func inAll(lists [][]uint32, pos []int, d uint32) bool {
+	for k, l := range lists {
+		j := pos[k]
+		step := 1
+		for j+step < len(l) && l[j+step] < d {
+			step *= 2
+		}
+		i, found := slices.BinarySearch(l[j:min(j+step+1, len(l))], d)
+		pos[k] = j + i
+		if !found {
+			return false
+		}
 	}
-	n := 0
-	for _, l := range lists {
-		n += len(l)
-	}
-	out := make([]uint32, 0, n)
-	for _, l := range lists {
-		out = append(out, l...)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return true
 }
 
-// intersectSorted intersects sorted lists, shortest first, galloping through
-// the longer ones; it stops after max results.
-func intersectSorted(lists [][]uint32, max int) []uint32 {
-	if len(lists) == 0 {
-		return nil
+// candHeap is a min-heap on score: the root is the weakest of the best.
+type candHeap []nameCand
+
+// offer keeps c if it is among the best limit candidates.
+func (h *candHeap) offer(c nameCand, limit int) {
+	if h.Len() < limit {
+		heap.Push(h, c)
+	} else if c.score > (*h)[0].score {
+		(*h)[0] = c
+		heap.Fix(h, 0)
 	}
-	out := slices.Clone(lists[0])
-	for _, l := range lists[1:] {
-		k, j := 0, 0
-		for _, d := range out {
-			// Gallop: double the step until past d, then binary search.
-			step := 1
-			for j+step < len(l) && l[j+step] < d {
-				step *= 2
-			}
-			hi := min(j+step+1, len(l))
-			i, found := slices.BinarySearch(l[j:hi], d)
-			j += i
-			if found {
-				out[k] = d
-				k++
-			}
-			if j >= len(l) {
-				break
-			}
-		}
-		out = out[:k]
-		if len(out) == 0 {
-			break
-		}
+}
+
+func (h candHeap) Len() int { return len(h) }
+func (h candHeap) Less(i, j int) bool {
+	if h[i].score != h[j].score {
+		return h[i].score < h[j].score
 	}
-	if len(out) > max {
-		out = out[:max]
-	}
-	return out
+	return h[i].doc > h[j].doc
+}
+func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *candHeap) Push(x any)   { *h = append(*h, x.(nameCand)) }
+func (h *candHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // scoreDoc scores a document: the mean best quality of each query token over
@@ -439,35 +468,6 @@ func (ix *SearchIndex) scoreDoc(s *searchScratch, docToks []uint32, nq, need, qu
 			extra++
 		}
 	}
-	score := float64(total)/float64(nq)*scoreNameMax/100 - float64(extraPenalty*extra)
+	score := nameScore(total, nq) - float64(extraPenalty*extra)
 	return max(score, 1), true
-}
-
-// candHeap is a min-heap on score: the root is the weakest of the best.
-type candHeap []nameCand
-
-// offer keeps c if it is among the best limit candidates.
-func (h *candHeap) offer(c nameCand, limit int) {
-	if h.Len() < limit {
-		heap.Push(h, c)
-	} else if c.score > (*h)[0].score {
-		(*h)[0] = c
-		heap.Fix(h, 0)
-	}
-}
-
-func (h candHeap) Len() int { return len(h) }
-func (h candHeap) Less(i, j int) bool {
-	if h[i].score != h[j].score {
-		return h[i].score < h[j].score
-	}
-	return h[i].doc > h[j].doc
-}
-func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *candHeap) Push(x any)   { *h = append(*h, x.(nameCand)) }
-func (h *candHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }

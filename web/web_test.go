@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -229,27 +228,32 @@ func TestTentFinderTranslationsComplete(t *testing.T) {
 	}
 }
 
-// TestScriptsParse checks the console's JavaScript for syntax errors with
-// Node.js when it is installed (it is wherever `make web` runs).
-func TestScriptsParse(t *testing.T) {
+// TestJavaScript checks every script for syntax errors and runs the unit
+// tests of the pages' pure functions (jstest/) with Node.js, when it is
+// installed (it is wherever `make web` runs; package.json makes the scripts
+// ES modules for Node too).
+func TestJavaScript(t *testing.T) {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not installed; the browser tests in web/e2e parse the scripts too")
+		t.Skip("node not installed; the browser tests in web/e2e run the scripts too")
 	}
-	dir := t.TempDir()
 	files, _ := filepath.Glob("static/app/*.js")
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// .mjs so that node parses ES module syntax.
-		mjs := filepath.Join(dir, strings.TrimSuffix(filepath.Base(f), ".js")+".mjs")
-		if err := os.WriteFile(mjs, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if out, err := exec.Command(node, "--check", mjs).CombinedOutput(); err != nil {
-			t.Errorf("%s: %v\n%s", f, err, out)
-		}
+	tests, _ := filepath.Glob("jstest/*.test.js")
+	if len(files) < 5 || len(tests) == 0 {
+		t.Fatalf("found %d scripts and %d test files", len(files), len(tests))
+	}
+	// One node process parses every script as a module without running it.
+	const check = `const fs = require('fs'); const vm = require('vm'); let bad = 0;
+for (const f of process.argv.slice(1)) {
+  try { new vm.SourceTextModule(fs.readFileSync(f, 'utf8'), { identifier: f }); }
+  catch (e) { bad++; console.log(f + ': ' + e); }
+}
+process.exitCode = bad ? 1 : 0;`
+	args := append([]string{"--experimental-vm-modules", "--no-warnings", "-e", check}, files...)
+	if out, err := exec.Command(node, args...).CombinedOutput(); err != nil {
+		t.Errorf("syntax errors: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(node, "--test", "jstest/").CombinedOutput(); err != nil {
+		t.Errorf("node --test jstest/: %v\n%s", err, out)
 	}
 }

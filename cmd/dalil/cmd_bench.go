@@ -31,7 +31,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	bbox := fs.Float64("bbox-m", 400, "side of an operator's bbox in metres")
 	protocol := fs.String("protocol", "native", "osmand, owntracks, native or mixed")
 	batch := fs.Int("batch", 1, "native: fixes a device buffers into one request (sent every batch×interval)")
-	conns := fs.Int("conns", 64, "HTTP requests in flight")
+	conns := fs.Int("conns", 256, "HTTP requests in flight")
 	pilgrims := fs.Int("pilgrims", 0, "pilgrims of the server's generated registry (default: --devices; same as the server's --demo-pilgrims or `registry generate --pilgrims`)")
 	regSeed := fs.Int64("registry-seed", 1, "seed of the server's generated registry")
 	registry := fs.String("registry", "", "registry CSV the server was started with, instead of generating one")

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"dalil/geo"
@@ -54,7 +55,7 @@ type Config struct {
 	// pings, so a batch is one device's last Batch fixes, sent every
 	// Batch×Interval: the pings/s offered stay Devices/Interval.
 	Batch int
-	// Conns is the number of HTTP requests in flight (default 64).
+	// Conns is the number of HTTP requests in flight (default 256).
 	Conns int
 	// Watchers websocket clients subscribe to the live feed; GuideShare of
 	// them are guides following a group (default 0.5), the rest operators
@@ -92,7 +93,7 @@ func (c Config) withDefaults() Config {
 		c.Batch = 1
 	}
 	if c.Conns <= 0 {
-		c.Conns = 64
+		c.Conns = 256
 	}
 	if c.GuideShare == 0 {
 		c.GuideShare = 0.5
@@ -151,9 +152,15 @@ func (c Config) validate() error {
 }
 
 // DevicesFromRegistry lists every pilgrim's devices, placed at the pilgrim's
-// tent (or camp) on the layout, in registry order.
+// tent (or camp) on the layout, in registry order. Pilgrims without a camp
+// (a registry larger than Mina's tents hold) are spread over Muzdalifah,
+// where pilgrims without a tent spend the night.
 func DevicesFromRegistry(l *geo.Layout, ps []tracking.Pilgrim) []Device {
 	var out []Device
+	var spill geo.Ring
+	if a, ok := l.Area("muzdalifah"); ok && len(a.Polygon) > 3 {
+		spill = a.Polygon
+	}
 	for i := range ps {
 		p := &ps[i]
 		home, ok := geo.Point{}, false
@@ -161,6 +168,8 @@ func DevicesFromRegistry(l *geo.Layout, ps []tracking.Pilgrim) []Device {
 			home, ok = t.Polygon.Centroid(), true
 		} else if c, found := l.Camp(p.Camp); found && len(c.Polygon) > 2 {
 			home, ok = c.Polygon.Centroid(), true
+		} else if spill != nil {
+			home, ok = spotIn(spill, uint64(i)), true
 		}
 		if !ok {
 			continue
@@ -174,4 +183,21 @@ func DevicesFromRegistry(l *geo.Layout, ps []tracking.Pilgrim) []Device {
 		}
 	}
 	return out
+}
+
+// spotIn is a point inside ring r chosen by k: the same k, the same point.
+func spotIn(r geo.Ring, k uint64) geo.Point {
+	lo, hi := r[0], r[0]
+	for _, q := range r {
+		lo.Lat, lo.Lon = min(lo.Lat, q.Lat), min(lo.Lon, q.Lon)
+		hi.Lat, hi.Lon = max(hi.Lat, q.Lat), max(hi.Lon, q.Lon)
+	}
+	rng := rand.New(rand.NewPCG(k, 0x6d757a64))
+	for range 32 {
+		p := geo.Point{Lat: lo.Lat + rng.Float64()*(hi.Lat-lo.Lat), Lon: lo.Lon + rng.Float64()*(hi.Lon-lo.Lon)}
+		if r.Contains(p) {
+			return p
+		}
+	}
+	return r.Centroid()
 }

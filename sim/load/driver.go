@@ -62,13 +62,15 @@ func (r *runner) drive(ctx context.Context, start, end time.Time) {
 		wg.Wait()
 	}()
 	var next int64 // requests scheduled so far
+	dueAt := func(t time.Time) int64 { return int64(float64(t.Sub(start)) / float64(period) * float64(n)) }
+	// Whatever stops the loop, the schedule's count runs to the end.
+	defer func() { r.drv.due.Store(dueAt(minTime(time.Now(), end)) * int64(r.cfg.Batch)) }()
 	for {
 		now := time.Now()
 		if !now.Before(end) {
 			return
 		}
-		due := int64(float64(now.Sub(start)) / float64(period) * float64(n))
-		r.drv.due.Store(due * int64(r.cfg.Batch))
+		due := dueAt(now)
 		for ; next < due; next++ {
 			select {
 			case jobs <- int32(next % n):
@@ -233,4 +235,11 @@ func shortBody(b []byte) string {
 		b = b[:120]
 	}
 	return string(b)
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -21,6 +21,7 @@ import (
 
 	"dalil/geo"
 	"dalil/sim/send"
+	"dalil/tracking"
 )
 
 // fakeServer speaks just enough of Dalil's API for the load tool: device,
@@ -247,5 +248,29 @@ func TestPositionParsingAndLatencyClock(t *testing.T) {
 	}
 	if num(1234567) != "1,234,567" || num(12) != "12" {
 		t.Fatal("num")
+	}
+}
+
+func TestDevicesFromRegistry(t *testing.T) {
+	l := geo.Default()
+	tent := &l.Tents[0]
+	ps := []tracking.Pilgrim{
+		{PID: "P1", Group: "G1", Camp: tent.Camp, Tent: tent.ID, Devices: []string{"phone1", "WB1"},
+			DeviceKinds: []tracking.DeviceKind{tracking.DevicePhone, tracking.DeviceWristband}},
+		{PID: "P2", Group: "G1", Devices: []string{"phone2"}}, // no tent: spills into Muzdalifah
+	}
+	ds := DevicesFromRegistry(l, ps)
+	if len(ds) != 3 {
+		t.Fatalf("%d devices, want 3", len(ds))
+	}
+	if ds[0].Home != tent.Polygon.Centroid() || ds[1].Kind != tracking.DeviceWristband || ds[0].Group != "G1" {
+		t.Fatalf("placed devices %+v", ds[:2])
+	}
+	muz, _ := l.Area("muzdalifah")
+	if !muz.Polygon.Contains(ds[2].Home) || ds[2].Kind != tracking.DevicePhone {
+		t.Fatalf("unplaced pilgrim's device at %v, not in Muzdalifah", ds[2].Home)
+	}
+	if again := DevicesFromRegistry(l, ps); again[2].Home != ds[2].Home {
+		t.Fatal("not deterministic")
 	}
 }

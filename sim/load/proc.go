@@ -126,3 +126,17 @@ func machine() Machine {
 	}
 	return m
 }
+
+// loadAvg is the 1-minute load average, 0 when unknown.
+func loadAvg() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}

@@ -56,13 +56,20 @@ type Report struct {
 		RSSEndMiB      float64 `json:"rss_end_mib"`
 		RSSPeakMiB     float64 `json:"rss_peak_mib"`
 		BytesPerDevice float64 `json:"rss_growth_bytes_per_device"`
+		// PingsPerCPUSecond is accepted pings per second of server CPU time:
+		// throughput that does not depend on how much of the machine the
+		// server got while others were using it.
+		PingsPerCPUSecond float64 `json:"pings_per_cpu_second"`
 	} `json:"server"`
 	Client struct {
 		CPUPercent float64 `json:"cpu_percent"`
 		RSSMiB     float64 `json:"rss_mib"`
 	} `json:"client"`
-	Machine Machine  `json:"machine"`
-	Notes   []string `json:"notes,omitempty"`
+	Machine Machine `json:"machine"`
+	// LoadAvg is the machine's 1-minute load average before and after the
+	// load: what else was running.
+	LoadAvg [2]float64 `json:"loadavg"`
+	Notes   []string   `json:"notes,omitempty"`
 }
 
 func (r *Report) notes(cfg Config) {
@@ -74,6 +81,9 @@ func (r *Report) notes(cfg Config) {
 	}
 	if cfg.Batch > 1 {
 		r.Notes = append(r.Notes, fmt.Sprintf("native devices buffer %d fixes and post them together every %v; latency is measured on the newest fix of each request", cfg.Batch, cfg.Interval*time.Duration(cfg.Batch)))
+	}
+	if r.LoadAvg[0] > float64(r.Machine.CPUs) {
+		r.Notes = append(r.Notes, fmt.Sprintf("the machine was busy with other work (load average %.1f on %d CPUs): absolute rates are lower than on an idle machine; pings per server CPU-second is the fairer figure", r.LoadAvg[0], r.Machine.CPUs))
 	}
 	if r.Server.BytesPerDevice != 0 {
 		r.Notes = append(r.Notes, "RSS growth per device is (RSS at end − RSS at start) / devices; it is near zero when the server already held these devices from an earlier run")
@@ -113,9 +123,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		row("server CPU", fmt.Sprintf("%.0f%% (100%% = one core)", r.Server.CPUPercent))
 		row("server RSS start / end / peak", fmt.Sprintf("%.0f / %.0f / %.0f MiB", r.Server.RSSStartMiB, r.Server.RSSEndMiB, r.Server.RSSPeakMiB))
 		row("server RSS growth per device", fmt.Sprintf("%.0f bytes", r.Server.BytesPerDevice))
+		row("accepted pings per server CPU-second", num(r.Server.PingsPerCPUSecond))
 	}
 	row("load tool CPU / RSS", fmt.Sprintf("%.0f%% / %.0f MiB", r.Client.CPUPercent, r.Client.RSSMiB))
 	row("setup (tokens, websockets)", fmt.Sprintf("%.1f s", r.SetupSeconds))
+	row("machine load average before / after", fmt.Sprintf("%.1f / %.1f", r.LoadAvg[0], r.LoadAvg[1]))
 	row("machine", fmt.Sprintf("%d CPUs %s, %.0f GiB, Linux %s, %s", r.Machine.CPUs, r.Machine.CPUModel, r.Machine.MemoryGiB, r.Machine.Kernel, r.Machine.Go))
 	if len(r.Reasons) > 0 {
 		keys := make([]string, 0, len(r.Reasons))

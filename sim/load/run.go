@@ -104,6 +104,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}()
 	}
 	end := start.Add(cfg.Duration)
+	rep.LoadAvg[0] = loadAvg()
 	before, beforeErr := sampleOrZero(pid)
 	self0, _ := readProc(os.Getpid())
 	peak := &peakRSS{}
@@ -114,6 +115,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	r.drive(ctx, start, end)
 	elapsed := time.Since(start)
 	after, afterErr := sampleOrZero(pid)
+	rep.LoadAvg[1] = loadAvg()
 	self1, _ := readProc(os.Getpid())
 	stopSampling()
 
@@ -169,6 +171,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Server.RSSStartMiB = mib(before.rssBytes)
 		rep.Server.RSSEndMiB = mib(after.rssBytes)
 		rep.Server.RSSPeakMiB = mib(max(peak.max.Load(), after.rssBytes))
+		if cpu := float64(after.cpuTicks-before.cpuTicks) / clockTicks; cpu > 0 {
+			rep.Server.PingsPerCPUSecond = float64(rep.Accepted) / cpu
+		}
 		if n := min(int64(len(cfg.Devices)), rep.Accepted); n > 0 {
 			rep.Server.BytesPerDevice = float64(after.rssBytes-before.rssBytes) / float64(n)
 		}

@@ -159,3 +159,63 @@ func (s *Store) Close() error {
 func unavailable(op string, err error) error {
 	return fmt.Errorf("embedded: %s: %w: %w", op, tracking.ErrUnavailable, err)
 }
+
+// DiskUsage is the bytes the store occupies on disk: tables, the WAL
+// (including the few recycled WAL files Pebble keeps for reuse, a fixed
+// cost of about three memtables), manifest.
+func (s *Store) DiskUsage(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := s.acquire(); err != nil {
+		return 0, err
+	}
+	defer s.inflight.Done()
+	return int64(s.db.Metrics().DiskSpaceUsage()), nil
+}
+
+// TableBytes is the bytes of the store's tables (sstables) alone: the data,
+// compressed, without logs. What grows with the number of positions.
+func (s *Store) TableBytes(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := s.acquire(); err != nil {
+		return 0, err
+	}
+	defer s.inflight.Done()
+	return s.db.Metrics().Total().TablesSize, nil
+}
+
+// Compact flushes the memtables and compacts the whole keyspace. Pebble
+// compacts on its own; this is for operators who want the space of a large
+// retention run back now, or a compact copy before a backup.
+func (s *Store) Compact(ctx context.Context) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	if err := s.db.Flush(); err != nil {
+		return unavailable("compact", err)
+	}
+	if err := s.db.Compact(ctx, []byte{0}, []byte{0xff}, true); err != nil {
+		return unavailable("compact", err)
+	}
+	return nil
+}
+
+// Checkpoint writes a consistent, openable copy of the store into destDir
+// (which must not exist) while the store keeps serving: an online backup.
+// Files are hard-linked where possible, so it is fast and, on the same file
+// system, initially takes little space; copy destDir elsewhere to make it a
+// backup.
+func (s *Store) Checkpoint(destDir string) error {
+	if err := s.acquire(); err != nil {
+		return err
+	}
+	defer s.inflight.Done()
+	if err := s.db.Checkpoint(destDir, pebble.WithFlushedWAL()); err != nil {
+		return fmt.Errorf("embedded: checkpoint to %s: %w", destDir, err)
+	}
+	return nil
+}

@@ -111,3 +111,42 @@ func TestCloseDuringAppends(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A checkpoint taken while the store serves opens as a store of its own
+// holding everything acknowledged before it.
+func TestCheckpointIsABackup(t *testing.T) {
+	st, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	at := time.Date(2026, 5, 26, 8, 0, 0, 0, time.UTC)
+	p := tracking.Position{Device: "d", Time: at, Lat: 21.4, Lon: 39.9, Speed: -1, Heading: -1, Altitude: -1, Battery: -1}
+	if err := st.AppendPositions(ctx, []tracking.Position{p}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutRecords(ctx, "pilgrim", []tracking.Record{{ID: "BD-1", Data: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "backup")
+	if err := st.Checkpoint(backup); err != nil {
+		t.Fatal(err)
+	}
+	p.Time = at.Add(time.Minute) // after the checkpoint: not in it
+	if err := st.AppendPositions(ctx, []tracking.Position{p}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := embedded.Open(backup)
+	if err != nil {
+		t.Fatalf("open checkpoint: %v", err)
+	}
+	defer b.Close()
+	ps, err := b.Trail(ctx, "d", at, at.Add(time.Hour), 0)
+	if err != nil || len(ps) != 1 || !ps[0].Time.Equal(at) {
+		t.Fatalf("checkpoint trail: %v, %v; want the one ping before the checkpoint", ps, err)
+	}
+	if _, err := b.GetRecord(ctx, "pilgrim", "BD-1"); err != nil {
+		t.Fatalf("checkpoint record: %v", err)
+	}
+}

@@ -73,13 +73,18 @@ func (s *Store) commitGroup(group []*appendReq) {
 		}
 	}
 	err = wrap("append", err)
+	n := 0
+	for _, r := range live {
+		n += len(r.ps)
+	}
 	if err != nil {
-		n := 0
-		for _, r := range live {
-			n += len(r.ps)
-		}
+		s.failures.Add(1)
 		s.log.Warn("group commit failed", "callers", len(live), "positions", n,
 			"took", time.Since(start), "err", err)
+	} else {
+		s.commits.Add(1)
+		s.appends.Add(int64(len(live)))
+		s.positions.Add(int64(n))
 	}
 	for _, r := range live {
 		r.done <- err

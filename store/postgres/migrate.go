@@ -53,8 +53,10 @@ CREATE TABLE latest_positions (
 	alt     real NOT NULL,
 	batt    real NOT NULL,
 	source  smallint NOT NULL
-);
-CREATE INDEX latest_positions_ts ON latest_positions (ts);
+) WITH (fillfactor = 70);
+-- No index but the primary key: every append updates these rows, and with
+-- free space in the page (fillfactor) and no indexed column changing, the
+-- updates are HOT (no index writes). Retention scans it, which is cheap.
 
 -- COLLATE "C": ids scan in byte order, exactly like the embedded store.
 CREATE TABLE records (

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -51,6 +52,23 @@ type Store struct {
 	mu       sync.Mutex
 	closed   bool
 	inflight sync.WaitGroup // calls in progress; Close waits for them
+
+	commits, appends, positions, failures atomic.Int64
+}
+
+// Stats counts group commits since Open; Appends/Commits is how many
+// AppendPositions calls one commit carries on average.
+type Stats struct {
+	Commits   int64 // successful group commits
+	Appends   int64 // AppendPositions calls in them
+	Positions int64 // positions in them
+	Failures  int64 // group commits that failed (their callers got the error)
+}
+
+// Stats returns the group-commit counters.
+func (s *Store) Stats() Stats {
+	return Stats{Commits: s.commits.Load(), Appends: s.appends.Load(),
+		Positions: s.positions.Load(), Failures: s.failures.Load()}
 }
 
 var _ tracking.Store = (*Store)(nil)
@@ -178,3 +196,15 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	return v, wrap("schema version", err)
 }
 
+// DiskUsage is the bytes Dalil's tables (with indexes and TOAST) occupy in
+// the store's schema.
+func (s *Store) DiskUsage(ctx context.Context) (int64, error) {
+	if err := s.acquire(); err != nil {
+		return 0, err
+	}
+	defer s.inflight.Done()
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+		FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'`).Scan(&n)
+	return n, wrap("disk usage", err)
+}

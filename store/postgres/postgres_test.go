@@ -52,12 +52,25 @@ func newTestDB(tb testing.TB) *testDB {
 func (db *testDB) schema(tb testing.TB) string {
 	tb.Helper()
 	db.mu.Lock()
-	defer db.mu.Unlock()
-	if s, ok := db.schemas[tb]; ok {
+	s, ok := db.schemas[tb]
+	db.mu.Unlock()
+	if ok {
 		return s
 	}
+	s = db.newSchema(tb)
+	db.mu.Lock()
+	db.schemas[tb] = s
+	db.mu.Unlock()
+	return s
+}
+
+// newSchema creates an empty schema, dropped when tb ends.
+func (db *testDB) newSchema(tb testing.TB) string {
+	tb.Helper()
+	db.mu.Lock()
 	db.n++
 	s := fmt.Sprintf("dalil_test_%s_%d", db.run, db.n)
+	db.mu.Unlock()
 	ctx := context.Background()
 	if _, err := db.admin.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{s}.Sanitize()); err != nil {
 		tb.Fatalf("create schema %s: %v", s, err)
@@ -67,7 +80,6 @@ func (db *testDB) schema(tb testing.TB) string {
 			tb.Errorf("drop schema %s: %v", s, err)
 		}
 	})
-	db.schemas[tb] = s
 	return s
 }
 

@@ -31,6 +31,18 @@ export class AlertsPanel {
     // Staff follow every event; the server narrows a guide's events to
     // their own group.
     app.feed.subscribe('events');
+    this.load();
+  }
+
+  // load shows the alerts already active when the console opens.
+  async load() {
+    try {
+      const ans = await this.app.api.get('/v1/alerts');
+      for (const a of ans.alerts || []) this.add({ ...a, ts: a.since });
+    } catch (e) {
+      // The live feed still brings new alerts; say why the old ones are missing.
+      this.app.toast(`Active alerts did not load: ${e.message}`);
+    }
   }
 
   add(ev) {

@@ -49,14 +49,25 @@ export class CasesPanel {
         if (this.current && (msg.case === this.current || (msg.case && msg.case.id === this.current))) this.open(this.current);
       }, 300);
     });
-    app.feed.subscribe('events');
+    app.feed.subscribe('events'); // a guide's events are narrowed to their group
     this.refresh();
     setInterval(() => this.renderList(), 30000); // ages tick
   }
 
+  // refresh reloads the queue. Staff read the shift handover (every active
+  // case with the pilgrim's name and what it needs next); a guide lists the
+  // active cases of their group.
   async refresh() {
     try {
-      this.cases = casesOf(await this.app.api.get('/v1/cases?state=open'));
+      if (this.app.staff()) {
+        const ans = await this.app.api.get('/v1/cases/handover');
+        this.cases = (ans.items || []).map((it) => ({
+          id: it.case, pilgrim: it.pilgrim, pilgrim_name: it.name, state: it.state, opened: it.opened,
+          assignee: it.assignee, next: it.next, place: it.place,
+        }));
+      } else {
+        this.cases = casesOf(await this.app.api.get('/v1/cases?active=true'));
+      }
     } catch (e) {
       $('c-error').textContent = `Cases did not load: ${e.message}`;
       return;
@@ -78,7 +89,8 @@ export class CasesPanel {
         el('strong', {}, c.pilgrim_name || c.pilgrim || c.luggage || c.id),
         ' ', el('span', { class: `badge state-${c.state}` }, c.state),
         el('br'),
-        el('span', { class: 'muted' }, `${c.id} · open ${age(openedAt(c))}${c.assignee ? ` · ${c.assignee}` : ''}`)))));
+        el('span', { class: 'muted' }, `${c.id} · open ${age(openedAt(c))}${c.assignee ? ` · ${c.assignee}` : ''}`),
+        c.next ? el('div', { class: 'next' }, c.next) : ''))));
   }
 
   async open(id) {
@@ -152,7 +164,7 @@ export class CasesPanel {
     const note = $('c-note').value.trim();
     let c;
     try {
-      c = caseOf(await this.app.api.post(`/v1/cases/${encodeURIComponent(id)}/transition`, { state, note }));
+      c = caseOf(await this.app.api.post(`/v1/cases/${encodeURIComponent(id)}/transition`, { to: state, note }));
     } catch (e) {
       $('c-error').textContent = `Could not move case ${id} to ${state}: ${e.message}`;
       return;

@@ -99,9 +99,9 @@ class Console {
     this.feed = new LiveFeed(() => sessionStorage.getItem(TOKEN_KEY) || '', (m) => this.dispatch(m), (s) => this.liveStatus(s));
     this.pilgrim = new PilgrimPanel(this);
     this.alerts = new AlertsPanel(this);
+    if (this.staff() || role === 'guide') this.cases = new CasesPanel(this);
     if (this.staff()) {
       this.search = new SearchPanel(this);
-      this.cases = new CasesPanel(this);
       this.luggage = new LuggagePanel(this);
       this.showTab('results');
     }

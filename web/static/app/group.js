@@ -1,15 +1,15 @@
 // GroupPanel is the guide view: the guide's group on the map (topic
 // group:<GID>), each member's distance from the guide and last-seen time, and
-// the separated members highlighted. "Separated" comes from the server (the
-// member's flag or a separation alert); when the server says nothing, a
-// member farther than the group's separation distance counts.
+// the separated members highlighted. "Separated" is the server's word (an
+// active separation alert, which has hysteresis and a grace time); members
+// merely far from the guide are marked "far" so the guide can look early.
 
 /* global L */
 
 import { ago, distanceM, el, flattenPosition, metres, placeLabel } from './common.js';
 
 const $ = (id) => document.getElementById(id);
-const FALLBACK_SEPARATION_M = 500;
+const FAR_M = 300; // the server's default separation distance
 
 export class GroupPanel {
   constructor(app) {
@@ -18,7 +18,6 @@ export class GroupPanel {
     this.members = new Map(); // pid -> {p, pos, distance, separated}
     this.separated = new Set();
     this.guidePID = '';
-    this.limitM = FALLBACK_SEPARATION_M;
     app.onLive((msg, positions) => {
       let changed = false;
       for (const pos of positions) {
@@ -45,7 +44,6 @@ export class GroupPanel {
     const g = ans.group || ans;
     if (g.name) $('g-title').textContent = `${g.name} (${this.gid})`;
     this.guidePID = (ans.guide && ans.guide.pid) || g.guide_pid || '';
-    if (ans.separation_m || ans.max_distance_m) this.limitM = ans.separation_m || ans.max_distance_m;
     // api.GroupView: the guide apart, members as people with a flat position.
     const people = (ans.guide ? [ans.guide] : []).concat(ans.members || []);
     for (const raw of people) {
@@ -59,7 +57,7 @@ export class GroupPanel {
     this.app.feed.subscribe(`group:${this.gid}`);
     this.render();
     const pts = seed.map((p) => [p.lat, p.lon]);
-    if (pts.length) this.app.map.map.fitBounds(L.latLngBounds(pts), { padding: [40, 40], maxZoom: 18 });
+    if (pts.length) this.app.map.map.fitBounds(L.latLngBounds(pts), { padding: [40, 40], maxZoom: 18, animate: false });
   }
 
   guidePos() {
@@ -68,7 +66,12 @@ export class GroupPanel {
   }
 
   isSeparated(pid) {
-    return this.separated.has(pid) || (this.members.has(pid) && this.distanceOf(this.members.get(pid)) > this.limitM);
+    return this.separated.has(pid);
+  }
+
+  isFar(pid) {
+    const m = this.members.get(pid);
+    return !!m && this.distanceOf(m) > FAR_M;
   }
 
   markSeparated(pid, on) {

@@ -50,7 +50,7 @@ export class LayoutMap {
     // Routes, trails and the chosen tent go in a pane above the live dots,
     // so that a crowd never hides the way home.
     this.map.createPane('focus');
-    this.map.getPane('focus').style.zIndex = 450;
+    this.map.getPane('focus').style.zIndex = 610; // above the live dots and clusters, below tooltips
     this.focus = { pane: 'focus', renderer: L.svg({ pane: 'focus' }) };
     this.map.setView([21.41, 39.9], 13);
     this.camps = new Map(); // id -> {id, number, category, site, ring, centre, bounds}
@@ -147,7 +147,7 @@ export class LayoutMap {
 
   fitSite(site) {
     const b = this.siteBounds(site);
-    if (b) this.map.fitBounds(b, { padding: [10, 10] });
+    if (b) this.map.fitBounds(b, { padding: [10, 10], animate: false });
   }
 
   tentCentre(tentID) {

@@ -16,13 +16,15 @@ export class LiveLayer {
     this.map = app.map.map;
     this.markers = new Map(); // key (pilgrim or device) -> {marker, pos}
     this.pending = new Map();
-    this.cluster = L.markerClusterGroup({
+    // Staff watch thousands of dots and need clusters; a guide's forty-odd
+    // members are clearer one by one.
+    this.cluster = app.staff() ? L.markerClusterGroup({
       chunkedLoading: true,
       disableClusteringAtZoom: 19,
       maxClusterRadius: 40,
       spiderfyOnMaxZoom: false,
       showCoverageOnHover: false,
-    });
+    }) : L.featureGroup();
     this.map.addLayer(this.cluster);
     this.topic = '';
     app.onLive((msg, positions) => {
@@ -87,18 +89,20 @@ export class LiveLayer {
       this.markers.set(key, { marker, pos: p });
       added.push(marker);
     }
-    if (added.length) this.cluster.addLayers(added);
+    if (added.length && this.cluster.addLayers) this.cluster.addLayers(added);
+    else for (const m of added) this.cluster.addLayer(m);
     this.count();
   }
 
   styleOf(p) {
     const luggage = !p.pilgrim;
     const separated = this.app.group && this.app.group.isSeparated(p.pilgrim);
+    const far = !separated && this.app.group && this.app.group.isFar(p.pilgrim);
     return {
       radius: luggage ? 3.5 : 4.5,
       weight: 1,
       color: '#ffffff',
-      fillColor: separated ? '#d50000' : (luggage ? '#795548' : '#0277bd'),
+      fillColor: separated ? '#d50000' : far ? '#ff8f00' : (luggage ? '#795548' : '#0277bd'),
       fillOpacity: 0.9,
     };
   }

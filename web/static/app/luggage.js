@@ -1,9 +1,14 @@
-// LuggagePanel: report lost bags, record found ones, see the matches between
-// them (same tag or same owner) and hand a matched bag over.
+// LuggagePanel: lost bags, found items, and the matching between them.
+// A bag is known by its tag (registered at departure); reporting it lost
+// registers it first when the desk has never seen the tag. A found item
+// gets suggestions (same tag, same owner, similar description); matching one
+// puts the bag at the desk, and handing it over closes the loop with a
+// custody record.
 
-import { ago, el } from './common.js';
+import { APIError, ago, el } from './common.js';
 
 const $ = (id) => document.getElementById(id);
+const enc = encodeURIComponent;
 
 const listOf = (ans, ...keys) => {
   if (Array.isArray(ans)) return ans;
@@ -11,57 +16,170 @@ const listOf = (ans, ...keys) => {
   return [];
 };
 
+// formBody reads a form's non-empty fields.
+function formBody(form) {
+  return Object.fromEntries([...new FormData(form)]
+    .map(([k, v]) => [k, String(v).trim()])
+    .filter(([, v]) => v !== ''));
+}
+
 export class LuggagePanel {
   constructor(app) {
     this.app = app;
     $('luggage-refresh').addEventListener('click', () => this.refresh());
-    $('lost-form').addEventListener('submit', (ev) => this.submit(ev, 'lost'));
-    $('found-form').addEventListener('submit', (ev) => this.submit(ev, 'found'));
+    $('lost-form').addEventListener('submit', (ev) => this.reportLost(ev));
+    $('found-form').addEventListener('submit', (ev) => this.recordFound(ev));
     this.refresh();
   }
 
+  error(e) {
+    $('l-error').textContent = e ? `${e.field ? `${e.field}: ` : ''}${e.message}` : '';
+  }
+
   async refresh() {
-    $('l-error').textContent = '';
+    this.error(null);
     try {
-      const [lost, found] = await Promise.all([
-        this.app.api.get('/v1/luggage?state=lost'),
-        this.app.api.get('/v1/luggage/found'),
+      const [lost, atDesk, found] = await Promise.all([
+        this.app.api.get('/v1/luggage?status=lost'),
+        this.app.api.get('/v1/luggage?status=found'),
+        this.app.api.get('/v1/found-items?status=unmatched'),
       ]);
-      this.render($('luggage-lost'), listOf(lost, 'luggage', 'items', 'bags'), 'lost');
-      this.render($('luggage-found'), listOf(found, 'found', 'items', 'bags'), 'found');
+      this.renderBags(listOf(lost, 'luggage').concat(listOf(atDesk, 'luggage')));
+      this.renderFound(listOf(found, 'items', 'found'));
     } catch (e) {
-      $('l-error').textContent = `Luggage did not load: ${e.message}`;
+      this.error(e);
     }
   }
 
-  render(list, items, kind) {
-    if (!items.length) {
-      list.replaceChildren(el('li', { class: 'muted' }, kind === 'lost' ? 'No bags reported lost.' : 'No found bags waiting.'));
+  renderBags(bags) {
+    const list = $('luggage-lost');
+    if (!bags.length) {
+      list.replaceChildren(el('li', { class: 'muted' }, 'No bags reported lost.'));
       return;
     }
-    list.replaceChildren(...items.map((b) => {
-      const matches = b.matches || b.candidates || [];
-      return el('li', { class: 'bag', dataset: { id: b.id } },
-        el('strong', {}, b.tag || b.id), ' ', el('span', {}, b.description || ''),
+    list.replaceChildren(...bags.map((b) => el('li', { class: `bag status-${b.status}`, dataset: { tag: b.tag } },
+      el('strong', {}, b.tag), ' ', el('span', { class: `badge state-${b.status}` }, b.status === 'found' ? 'at the desk' : b.status),
+      ' ', el('span', {}, b.description || ''),
+      el('br'),
+      el('span', { class: 'muted' }, [b.owner && `owner ${b.owner}`, b.lost_place && `lost at ${b.lost_place}`,
+        b.lost_at && ago(b.lost_at), b.tracker && `tracker ${b.tracker}`].filter(Boolean).join(' · ')),
+      b.status === 'found' ? this.handoverForm(b) : '')));
+  }
+
+  // handoverForm asks how the receiver proved the bag is theirs: the custody
+  // record needs it.
+  handoverForm(b) {
+    const proof = el('input', { name: 'signature', placeholder: 'How the owner confirmed (passport checked, wristband scanned…)' });
+    return el('div', { class: 'actions handover' }, proof,
+      el('button', { type: 'button', class: 'primary', onclick: () => this.handover(b, proof.value.trim()) }, `Hand over to ${b.owner || 'owner'}`));
+  }
+
+  renderFound(items) {
+    const list = $('luggage-found');
+    if (!items.length) {
+      list.replaceChildren(el('li', { class: 'muted' }, 'No found items waiting.'));
+      return;
+    }
+    list.replaceChildren(...items.map((f) => {
+      const sugg = el('div', { class: 'suggestions' });
+      return el('li', { class: 'bag', dataset: { id: f.id } },
+        el('strong', {}, f.tag || f.id), ' ', el('span', {}, f.description || ''),
         el('br'),
-        el('span', { class: 'muted' }, [b.owner && `owner ${b.owner}`, b.place || b.where, b.state,
-          (b.reported || b.found_at || b.created) && ago(b.reported || b.found_at || b.created)].filter(Boolean).join(' · ')),
-        matches.length ? el('div', { class: 'match' }, `Matches: ${matches.map((m) => (typeof m === 'string' ? m : `${m.id || m.luggage}${m.reason ? ` (${m.reason})` : ''}`)).join(', ')}`) : '');
+        el('span', { class: 'muted' }, [f.where && `found at ${f.where}`, f.owner && `label ${f.owner}`, f.ts && ago(f.ts)].filter(Boolean).join(' · ')),
+        el('div', { class: 'actions' }, el('button', { type: 'button', class: 'small', onclick: () => this.suggest(f.id, sugg) }, 'Find matches')),
+        sugg);
     }));
   }
 
-  async submit(ev, kind) {
-    ev.preventDefault();
-    const form = ev.target;
-    const body = Object.fromEntries([...new FormData(form)].filter(([, v]) => String(v).trim() !== '').map(([k, v]) => [k, String(v).trim()]));
-    $('l-error').textContent = '';
+  // suggest lists the bags a found item may be, each with a Match button.
+  async suggest(id, box, known) {
+    let sug = known;
+    if (!sug) {
+      try {
+        sug = listOf(await this.app.api.get(`/v1/found-items/${enc(id)}`), 'suggestions');
+      } catch (e) {
+        this.error(e);
+        return;
+      }
+    }
+    if (!sug.length) {
+      box.replaceChildren(el('p', { class: 'muted' }, 'No bag matches yet.'));
+      return;
+    }
+    box.replaceChildren(...sug.map((m) => el('div', { class: 'match' },
+      `${m.tag} (${m.reason}${m.score ? `, ${Math.round(m.score * 100)}%` : ''}) ${m.owner ? `owner ${m.owner}` : ''} ${m.description || ''} `,
+      el('button', { type: 'button', class: 'small', onclick: () => this.match(id, m.tag) }, 'Match'))));
+  }
+
+  async match(id, tag) {
+    this.error(null);
     try {
-      await this.app.api.post(kind === 'lost' ? '/v1/luggage' : '/v1/luggage/found', body);
-      form.reset();
-      this.app.toast(kind === 'lost' ? 'Lost bag reported.' : 'Found bag recorded.');
+      await this.app.api.post(`/v1/found-items/${enc(id)}/match`, { tag });
+      this.app.toast(`Found item ${id} matched to bag ${tag}.`);
       await this.refresh();
     } catch (e) {
-      $('l-error').textContent = `${e.field ? `${e.field}: ` : ''}${e.message}`;
+      this.error(e);
+    }
+  }
+
+  async handover(bag, signature) {
+    this.error(null);
+    if (!signature) {
+      this.error(new APIError(400, 'say how the owner confirmed the bag is theirs', 'signature'));
+      return;
+    }
+    try {
+      await this.app.api.post(`/v1/luggage/${enc(bag.tag)}/handover`, { to: bag.owner || 'owner', signature, note: 'handed over at the helpdesk' });
+      this.app.toast(`Bag ${bag.tag} handed over.`);
+      await this.refresh();
+    } catch (e) {
+      this.error(e);
+    }
+  }
+
+  // reportLost marks a bag lost, registering its tag first when the desk
+  // does not know it yet.
+  async reportLost(ev) {
+    ev.preventDefault();
+    const form = ev.target;
+    const b = formBody(form);
+    this.error(null);
+    if (!b.tag) {
+      this.error(new APIError(400, 'the tag number is required', 'tag'));
+      return;
+    }
+    const lost = () => this.app.api.post(`/v1/luggage/${enc(b.tag)}/lost`, { place: b.place || '', note: b.description || '' });
+    try {
+      try {
+        await lost();
+      } catch (e) {
+        if (!(e instanceof APIError) || e.status !== 404) throw e;
+        await this.app.api.post('/v1/luggage', { tag: b.tag, owner: b.owner || '', description: b.description || '' });
+        await lost();
+      }
+      form.reset();
+      this.app.toast(`Bag ${b.tag} reported lost.`);
+      await this.refresh();
+    } catch (e) {
+      this.error(e);
+    }
+  }
+
+  async recordFound(ev) {
+    ev.preventDefault();
+    const form = ev.target;
+    const b = formBody(form);
+    this.error(null);
+    try {
+      const ans = await this.app.api.post('/v1/found-items', b);
+      form.reset();
+      await this.refresh();
+      const id = ans.found && ans.found.id;
+      const box = id && document.querySelector(`#luggage-found li[data-id="${CSS.escape(id)}"] .suggestions`);
+      if (box) this.suggest(id, box, listOf(ans, 'suggestions'));
+      this.app.toast(`Found item recorded${ans.suggestions && ans.suggestions.length ? `: ${ans.suggestions.length} possible bag(s)` : ''}.`);
+    } catch (e) {
+      this.error(e);
     }
   }
 }

@@ -163,7 +163,9 @@ class Finder {
       }
     }
     if (this.caseID && (msg.type === 'event' || msg.type === 'case') && (msg.case === this.caseID || (msg.case && msg.case.id === this.caseID))) {
-      this.caseState = msg.state || (msg.case && msg.case.state) || msg.detail || this.caseState;
+      // A case event's detail reads "<what>: <state>[ at <where>]".
+      const m = /:\s*([a-z]+)/.exec(msg.detail || '');
+      this.caseState = msg.state || (msg.case && msg.case.state) || (m && m[1]) || this.caseState;
       this.renderSOS();
     }
   }
@@ -355,7 +357,7 @@ class Finder {
     $('sos').disabled = true;
     try {
       const body = {
-        kind: 'lost_pilgrim',
+        kind: 'sos',
         pilgrim: this.pid,
         reported_by: 'pilgrim (SOS)',
         last_seen_place: where,

@@ -75,7 +75,7 @@ export class PilgrimPanel {
     this.setLive(live || this.app.live.position(pid));
     this.app.feed.subscribe(`pilgrim:${pid}`);
     const at = this.live || this.assignedCentre;
-    if (at) this.app.map.map.setView([at.lat, at.lon], Math.max(this.app.map.map.getZoom(), 17));
+    if (at) this.app.map.map.setView([at.lat, at.lon], Math.max(this.app.map.map.getZoom(), 17), { animate: false });
   }
 
   // onPositions takes live updates; those of the open pilgrim move the dot.
@@ -144,7 +144,7 @@ export class PilgrimPanel {
     }
     if (this.routeLayer) this.routeLayer.remove();
     this.routeLayer = L.polyline(r.coords, { ...this.app.map.focus, color: '#d50000', weight: 5, opacity: 0.85, dashArray: '8 6', className: 'route-line' }).addTo(this.app.map.map);
-    this.app.map.map.fitBounds(this.routeLayer.getBounds(), { padding: [40, 40], maxZoom: 18 });
+    this.app.map.map.fitBounds(this.routeLayer.getBounds(), { padding: [40, 40], maxZoom: 18, animate: false });
     const mins = r.walkS ? Math.max(1, Math.round(r.walkS / 60)) : null;
     $('p-route-info').textContent = `Walk ${metres(r.lengthM)}${mins ? `, about ${mins} min` : ''} to ${placeLabel(r.tent || this.profile.tent)}.`;
     $('p-route-info').dataset.route = String(r.coords.length);
@@ -168,7 +168,7 @@ export class PilgrimPanel {
       return;
     }
     this.trailLayer = L.polyline(coords, { ...this.app.map.focus, color: '#00838f', weight: 3, opacity: 0.9 }).addTo(this.app.map.map);
-    this.app.map.map.fitBounds(this.trailLayer.getBounds(), { padding: [40, 40], maxZoom: 18 });
+    this.app.map.map.fitBounds(this.trailLayer.getBounds(), { padding: [40, 40], maxZoom: 18, animate: false });
     $('p-route-info').textContent = `Trail: ${coords.length} positions in the last 6 hours.`;
   }
 

@@ -50,7 +50,8 @@ export class SearchPanel {
     const p = h.pilgrim && typeof h.pilgrim === 'object' ? Object.assign({}, h.pilgrim, h) : h;
     const pid = pidOf(h);
     const seen = p.last_seen || p.last_seen_at || (p.live && p.live.ts) || '';
-    const where = placeLabel(p.tent || p.camp) || '';
+    const seenAt = placeLabel(p.seen_tent || p.seen_camp);
+    const where = placeLabel(p.tent || p.camp) ? `assigned ${placeLabel(p.tent || p.camp)}` : '';
     return el('li', { class: 'hit', dataset: { pid } },
       el('button', { type: 'button', class: 'hit-open', onclick: () => this.app.pilgrim.show(pid) },
         el('strong', {}, p.name_en || p.name || pid),
@@ -58,7 +59,7 @@ export class SearchPanel {
         el('br'),
         el('span', { class: 'muted' }, [pid, p.group && `group ${p.group}`, p.agency].filter(Boolean).join(' · ')),
         el('br'),
-        el('span', { class: 'muted' }, [where, seen ? `seen ${ago(seen)}` : 'not seen yet'].filter(Boolean).join(' · '))));
+        el('span', { class: 'muted' }, [where, seen ? `seen ${ago(seen)}${seenAt ? ` in ${seenAt}` : ''}` : 'not seen yet'].filter(Boolean).join(' · '))));
   }
 }
 

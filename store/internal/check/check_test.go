@@ -1,0 +1,50 @@
+package check
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"dalil/tracking"
+)
+
+func TestName(t *testing.T) {
+	for _, ok := range []string{"a", "BD-000123-phone", "মিনা", strings.Repeat("x", MaxNameLen)} {
+		if err := Name("device", ok); err != nil {
+			t.Errorf("Name(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "a\x00b", "\xff", strings.Repeat("x", MaxNameLen+1)} {
+		err := Name("device", bad)
+		if err == nil {
+			t.Errorf("Name(%q) accepted", bad)
+		} else if !strings.Contains(err.Error(), "device") {
+			t.Errorf("Name(%q) error %q does not name the field", bad, err)
+		}
+	}
+}
+
+func TestPositionsNamesTheIndex(t *testing.T) {
+	at := time.Date(2026, 5, 26, 8, 0, 0, 0, time.UTC)
+	ps := []tracking.Position{{Device: "a", Time: at}, {Device: "b", Time: at}, {Device: "", Time: at}}
+	err := Positions(ps)
+	if err == nil || !strings.Contains(err.Error(), "position 2") {
+		t.Fatalf("Positions: %v, want an error naming position 2", err)
+	}
+	ps[2] = tracking.Position{Device: "c"} // zero time
+	if err := Positions(ps); err == nil || !strings.Contains(err.Error(), "position 2") {
+		t.Fatalf("zero time: %v, want an error naming position 2", err)
+	}
+	ps[2].Time = at
+	if err := Positions(ps); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTimeTruncatesToMicroseconds(t *testing.T) {
+	at := time.Date(2026, 5, 26, 8, 0, 0, 1999, time.FixedZone("AST", 3*3600))
+	got := Time(at)
+	if !got.Equal(time.Date(2026, 5, 26, 5, 0, 0, 1000, time.UTC)) || got.Location() != time.UTC {
+		t.Fatalf("Time(%v) = %v", at, got)
+	}
+}

@@ -1,0 +1,123 @@
+package tracking
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestWebhookSignedRetriedDelivered(t *testing.T) {
+	secret := []byte("s3cret")
+	var calls atomic.Int32
+	var mu sync.Mutex
+	var got []WebhookPayload
+	var ids []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !VerifyWebhook(secret, body, r.Header.Get("X-Dalil-Signature")) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		n := calls.Add(1)
+		mu.Lock()
+		ids = append(ids, r.Header.Get("X-Dalil-Delivery"))
+		mu.Unlock()
+		if n <= 2 { // the SMS gateway is down twice
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		var p WebhookPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("body: %v", err)
+		}
+		mu.Lock()
+		got = append(got, p)
+		mu.Unlock()
+	}))
+	defer srv.Close()
+
+	cfg := DefaultWebhookConfig()
+	cfg.URL, cfg.Secret = srv.URL, string(secret)
+	cfg.InitialBackoff, cfg.MaxBackoff, cfg.Workers = 5*time.Millisecond, 20*time.Millisecond, 1
+	n, err := NewWebhookNotifier(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go n.Run(ctx)
+
+	n.Publish(Update{State: &LiveState{Device: "x"}})                     // positions are not sent
+	n.Publish(Update{Event: &Event{Kind: EventCampEnter, Pilgrim: "M1"}}) // nor routine events
+	n.Publish(Update{Event: &Event{Kind: EventCase, Case: "C000001", Pilgrim: "M1", Detail: "located: located"}})
+	hdWaitFor(t, "delivery", func() bool { return n.Stats().Delivered == 1 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 1 || got[0].Event.Case != "C000001" || got[0].Type != EventCase {
+		t.Fatalf("delivered %+v", got)
+	}
+	if len(ids) != 3 || ids[0] != ids[2] || ids[0] == "" {
+		t.Fatalf("retries must keep the delivery id: %v", ids)
+	}
+	if s := n.Stats(); s.Retries != 2 || s.Failed != 0 {
+		t.Fatalf("stats = %+v", s)
+	}
+}
+
+func TestWebhookGivesUpAndNeverBlocks(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "no such number", http.StatusBadRequest) // 4xx: not retried
+	}))
+	defer srv.Close()
+	cfg := DefaultWebhookConfig()
+	cfg.URL, cfg.Secret, cfg.QueueSize = srv.URL, "k", 4
+	cfg.InitialBackoff = time.Millisecond
+	n, err := NewWebhookNotifier(cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not running yet: the queue fills, then events are dropped, never blocking.
+	for i := 0; i < 10; i++ {
+		n.Publish(Update{Event: &Event{Kind: EventSeparation, Pilgrim: "M1", Group: "G1"}})
+	}
+	if s := n.Stats(); s.Dropped != 6 {
+		t.Fatalf("dropped = %d, want 6", s.Dropped)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go n.Run(ctx)
+	hdWaitFor(t, "4 refused", func() bool { return n.Stats().Failed == 4 })
+	if c := calls.Load(); c != 4 {
+		t.Fatalf("%d calls for 4 refused deliveries (4xx must not be retried)", c)
+	}
+
+	if _, err := NewWebhookNotifier(WebhookConfig{URL: "ftp://x", Secret: "k"}, nil, nil); err == nil {
+		t.Fatal("ftp URL accepted")
+	}
+	if _, err := NewWebhookNotifier(WebhookConfig{URL: "http://x/hook"}, nil, nil); err == nil {
+		t.Fatal("missing secret accepted")
+	}
+}
+
+func TestWebhookSignature(t *testing.T) {
+	body := []byte(`{"id":"1"}`)
+	sig := SignWebhook([]byte("k"), body)
+	// HMAC-SHA256 of the body under "k", computed independently with openssl.
+	if sig != "sha256=9517944737cafb550065dd115b693946f64b48abd9d64e6e404794f23197dd77" {
+		t.Fatalf("signature %q", sig)
+	}
+	if !VerifyWebhook([]byte("k"), body, sig) || VerifyWebhook([]byte("other"), body, sig) || VerifyWebhook([]byte("k"), []byte(`{"id":"2"}`), sig) {
+		t.Fatal("signature does not bind key and body")
+	}
+	if len(sig) != len("sha256=")+64 || sig[:7] != "sha256=" {
+		t.Fatalf("signature format %q", sig)
+	}
+}
