@@ -10,8 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -53,7 +51,7 @@ type fanoutResult struct {
 	p50, p99, max        time.Duration
 	dropped              uint64
 	coalesced            uint64
-	cpu                  time.Duration // process CPU (server and clients) while measuring
+	cpu                  time.Duration // CPU of server, publisher and clients while measuring
 }
 
 // cpuTime is the process's user+system CPU time.
@@ -201,50 +199,35 @@ func runFanout(b *testing.B, cfg fanoutConfig) fanoutResult {
 		movers[i] = geo.Point{Lat: minaMinLat + rng.Float64()*(minaMaxLat-minaMinLat), Lon: minaMinLon + rng.Float64()*(minaMaxLon-minaMinLon)}
 	}
 
-	// Clients.
+	// Clients: in this process, or — beyond what one process's file
+	// descriptors allow next to the server's — in a child process.
 	wsBase := "ws" + strings.TrimPrefix(ts.URL, "http") + "/?topic="
-	var (
-		measuring atomic.Bool
-		delivered atomic.Int64
-		hists     = make([]latencyHist, cfg.clients)
-		wg        sync.WaitGroup
-		conns     = make([]*websocket.Conn, cfg.clients)
-	)
-	dialer := *websocket.DefaultDialer
-	dialer.HandshakeTimeout = 30 * time.Second
 	nbbox := int(float64(cfg.clients) * cfg.bboxShare)
-	for i := range cfg.clients {
-		var topic string
+	topics := make([]string, cfg.clients)
+	for i := range topics {
 		if i < nbbox {
 			lat := minaMinLat + rng.Float64()*(minaMaxLat-minaMinLat-cfg.bboxSpanDeg)
 			lon := minaMinLon + rng.Float64()*(minaMaxLon-minaMinLon-cfg.bboxSpanDeg)
-			topic = fmt.Sprintf("bbox:%f,%f,%f,%f", lon, lat, lon+cfg.bboxSpanDeg, lat+cfg.bboxSpanDeg)
+			topics[i] = fmt.Sprintf("bbox:%f,%f,%f,%f", lon, lat, lon+cfg.bboxSpanDeg, lat+cfg.bboxSpanDeg)
 		} else {
-			topic = "group:G" + strconv.Itoa((i-nbbox)%ngroups)
+			topics[i] = "group:G" + strconv.Itoa((i-nbbox)%ngroups)
 		}
-		c, _, err := dialer.Dial(wsBase+topic, nil)
-		if err != nil {
-			b.Fatalf("client %d: %v", i, err)
-		}
-		conns[i] = c
-		wg.Add(1)
-		go func(h *latencyHist) {
-			defer wg.Done()
-			for {
-				_, msg, err := c.ReadMessage()
-				if err != nil {
-					return
-				}
-				if !measuring.Load() {
-					continue
-				}
-				if t, ok := PositionTime(msg); ok {
-					h.add(time.Since(t))
-					delivered.Add(1)
-				}
-			}
-		}(&hists[i])
 	}
+	var clients fanoutClients
+	if cfg.clients > inProcessClients {
+		child, err := startClientProcess(wsBase, topics)
+		if err != nil {
+			b.Fatal(err)
+		}
+		clients = child
+	} else {
+		local := &localClients{}
+		if err := local.dial(wsBase, topics); err != nil {
+			b.Fatal(err)
+		}
+		clients = local
+	}
+	defer clients.close()
 	for hub.Stats().Subscriptions < int64(cfg.clients) {
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -265,8 +248,8 @@ func runFanout(b *testing.B, cfg fanoutConfig) fanoutResult {
 			measuredStart = now
 			publishedAtStart = published
 			stats0 = hub.Stats()
-			cpu0 = cpuTime()
-			measuring.Store(true)
+			cpu0 = cpuTime() + clients.cpu()
+			clients.measure(true)
 		}
 		if !measuredStart.IsZero() && now.Sub(measuredStart) >= cfg.duration {
 			break
@@ -289,18 +272,12 @@ func runFanout(b *testing.B, cfg fanoutConfig) fanoutResult {
 		}
 	}
 	elapsed := time.Since(measuredStart).Seconds()
-	cpu := cpuTime() - cpu0
-	measuring.Store(false)
+	cpu := cpuTime() + clients.cpu() - cpu0
+	clients.measure(false)
 	stats1 := hub.Stats()
-	time.Sleep(200 * time.Millisecond) // let in-flight messages land (not counted)
-	for _, c := range conns {
-		c.Close()
-	}
-	wg.Wait()
-
-	var all latencyHist
-	for i := range hists {
-		all.merge(&hists[i])
+	all, delivered, err := clients.result()
+	if err != nil {
+		b.Fatal(err)
 	}
 	var maxB int
 	for i, c := range all.counts {
@@ -310,7 +287,7 @@ func runFanout(b *testing.B, cfg fanoutConfig) fanoutResult {
 	}
 	r := fanoutResult{
 		published: published - publishedAtStart,
-		delivered: delivered.Load(),
+		delivered: delivered,
 		seconds:   elapsed,
 		p50:       all.quantile(0.50),
 		p99:       all.quantile(0.99),

@@ -178,9 +178,10 @@ func (s *Server) subscribe(c *client, topic string) {
 		return
 	}
 	name := t.String()
-	if c.p.staff() && t.Kind != TopicEvents && t.Kind != TopicCase {
-		// Following people is reading their positions: audited like REST,
-		// and refused when the audit log cannot be written.
+	if c.p.staff() {
+		// Every topic carries pilgrims' positions or events: following one
+		// is a read of personal data, audited like REST and refused when
+		// the audit log cannot be written.
 		if err := s.audit(c.ctx, c.p, "live.subscribe", name); err != nil {
 			c.enqueueControl(encodeControl("error", topic, "audit log unavailable; try again"))
 			return

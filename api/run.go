@@ -57,11 +57,9 @@ func (s *Server) Serve(ctx context.Context, api, osmand net.Listener) error {
 		s.log.Warn("generated the bootstrap admin token; store it now, it is not shown again",
 			"token", generated, "hint", "set DALIL_ADMIN_TOKEN to choose your own")
 	}
-	start := time.Now()
-	if err := s.engine.Rebuild(ctx); err != nil {
+	if err := s.engine.Rebuild(ctx); err != nil { // logs what it rebuilt
 		return fmt.Errorf("rebuild live state: %w", err)
 	}
-	s.log.Info("live state rebuilt", "devices", s.engine.Stats().Devices, "took", time.Since(start).Round(time.Millisecond))
 
 	servers := []*http.Server{s.httpServer(s.handler)}
 	listeners := []net.Listener{api}

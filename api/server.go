@@ -208,6 +208,10 @@ func (s *Server) routes() http.Handler {
 	s.ingest.Register(mux)
 	s.registerHelpdesk(mux)
 
+	// Unknown API paths answer in JSON, not with the console's 404 page.
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path, "")
+	})
 	if s.cfg.Console != nil {
 		mux.Handle("/", s.cfg.Console)
 	} else {

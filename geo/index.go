@@ -11,16 +11,21 @@ import (
 	h3 "github.com/uber/h3-go/v4"
 )
 
-// Index resolution and reach, chosen by measurement (see
-// BenchmarkLocateResolution and docs/layout.md): at resolution 12 a cell
-// (~325 m², circumradius ~11 m) holds a few tents, so the containment test
-// runs over a handful of candidates, while the table stays a few MB.
+// Resolutions and reach, chosen by measurement (BenchmarkLocateResolution,
+// docs/layout.md). Locate makes one H3 call, at IndexResolution, for
+// Location.Cell; the index itself is keyed by that cell's parent at
+// coverResolution, found by bit arithmetic. A coarser cover is smaller
+// (~4 MB against ~15 MB at 12 and ~78 MB at 13) and Locate, which is bound by
+// memory latency, ran fastest on it.
 const (
-	// IndexResolution is the H3 resolution of the index cover (Location.Cell).
+	// IndexResolution is the H3 resolution of Location.Cell: ~325 m², about
+	// five tents.
 	IndexResolution = 12
+	// coverResolution is the resolution of the index's cells (~2,300 m²).
+	coverResolution = 11
 	// tentReachM: each cell lists every tent within this distance of it, so
-	// one lookup serves the probability model for fixes up to ~15 m accuracy
-	// (reach = 3.5 σ = 2.32 × accuracy). Wider fixes take a slower scan.
+	// one lookup serves the probability model for fixes up to ~17 m accuracy
+	// (reach = 3 σ = 1.99 × accuracy). Wider fixes take a slower scan.
 	tentReachM = 35.0
 	// campReachM: each cell lists every camp within this distance, which
 	// names the camps on both sides of any street.
@@ -32,16 +37,15 @@ const (
 type Index struct {
 	layout *Layout
 	f      frame
-	res    int
+	res    int // Location.Cell
+	keyRes int // the cover: cells of this resolution, looked up by parent
 
 	cells    map[uint64]cellEntry
 	campRefs []ref
-	tentRefs []ref
-	cellR    float64 // the largest cell circumradius in the cover, metres
+	tentRefs []tentRef
 
 	camps []campGeo
 	tents []tentGeo
-	hot   []tentHot // what Locate reads for every nearby tent, packed for the cache
 	areas []areaGeo
 
 	walk *walkGraph
@@ -49,11 +53,27 @@ type Index struct {
 }
 
 // cellEntry locates one cell's candidate lists in campRefs and tentRefs.
-type cellEntry struct{ campLo, campHi, tentLo, tentHi int32 }
+type cellEntry struct {
+	campLo, campHi, tentLo, tentHi int32
+	centre                         vec // the cell's centre, origin of its tentRefs
+}
+
+// tentRef is a tent listed by a cell, carrying what Locate needs of it so
+// that a fix reads one contiguous run of memory instead of chasing tens of
+// tents across the heap (Locate is memory-bound otherwise). Positions are
+// float32 metres relative to the cell's centre: exact to a few micrometres.
+type tentRef struct {
+	cx, cy, ax, ay float32 // equivalent rectangle: centre and unit axis
+	hu, hv         float32 // half sizes
+	slack          float32 // how far the tent may reach beyond the rectangle
+	d              float32 // distance from the cell's centre (0 inside)
+	i              int32
+}
 
 // ref is a camp or tent listed by a cell, with its distance from the cell's
 // centre (0 when the centre is inside). Lists are sorted by that distance, so
-// a query within r of the centre stops at the first ref beyond r + cellR.
+// a query at distance q from the centre looking r around stops at the first
+// ref beyond r + q.
 type ref struct {
 	i int32
 	d float32
@@ -81,14 +101,6 @@ type tentGeo struct {
 	camp   int32
 }
 
-// tentHot is the part of a tent that Locate touches for every tent near a
-// fix: 48 bytes, so the tents of a neighbourhood share a few cache lines.
-// (Locate is memory-bound: a fix touches ~15–40 tents.)
-type tentHot struct {
-	c, ax  vec
-	hu, hv float64
-}
-
 type areaGeo struct {
 	ring    ringXY
 	box     boxXY
@@ -103,10 +115,13 @@ var _ Locator = (*Index)(nil)
 // NewIndex builds the H3 cover, the geometry in metres and the walking graph
 // for l. l must not be modified afterwards.
 func NewIndex(l *Layout) (*Index, error) {
-	return newIndex(l, IndexResolution)
+	return newIndex(l, IndexResolution, coverResolution)
 }
 
-func newIndex(l *Layout, res int) (*Index, error) {
+func newIndex(l *Layout, res, keyRes int) (*Index, error) {
+	if keyRes > res {
+		return nil, fmt.Errorf("geo: cover resolution %d finer than cell resolution %d", keyRes, res)
+	}
 	if l == nil {
 		return nil, errors.New("geo: nil layout")
 	}
@@ -122,7 +137,7 @@ func newIndex(l *Layout, res int) (*Index, error) {
 		l = &Layout{Areas: l.Areas, Camps: l.Camps, Tents: l.Tents}
 		l.buildLookup()
 	}
-	ix := &Index{layout: l, f: newFrame(makkah), res: res, erf: *newErfTable()}
+	ix := &Index{layout: l, f: newFrame(makkah), res: res, keyRes: keyRes, erf: *newErfTable()}
 	ix.buildGeometry()
 	if err := ix.buildCover(); err != nil {
 		return nil, err
@@ -175,11 +190,7 @@ func (ix *Index) buildGeometry() {
 		c := &ix.camps[g.camp]
 		c.tentOrder = append(c.tentOrder, int32(i))
 	}
-	ix.hot = make([]tentHot, len(ix.tents))
-	for i := range ix.tents {
-		t := &ix.tents[i]
-		ix.hot[i] = tentHot{c: t.c, ax: t.ax, hu: t.hu, hv: t.hv}
-	}
+
 	for i := range l.Areas {
 		a := &l.Areas[i]
 		ix.areas = append(ix.areas, areaGeo{
@@ -222,15 +233,17 @@ func equivalentRect(r ringXY) (c, ax vec, hu, hv, bu, bv float64) {
 	return c, ax, hu, hv, bu, bv
 }
 
-// buildCover lists, for every H3 cell within campReachM of a camp, the camps
-// within campReachM and the tents within tentReachM of the cell, measured
-// from the cell's centre and padded by the cell's circumradius. This is
-// "overlap" containment plus a margin: every cell that touches a polygon
-// lists it, so a point on a cell boundary still finds every candidate.
+// buildCover lists, for every H3 cell near a camp, the camps within
+// campReachM and the tents within tentReachM of any point that can map to
+// the cell, measured from the cell's centre and padded by the farthest such
+// point (the cell's circumradius, or that of its children at the Location
+// resolution, which overhang their parent a little). This is "overlap"
+// containment plus a margin: every cell that touches a polygon lists it, so
+// a point on a cell boundary still finds every candidate.
 func (ix *Index) buildCover() error {
-	edge, err := h3.HexagonEdgeLengthAvgM(ix.res)
+	edge, err := h3.HexagonEdgeLengthAvgM(ix.keyRes)
 	if err != nil {
-		return fmt.Errorf("geo: h3 resolution %d: %w", ix.res, err)
+		return fmt.Errorf("geo: h3 resolution %d: %w", ix.keyRes, err)
 	}
 	step := edge * math.Sqrt(3) * 0.9 // guaranteed reach of one grid-disk ring
 	// Every cell of the cover, with the camps whose disk reached it: the only
@@ -242,11 +255,11 @@ func (ix *Index) buildCover() error {
 		centre := c.box.min.lerp(c.box.max, 0.5)
 		radius := c.box.max.dist(centre)
 		p := ix.f.point(centre)
-		origin, err := h3.LatLngToCell(h3.NewLatLng(p.Lat, p.Lon), ix.res)
+		origin, err := h3.LatLngToCell(h3.NewLatLng(p.Lat, p.Lon), ix.keyRes)
 		if err != nil {
 			return fmt.Errorf("geo: h3 cell of camp %d: %w", i, err)
 		}
-		disk, err := h3.GridDisk(origin, int(math.Ceil((radius+campReachM+2*edge)/step)))
+		disk, err := h3.GridDisk(origin, int(math.Ceil((radius+campReachM+3*edge)/step)))
 		if err != nil {
 			return fmt.Errorf("geo: h3 grid disk: %w", err)
 		}
@@ -275,18 +288,12 @@ func (ix *Index) buildCover() error {
 			return fmt.Errorf("geo: h3 cell centre: %w", err)
 		}
 		centre := ix.f.xy(Point{Lat: ll.Lat, Lon: ll.Lng})
-		bnd, err := h3.CellToBoundary(cell)
+		cr, err := ix.reachOfCell(cell, centre)
 		if err != nil {
-			return fmt.Errorf("geo: h3 cell boundary: %w", err)
+			return err
 		}
-		var cr float64
-		for _, v := range bnd {
-			cr = math.Max(cr, centre.dist(ix.f.xy(Point{Lat: v.Lat, Lon: v.Lng})))
-		}
-		cr *= 1.001
-		ix.cellR = math.Max(ix.cellR, cr)
 
-		e := cellEntry{campLo: int32(len(ix.campRefs)), tentLo: int32(len(ix.tentRefs))}
+		e := cellEntry{campLo: int32(len(ix.campRefs)), tentLo: int32(len(ix.tentRefs)), centre: centre}
 		near = near[:0]
 		for _, i := range reached[cell] {
 			c := &ix.camps[i]
@@ -325,13 +332,59 @@ func (ix *Index) buildCover() error {
 			}
 		})
 		sortRefs(near)
-		ix.tentRefs = append(ix.tentRefs, near...)
+		for _, r := range near {
+			t := &ix.tents[r.i]
+			ix.tentRefs = append(ix.tentRefs, tentRef{
+				cx: float32(t.c.X - centre.X), cy: float32(t.c.Y - centre.Y),
+				ax: float32(t.ax.X), ay: float32(t.ax.Y),
+				hu: float32(t.hu), hv: float32(t.hv),
+				slack: float32(math.Max(t.bu-t.hu, t.bv-t.hv)),
+				d:     r.d, i: r.i,
+			})
+		}
 		e.tentHi = int32(len(ix.tentRefs))
 		if e.campHi > e.campLo || e.tentHi > e.tentLo {
 			ix.cells[uint64(cell)] = e
 		}
 	}
 	return nil
+}
+
+// reachOfCell is how far from the cell's centre a point can be whose
+// Location cell has this cell as parent (or is this cell).
+func (ix *Index) reachOfCell(cell h3.Cell, centre vec) (float64, error) {
+	kids := []h3.Cell{cell}
+	if ix.res > ix.keyRes {
+		var err error
+		if kids, err = cell.Children(ix.res); err != nil {
+			return 0, fmt.Errorf("geo: h3 children: %w", err)
+		}
+	}
+	var r float64
+	for _, k := range kids {
+		bnd, err := h3.CellToBoundary(k)
+		if err != nil {
+			return 0, fmt.Errorf("geo: h3 cell boundary: %w", err)
+		}
+		for _, v := range bnd {
+			r = math.Max(r, centre.dist(ix.f.xy(Point{Lat: v.Lat, Lon: v.Lng})))
+		}
+	}
+	return r*1.001 + 0.01, nil
+}
+
+// parentCell is H3's cellToParent by bit arithmetic (no cgo, no error):
+// set the resolution field and mark the finer digits unused (7).
+func parentCell(c uint64, res int) uint64 {
+	cur := int(c >> 52 & 0xF)
+	if c == 0 || res >= cur {
+		return c
+	}
+	c = c&^(0xF<<52) | uint64(res)<<52
+	for r := res + 1; r <= cur; r++ {
+		c |= 7 << (uint(15-r) * 3)
+	}
+	return c
 }
 
 func sq(x float64) float64 { return x * x }

@@ -15,7 +15,7 @@ import "math"
 //	P = ½[erf((hu−u)/σ√2) + erf((hu+u)/σ√2)] · ½[erf((hv−v)/σ√2) + erf((hv+v)/σ√2)]
 //
 // with (u, v) the fix relative to the tent's centre and hu×hv its half sizes.
-// Tents farther than 3.5 σ are ignored (each would hold < 0.03 %). Tents do
+// Tents farther than 3 σ are ignored (each would hold < 0.14 %). Tents do
 // not overlap, so the masses add up; what is left, 1 − ΣP, is the chance that
 // the pilgrim is in no tent (a lane, a street): StreetProbability. When more
 // than MaxCandidates tents carry mass (or tents below 0.1 % are dropped), the
@@ -27,7 +27,7 @@ const (
 	accuracyToSigma  = 1.5096
 	defaultAccuracyM = 10.0
 	maxAccuracyM     = 2000.0
-	reachSigmas      = 3.5
+	reachSigmas      = 3.0
 	minScanM         = 10.0 // tents this close are always measured for EdgeDistanceM
 	minProbability   = 0.001
 	// nearRectM: a fix this far outside a tent's equivalent rectangle may
@@ -83,7 +83,7 @@ func (ix *Index) Locate(lat, lon, accM float64) Location {
 	s.reach = reachSigmas * s.σ
 	s.scan = math.Max(s.reach, minScanM)
 
-	if e, ok := ix.cells[loc.Cell]; ok && s.scan <= tentReachM {
+	if e, ok := ix.cells[parentCell(loc.Cell, ix.keyRes)]; ok && s.scan <= tentReachM {
 		ix.scanCell(&s, e)
 	} else {
 		ix.scanAll(&s)
@@ -93,13 +93,14 @@ func (ix *Index) Locate(lat, lon, accM float64) Location {
 }
 
 func (ix *Index) scanCell(s *locState, e cellEntry) {
-	cr := ix.cellR
+	rel := s.p.sub(e.centre)
+	q := math.Sqrt(rel.dot(rel)) // the fix's distance from the cell's centre
 	for _, r := range ix.campRefs[e.campLo:e.campHi] {
 		limit := s.nearD[1]
 		if s.camp >= 0 {
 			limit = 0
 		}
-		if float64(r.d)-cr > limit {
+		if float64(r.d)-q > limit {
 			break
 		}
 		ix.considerCamp(s, r.i)
@@ -112,11 +113,16 @@ func (ix *Index) scanCell(s *locState, e cellEntry) {
 			ix.considerCamp(s, int32(i))
 		}
 	}
-	for _, r := range ix.tentRefs[e.tentLo:e.tentHi] {
-		if float64(r.d)-cr > s.scan {
+	// A tent at distance d from the cell's centre is at least d − q from
+	// the fix: stop at the first ref beyond the scan radius.
+	stop := s.scan + q
+	for k := e.tentLo; k < e.tentHi; k++ {
+		r := &ix.tentRefs[k]
+		if float64(r.d) > stop {
 			break
 		}
-		ix.considerTent(s, r.i)
+		ix.considerTent(s, r.i, rel.sub(vec{float64(r.cx), float64(r.cy)}), vec{float64(r.ax), float64(r.ay)},
+			float64(r.hu), float64(r.hv), float64(r.slack))
 	}
 }
 
@@ -132,8 +138,8 @@ func (ix *Index) scanAll(s *locState) {
 			continue
 		}
 		for _, t := range c.tentOrder {
-			if ix.tents[t].box.dist2(s.p) <= s.scan*s.scan {
-				ix.considerTent(s, t)
+			if g := &ix.tents[t]; g.box.dist2(s.p) <= s.scan*s.scan {
+				ix.considerTent(s, t, s.p.sub(g.c), g.ax, g.hu, g.hv, math.Max(g.bu-g.hu, g.bv-g.hv))
 			}
 		}
 	}
@@ -159,11 +165,12 @@ func (ix *Index) considerCamp(s *locState, i int32) {
 	}
 }
 
-func (ix *Index) considerTent(s *locState, i int32) {
-	t := &ix.hot[i]
-	d := s.p.sub(t.c)
-	u, v := d.dot(t.ax), t.ax.cross(d)
-	ou, ov := math.Abs(u)-t.hu, math.Abs(v)-t.hv
+// considerTent weighs tent i, given the fix relative to the tent's
+// equivalent rectangle (d), the rectangle's unit axis and half sizes, and
+// how far the tent may reach beyond the rectangle.
+func (ix *Index) considerTent(s *locState, i int32, d, ax vec, hu, hv, slack float64) {
+	u, v := d.dot(ax), ax.cross(d)
+	ou, ov := math.Abs(u)-hu, math.Abs(v)-hv
 	var edge float64
 	switch {
 	case ou <= 0 && ov <= 0:
@@ -180,7 +187,7 @@ func (ix *Index) considerTent(s *locState, i int32) {
 	}
 	// Containment is decided on the true outline; the rectangle only says
 	// when that is worth asking (it matches a rectangular tent to ~1 mm).
-	if s.tent < 0 && ou < nearRectM && ov < nearRectM {
+	if s.tent < 0 && ou < nearRectM+slack && ov < nearRectM+slack {
 		if g := &ix.tents[i]; g.box.dist2(s.p) == 0 && g.ring.contains(s.p) {
 			s.tent = i
 			edge = g.ring.edgeDist(s.p)
@@ -193,8 +200,8 @@ func (ix *Index) considerTent(s *locState, i int32) {
 		return
 	}
 	e := &ix.erf
-	pu := 0.5 * (e.at((t.hu-u)/s.s2) + e.at((t.hu+u)/s.s2))
-	pv := 0.5 * (e.at((t.hv-v)/s.s2) + e.at((t.hv+v)/s.s2))
+	pu := 0.5 * (e.at((hu-u)/s.s2) + e.at((hu+u)/s.s2))
+	pv := 0.5 * (e.at((hv-v)/s.s2) + e.at((hv+v)/s.s2))
 	p := pu * pv
 	if !(p > 0) {
 		return

@@ -2,11 +2,15 @@ package geo
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+	"unsafe"
 
 	h3 "github.com/uber/h3-go/v4"
 )
@@ -265,6 +269,22 @@ func TestLocateCellIsH3(t *testing.T) {
 	}
 }
 
+func TestParentCell(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for k := 0; k < 500; k++ {
+		lat, lon := 21.3+rng.Float64()*0.2, 39.8+rng.Float64()*0.25
+		c := must(h3.LatLngToCell(h3.NewLatLng(lat, lon), 12+k%3))
+		for res := 8; res <= c.Resolution(); res++ {
+			if got, want := parentCell(uint64(c), res), uint64(must(c.Parent(res))); got != want {
+				t.Fatalf("parentCell(%v, %d) = %x, h3 %x", c, res, got, want)
+			}
+		}
+	}
+	if parentCell(0, 11) != 0 {
+		t.Error("parentCell(0) != 0")
+	}
+}
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
@@ -354,11 +374,54 @@ func BenchmarkLocate(b *testing.B) {
 	ps := fixes(ix.Layout(), 4096)
 	b.ReportAllocs()
 	i := 0
+	cpu := startCPU()
 	for b.Loop() {
 		p := ps[i&4095]
 		ix.Locate(p.Lat, p.Lon, 8)
 		i++
 	}
+	cpu.report(b)
+}
+
+// cpuClock reports thread CPU time per op as "cpu-ns/op".
+type cpuClock struct{ start time.Duration }
+
+func startCPU() cpuClock {
+	runtime.LockOSThread()
+	return cpuClock{threadCPU()}
+}
+
+func (c cpuClock) report(b *testing.B) {
+	if d := threadCPU() - c.start; d > 0 {
+		b.ReportMetric(float64(d.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+	runtime.UnlockOSThread()
+}
+
+// BenchmarkLocateWarm repeats one fix (in a tent, ±8 m): the cost of the
+// work itself with warm caches. BenchmarkLocate's scattered fixes add cache
+// misses, which dominate on a busy machine.
+func BenchmarkLocateWarm(b *testing.B) {
+	ix := testIndex(b)
+	tt, _ := ix.Layout().Tent("mina-094/3")
+	c := tt.Polygon.Centroid()
+	b.ReportAllocs()
+	cpu := startCPU()
+	for b.Loop() {
+		ix.Locate(c.Lat+2e-5, c.Lon+2e-5, 8)
+	}
+	cpu.report(b)
+}
+
+// BenchmarkH3CellWarm is the H3 call alone for that fix.
+func BenchmarkH3CellWarm(b *testing.B) {
+	tt, _ := testIndex(b).Layout().Tent("mina-094/3")
+	c := tt.Polygon.Centroid()
+	cpu := startCPU()
+	for b.Loop() {
+		cellAt(c.Lat+2e-5, c.Lon+2e-5, IndexResolution)
+	}
+	cpu.report(b)
 }
 
 // BenchmarkH3Cell is the H3 call alone, to subtract from BenchmarkLocate.
@@ -367,11 +430,13 @@ func BenchmarkH3Cell(b *testing.B) {
 	ps := fixes(ix.Layout(), 4096)
 	b.ReportAllocs()
 	i := 0
+	cpu := startCPU()
 	for b.Loop() {
 		p := ps[i&4095]
 		cellAt(p.Lat, p.Lon, IndexResolution)
 		i++
 	}
+	cpu.report(b)
 }
 
 // BenchmarkLocateResolution measures the index at neighbouring resolutions;
@@ -379,21 +444,23 @@ func BenchmarkH3Cell(b *testing.B) {
 func BenchmarkLocateResolution(b *testing.B) {
 	l := Default()
 	ps := fixes(l, 4096)
-	for _, res := range []int{11, 12, 13} {
-		ix, err := newIndex(l, res)
+	for _, res := range [][2]int{{12, 10}, {12, 11}, {12, 12}, {13, 13}} {
+		ix, err := newIndex(l, res[0], res[1])
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run("res"+string(rune('0'+res/10))+string(rune('0'+res%10)), func(b *testing.B) {
+		b.Run(fmt.Sprintf("cell%d/cover%d", res[0], res[1]), func(b *testing.B) {
 			b.ReportAllocs()
-			b.ReportMetric(float64(len(ix.cells)), "cells")
-			b.ReportMetric(float64(len(ix.tentRefs)+len(ix.campRefs))*8/1e6, "refMB")
 			i := 0
+			cpu := startCPU()
 			for b.Loop() {
 				p := ps[i&4095]
 				ix.Locate(p.Lat, p.Lon, 8)
 				i++
 			}
+			cpu.report(b)
+			b.ReportMetric(float64(len(ix.cells)), "cells")
+			b.ReportMetric(float64(len(ix.tentRefs)*int(unsafe.Sizeof(tentRef{}))+len(ix.campRefs)*8)/1e6, "refMB")
 		})
 	}
 }

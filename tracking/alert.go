@@ -39,9 +39,10 @@ type AlertConfig struct {
 	Tick time.Duration
 	// Location is the clock of NightStart/NightEnd: Asia/Riyadh.
 	Location *time.Location
-	// QueueLimit bounds the positions waiting to be judged; beyond it the
-	// newest position of a pilgrim replaces the older one, and new pilgrims
-	// are dropped (and counted) until the monitor catches up.
+	// QueueLimit bounds the positions waiting to be judged (split evenly
+	// over the inbox shards); beyond it the newest position of a pilgrim
+	// replaces the older one, and new pilgrims are dropped (and counted)
+	// until the monitor catches up.
 	QueueLimit int
 }
 
@@ -92,10 +93,8 @@ type AlertMonitor struct {
 	log *slog.Logger
 	now func() time.Time
 
-	inMu    sync.Mutex
-	pending map[string]LiveState
-	dropped uint64
-	wake    chan struct{}
+	inbox [alertInboxShards]alertInbox
+	wake  chan struct{}
 
 	// State below is owned by the Run goroutine.
 	members map[string]*memberState
@@ -113,7 +112,7 @@ type alertKey struct {
 
 type memberState struct {
 	pid, group, camp string // camp: the assigned camp
-	st               LiveState
+	st               alertSample
 	farSince         time.Time
 	sep              bool
 	outSince         time.Time
@@ -142,7 +141,7 @@ func NewAlertMonitor(cfg AlertConfig, reg AlertPilgrims, pub Publisher, log *slo
 		now = time.Now
 	}
 	return &AlertMonitor{cfg: cfg, reg: reg, pub: pub, log: log, now: now,
-		pending: map[string]LiveState{}, wake: make(chan struct{}, 1),
+		wake:    make(chan struct{}, 1),
 		members: map[string]*memberState{}, groups: map[string]map[string]*memberState{},
 		raised: map[alertKey]Alert{}}
 }
@@ -150,34 +149,100 @@ func NewAlertMonitor(cfg AlertConfig, reg AlertPilgrims, pub Publisher, log *slo
 // SetPublisher sets where alerts go; call before Run.
 func (m *AlertMonitor) SetPublisher(p Publisher) { m.pub = p }
 
+// alertInboxShards spreads Publish over several locks: ingest publishes
+// from many goroutines at once.
+const alertInboxShards = 16
+
+type alertInbox struct {
+	mu      sync.Mutex
+	pending map[string]alertSample
+	dropped uint64
+	_       [40]byte // keep shards on separate cache lines
+}
+
+// alertSample is what the monitor keeps of a position: a LiveState without
+// the tent candidates, small enough to hold for every pilgrim.
+type alertSample struct {
+	device, group string
+	lat, lon      float64
+	t             time.Time
+	site          geo.Site
+	camp, tent    string
+	zone, campNum int
+	near          [2]string
+	edgeM         float64
+}
+
+func sampleOf(st *LiveState) alertSample {
+	l := &st.Location
+	return alertSample{device: st.Device, group: st.Group, lat: st.Position.Lat, lon: st.Position.Lon, t: st.Position.Time,
+		site: l.Site, camp: l.Camp, tent: l.Tent, zone: l.Zone, campNum: l.CampNumber, near: l.NearCamps, edgeM: l.EdgeDistanceM}
+}
+
+// location rebuilds the geo.Location (without tent candidates) for Describe.
+func (a *alertSample) location() geo.Location {
+	return geo.Location{Site: a.site, Zone: a.zone, Camp: a.camp, CampNumber: a.campNum, Tent: a.tent, NearCamps: a.near, EdgeDistanceM: a.edgeM}
+}
+
 // Publish implements Publisher: it never blocks on the monitor's work.
 func (m *AlertMonitor) Publish(u Update) {
 	st := u.State
 	if st == nil || st.Pilgrim == "" {
 		return
 	}
-	m.inMu.Lock()
-	if old, ok := m.pending[st.Pilgrim]; ok {
-		if !st.Position.Time.Before(old.Position.Time) {
-			m.pending[st.Pilgrim] = *st
-		}
-	} else if len(m.pending) < m.cfg.QueueLimit {
-		m.pending[st.Pilgrim] = *st
-	} else {
-		m.dropped++
+	in := &m.inbox[shardOfString(st.Pilgrim)%alertInboxShards]
+	in.mu.Lock()
+	if in.pending == nil {
+		in.pending = map[string]alertSample{}
 	}
-	m.inMu.Unlock()
+	if old, ok := in.pending[st.Pilgrim]; ok {
+		if !st.Position.Time.Before(old.t) {
+			in.pending[st.Pilgrim] = sampleOf(st)
+		}
+	} else if len(in.pending) < max(1, m.cfg.QueueLimit/alertInboxShards) {
+		in.pending[st.Pilgrim] = sampleOf(st)
+	} else {
+		in.dropped++
+	}
+	in.mu.Unlock()
 	select {
 	case m.wake <- struct{}{}:
 	default:
 	}
 }
 
+// shardOfString is FNV-1a, inlined so that Publish does not allocate.
+func shardOfString(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
 // Dropped is how many positions were dropped because the queue was full.
 func (m *AlertMonitor) Dropped() uint64 {
-	m.inMu.Lock()
-	defer m.inMu.Unlock()
-	return m.dropped
+	var n uint64
+	for i := range m.inbox {
+		in := &m.inbox[i]
+		in.mu.Lock()
+		n += in.dropped
+		in.mu.Unlock()
+	}
+	return n
+}
+
+// queued is how many positions wait to be judged.
+func (m *AlertMonitor) queued() int {
+	n := 0
+	for i := range m.inbox {
+		in := &m.inbox[i]
+		in.mu.Lock()
+		n += len(in.pending)
+		in.mu.Unlock()
+	}
+	return n
 }
 
 // Active lists the raised alerts, of one group or all (group ""), oldest first.
@@ -217,21 +282,28 @@ func (m *AlertMonitor) Run(ctx context.Context) error {
 }
 
 func (m *AlertMonitor) drain(now time.Time) {
-	m.inMu.Lock()
-	batch := m.pending
-	m.pending = make(map[string]LiveState, len(batch))
-	m.inMu.Unlock()
-	for _, st := range batch {
-		m.observe(st, now)
+	for i := range m.inbox {
+		in := &m.inbox[i]
+		in.mu.Lock()
+		batch := in.pending
+		in.pending = nil
+		in.mu.Unlock()
+		for pid, a := range batch {
+			m.observeSample(pid, a, now)
+		}
 	}
 }
 
 // observe takes one pilgrim's newest position and judges them (and, when
 // they are a guide, their group).
 func (m *AlertMonitor) observe(st LiveState, now time.Time) {
-	ms := m.members[st.Pilgrim]
-	if ms == nil || (st.Group != "" && st.Group != ms.group) {
-		p, ok := m.reg.Pilgrim(st.Pilgrim)
+	m.observeSample(st.Pilgrim, sampleOf(&st), now)
+}
+
+func (m *AlertMonitor) observeSample(pid string, st alertSample, now time.Time) {
+	ms := m.members[pid]
+	if ms == nil || (st.group != "" && st.group != ms.group) {
+		p, ok := m.reg.Pilgrim(pid)
 		if !ok {
 			return
 		}
@@ -247,7 +319,7 @@ func (m *AlertMonitor) observe(st LiveState, now time.Time) {
 			m.groups[ms.group][ms.pid] = ms
 		}
 	}
-	if !ms.st.Position.Time.IsZero() && st.Position.Time.Before(ms.st.Position.Time) {
+	if !ms.st.t.IsZero() && st.t.Before(ms.st.t) {
 		return
 	}
 	ms.st = st
@@ -282,16 +354,16 @@ func (m *AlertMonitor) reference(ms *memberState, now time.Time) (lat, lon float
 	if g.GuidePID == ms.pid {
 		return 0, 0, "", false // the guide is the reference, not judged
 	}
-	if gs, found := members[g.GuidePID]; found && now.Sub(gs.st.Position.Time) <= m.cfg.GuideStaleAfter {
-		return gs.st.Position.Lat, gs.st.Position.Lon, "guide " + g.GuidePID, true
+	if gs, found := members[g.GuidePID]; found && now.Sub(gs.st.t) <= m.cfg.GuideStaleAfter {
+		return gs.st.lat, gs.st.lon, "guide " + g.GuidePID, true
 	}
 	n := 0
 	for _, o := range members {
-		if o == ms || o.pid == g.GuidePID || now.Sub(o.st.Position.Time) > m.cfg.MemberStaleAfter {
+		if o == ms || o.pid == g.GuidePID || now.Sub(o.st.t) > m.cfg.MemberStaleAfter {
 			continue
 		}
-		lat += o.st.Position.Lat
-		lon += o.st.Position.Lon
+		lat += o.st.lat
+		lon += o.st.lon
 		n++
 	}
 	if n < 2 {
@@ -301,14 +373,14 @@ func (m *AlertMonitor) reference(ms *memberState, now time.Time) (lat, lon float
 }
 
 func (m *AlertMonitor) judgeSeparation(ms *memberState, now time.Time) {
-	if ms.group == "" || now.Sub(ms.st.Position.Time) > m.cfg.MemberStaleAfter {
+	if ms.group == "" || now.Sub(ms.st.t) > m.cfg.MemberStaleAfter {
 		return // nothing fresh to judge by: leave the alert as it stands
 	}
 	lat, lon, what, ok := m.reference(ms, now)
 	if !ok {
 		return
 	}
-	d := geo.DistanceM(geo.Point{Lat: ms.st.Position.Lat, Lon: ms.st.Position.Lon}, geo.Point{Lat: lat, Lon: lon})
+	d := geo.DistanceM(geo.Point{Lat: ms.st.lat, Lon: ms.st.lon}, geo.Point{Lat: lat, Lon: lon})
 	switch {
 	case d > m.cfg.RaiseDistanceM:
 		if ms.farSince.IsZero() {
@@ -342,10 +414,10 @@ func (m *AlertMonitor) isNight(now time.Time) bool {
 }
 
 func (m *AlertMonitor) judgeOutside(ms *memberState, now time.Time) {
-	if ms.camp == "" || now.Sub(ms.st.Position.Time) > m.cfg.MemberStaleAfter {
+	if ms.camp == "" || now.Sub(ms.st.t) > m.cfg.MemberStaleAfter {
 		return
 	}
-	loc := ms.st.Location
+	loc := ms.st.location()
 	inside := loc.Camp == ms.camp
 	outside := !inside && (loc.Camp != "" || loc.EdgeDistanceM >= m.cfg.OutsideMarginM)
 	switch {
@@ -387,7 +459,6 @@ func (m *AlertMonitor) emit(ms *memberState, kind EventKind, now time.Time, deta
 	if m.pub == nil {
 		return
 	}
-	loc := ms.st.Location
-	m.pub.Publish(Update{Event: &Event{Kind: kind, Time: now.UTC(), Pilgrim: ms.pid, Device: ms.st.Device,
-		Group: ms.group, Site: loc.Site, Camp: loc.Camp, Tent: loc.Tent, Detail: detail}})
+	m.pub.Publish(Update{Event: &Event{Kind: kind, Time: now.UTC(), Pilgrim: ms.pid, Device: ms.st.device,
+		Group: ms.group, Site: ms.st.site, Camp: ms.st.camp, Tent: ms.st.tent, Detail: detail}})
 }

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -154,24 +155,36 @@ func TestOutsideCampAtNight(t *testing.T) {
 func TestAlertMonitorPublishNeverBlocks(t *testing.T) {
 	w := newHDWorld(t)
 	cfg := DefaultAlertConfig()
-	cfg.QueueLimit = 2
+	cfg.QueueLimit = alertInboxShards // one pilgrim per shard
 	m := NewAlertMonitor(cfg, w.reg, &hdEvents{}, nil, nil)
 	now := time.Now()
 	// Run is not started: Publish must still return, coalescing per pilgrim
-	// and dropping new pilgrims past the limit.
+	// and dropping new pilgrims past the limit of their shard.
+	var pids []string
+	for i := 0; i < 40; i++ { // more pilgrims than shards: some must share
+		pids = append(pids, fmt.Sprintf("X%d", i))
+	}
+	shards := map[uint32]int{}
+	for _, pid := range pids {
+		shards[shardOfString(pid)%alertInboxShards]++
+	}
+	wantDropped := 0
+	for _, n := range shards {
+		wantDropped += (n - 1) * 1000
+	}
 	for i := 0; i < 1000; i++ {
-		for _, pid := range []string{"M1", "M2", "M3"} {
+		for _, pid := range pids {
 			st := w.state(pid, w.tentPoint(0), now.Add(time.Duration(i)*time.Second))
 			m.Publish(Update{State: &st})
 		}
 	}
-	if m.Dropped() != 1000 {
-		t.Fatalf("dropped = %d, want 1000 (M3 every time)", m.Dropped())
+	if int(m.Dropped()) != wantDropped || m.queued() != len(shards) {
+		t.Fatalf("dropped = %d, queued %d; want %d, %d", m.Dropped(), m.queued(), wantDropped, len(shards))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()
-	hdWaitFor(t, "queue drained", func() bool { m.inMu.Lock(); defer m.inMu.Unlock(); return len(m.pending) == 0 })
+	hdWaitFor(t, "queue drained", func() bool { return m.queued() == 0 })
 	cancel()
 	<-done
 }

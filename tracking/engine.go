@@ -108,6 +108,7 @@ type Engine struct {
 	seed   maphash.Seed
 	shards []*engineShard
 	mask   uint64
+	dir    []*dirShard
 	rules  boundaryRules
 	invDeg float64 // 1 / GridCellDeg
 	window int64   // BestWindow in ns
@@ -129,11 +130,21 @@ type engineCounters struct {
 // their entries in the live indexes, under one lock.
 type engineShard struct {
 	mu       sync.RWMutex
-	devices  map[string]*devState
 	subjects map[subjectKey]*subject
 	grid     map[uint64]*bucket
 	camps    map[string]*bucket
 	_        [64]byte // keep neighbouring shards' locks off one cache line
+}
+
+// dirShard is part of the device directory: device id -> live device, so
+// that a ping from a known device finds its state with one map lookup and no
+// registry lookup. A devState never changes shard; when it must (its device
+// moved to another pilgrim) it is marked gone and replaced. Lock order:
+// engineShard, then dirShard.
+type dirShard struct {
+	mu sync.RWMutex
+	m  map[string]*devState
+	_  [64]byte
 }
 
 // bucket is a set of subjects with O(1) insert and removal: each subject
@@ -154,8 +165,12 @@ func NewEngine(cfg EngineConfig, st Store, reg *Registry, loc geo.Locator, pub P
 		shards: make([]*engineShard, cfg.Shards), mask: uint64(cfg.Shards - 1), invDeg: 1 / cfg.GridCellDeg,
 		window: int64(cfg.BestWindow)}
 	for i := range e.shards {
-		e.shards[i] = &engineShard{devices: make(map[string]*devState), subjects: make(map[subjectKey]*subject),
+		e.shards[i] = &engineShard{subjects: make(map[subjectKey]*subject),
 			grid: make(map[uint64]*bucket), camps: make(map[string]*bucket)}
+	}
+	e.dir = make([]*dirShard, cfg.Shards)
+	for i := range e.dir {
+		e.dir[i] = &dirShard{m: make(map[string]*devState)}
 	}
 	campOf := campOfTentID
 	if lx, ok := loc.(interface{ Layout() *geo.Layout }); ok && lx.Layout() != nil {
@@ -204,6 +219,7 @@ func (e *Engine) Accept(ctx context.Context, ps []Position) error {
 	ap.events = true
 	ap.now = time.Now().UnixNano()
 	for i := range ps {
+		ap.left = len(ps) - i
 		ap.apply(&ps[i])
 	}
 	ap.flushCounters()
@@ -219,6 +235,7 @@ type applier struct {
 	now     int64
 	slab    []LiveState
 	remain  int
+	left    int // fixes left in the batch, to size the next slab
 
 	accepted, outOfOrder, duplicates, invalid, nEvents, published uint64
 }
@@ -260,9 +277,57 @@ func (e *Engine) shardOf(k subjectKey) *engineShard {
 	return e.shards[maphash.String(e.seed, k.id)&e.mask]
 }
 
-func (e *Engine) shardOfDevice(device string) (*engineShard, subjectKey) {
-	k, _ := e.keyOf(device)
-	return e.shardOf(k), k
+func (e *Engine) dirOf(device string) *dirShard {
+	return e.dir[maphash.String(e.seed, device)&e.mask]
+}
+
+// lookup finds a live device in the directory (it may be gone by the time
+// its shard is locked: check d.gone under the lock).
+func (e *Engine) lookup(device string) *devState {
+	ds := e.dirOf(device)
+	ds.mu.RLock()
+	d := ds.m[device]
+	ds.mu.RUnlock()
+	return d
+}
+
+// acquire returns a device's live state with its shard write-locked,
+// creating it (and its subject) for a new device.
+func (e *Engine) acquire(device string) (*devState, *engineShard) {
+	for {
+		if d := e.lookup(device); d != nil {
+			sh := d.shard
+			sh.mu.Lock()
+			if !d.gone {
+				return d, sh
+			}
+			sh.mu.Unlock()
+			continue
+		}
+		key, owner := e.keyOf(device)
+		sh := e.shardOf(key)
+		sh.mu.Lock()
+		if d := e.newDevice(sh, device, key, owner); d != nil {
+			return d, sh
+		}
+		sh.mu.Unlock() // another goroutine created it meanwhile: use theirs
+	}
+}
+
+// readLocked returns a live device with its shard read-locked, or nil.
+func (e *Engine) readLocked(device string) (*devState, *engineShard) {
+	for {
+		d := e.lookup(device)
+		if d == nil {
+			return nil, nil
+		}
+		sh := d.shard
+		sh.mu.RLock()
+		if !d.gone {
+			return d, sh
+		}
+		sh.mu.RUnlock()
+	}
 }
 
 func (ap *applier) apply(p *Position) {
@@ -271,19 +336,14 @@ func (ap *applier) apply(p *Position) {
 		ap.invalid++
 		return
 	}
-	key, owner := e.keyOf(p.Device)
 	var loc geo.Location
 	if e.loc != nil {
 		loc = e.loc.Locate(p.Lat, p.Lon, float64(p.Accuracy))
 	}
 	t := p.Time.UnixNano()
 
-	sh := e.shardOf(key)
-	sh.mu.Lock()
-	d := sh.devices[p.Device]
-	if d == nil {
-		d = e.newDevice(sh, p.Device, key, owner)
-	} else if d.fix.t != 0 && t <= d.fix.t {
+	d, sh := e.acquire(p.Device)
+	if d.fix.t != 0 && t <= d.fix.t {
 		if t == d.fix.t {
 			ap.duplicates++
 		} else {
@@ -361,7 +421,7 @@ func (ap *applier) apply(p *Position) {
 
 func (ap *applier) nextState() *LiveState {
 	if ap.remain == 0 {
-		n := 64
+		n := min(max(ap.left, 1), 256)
 		ap.slab = make([]LiveState, n)
 		ap.remain = n
 	}
@@ -378,8 +438,20 @@ func (e *Engine) locate(d *devState) geo.Location {
 	return e.loc.Locate(d.fix.lat, d.fix.lon, float64(d.fix.acc))
 }
 
-// newDevice creates a device (and its subject when new) in a locked shard.
+// newDevice creates a device (and its subject when new) in a locked shard
+// and enters it in the directory; it returns nil, changing nothing, when the
+// directory already has the device.
 func (e *Engine) newDevice(sh *engineShard, id string, key subjectKey, o deviceOwner) *devState {
+	ds := e.dirOf(id)
+	ds.mu.Lock()
+	if ds.m[id] != nil {
+		ds.mu.Unlock()
+		return nil
+	}
+	d := &devState{id: id, kind: o.kind, shard: sh}
+	ds.m[id] = d
+	ds.mu.Unlock()
+
 	s := sh.subjects[key]
 	if s == nil {
 		s = &subject{key: key, campIdx: -1, gridIdx: -1}
@@ -392,11 +464,23 @@ func (e *Engine) newDevice(sh *engineShard, id string, key subjectKey, o deviceO
 		sh.subjects[key] = s
 		e.nSubjects.Add(1)
 	}
-	d := &devState{id: id, kind: o.kind, subj: s}
+	d.subj = s
 	s.devs = append(s.devs, d)
-	sh.devices[id] = d
 	e.nDevices.Add(1)
 	return d
+}
+
+// forget removes a device from the directory and marks its state gone; its
+// shard is locked. The caller detaches it from its subject.
+func (e *Engine) forget(d *devState) {
+	ds := e.dirOf(d.id)
+	ds.mu.Lock()
+	if ds.m[d.id] == d {
+		delete(ds.m, d.id)
+	}
+	ds.mu.Unlock()
+	d.gone = true
+	e.nDevices.Add(-1)
 }
 
 // gridKey packs the grid cell of a point: row and column of GridCellDeg.

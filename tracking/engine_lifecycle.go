@@ -3,6 +3,7 @@ package tracking
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -66,30 +67,30 @@ func (e *Engine) reconcile() {
 	var movers []movedDevice
 	for _, sh := range e.shards {
 		sh.mu.Lock()
-		for id, d := range sh.devices {
-			key, o := e.keyOf(id)
-			s := d.subj
-			d.kind = o.kind
-			if key == s.key {
-				if key.device {
-					s.luggage = o.luggage
-				} else {
-					s.group = o.group
+		for _, s := range sh.subjects {
+			for _, d := range slices.Clone(s.devs) {
+				key, o := e.keyOf(d.id)
+				d.kind = o.kind
+				if key == s.key {
+					if key.device {
+						s.luggage = o.luggage
+					} else {
+						s.group = o.group
+					}
+					continue
 				}
-				continue
+				e.detach(sh, d)
+				e.forget(d)
+				movers = append(movers, movedDevice{d: d, key: key, o: o})
 			}
-			e.detach(sh, d)
-			delete(sh.devices, id)
-			e.nDevices.Add(-1)
-			movers = append(movers, movedDevice{d: d, key: key, o: o})
 		}
 		sh.mu.Unlock()
 	}
 	for _, m := range movers {
 		sh := e.shardOf(m.key)
 		sh.mu.Lock()
-		if _, taken := sh.devices[m.d.id]; !taken { // a newer ping may have recreated it
-			nd := e.newDevice(sh, m.d.id, m.key, m.o)
+		// nil when a newer ping has recreated the device already.
+		if nd := e.newDevice(sh, m.d.id, m.key, m.o); nd != nil {
 			nd.fix, nd.place, nd.recv, nd.trail = m.d.fix, m.d.place, m.d.recv, m.d.trail
 			s := nd.subj
 			s.best = s.pickBest(e.window, e.cfg.BestAccuracyRatio, e.cfg.UnknownAccuracyM)
@@ -170,15 +171,16 @@ func (e *Engine) Retain(ctx context.Context, before time.Time) (int64, error) {
 			return n, ctx.Err()
 		}
 		sh.mu.Lock()
-		for id, d := range sh.devices {
-			if d.fix.t < cut {
-				e.detach(sh, d)
-				delete(sh.devices, id)
-				e.nDevices.Add(-1)
-				dropped++
-				continue
+		for _, s := range sh.subjects {
+			for _, d := range slices.Clone(s.devs) {
+				if d.fix.t < cut {
+					e.detach(sh, d)
+					e.forget(d)
+					dropped++
+					continue
+				}
+				d.trail.dropBefore(cut)
 			}
-			d.trail.dropBefore(cut)
 		}
 		sh.mu.Unlock()
 	}

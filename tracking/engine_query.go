@@ -21,16 +21,15 @@ type Nearby struct {
 // Device returns a device's newest live state, with full tent candidates.
 func (e *Engine) Device(id string) (LiveState, bool) {
 	e.maybeReconcile()
-	sh, _ := e.shardOfDevice(id)
-	sh.mu.RLock()
-	d, ok := sh.devices[id]
+	d, sh := e.readLocked(id)
+	ok := d != nil
 	var s LiveState
 	var f fix
 	if ok {
 		d.liveState(&s)
 		f = d.fix
+		sh.mu.RUnlock()
 	}
-	sh.mu.RUnlock()
 	if ok && e.loc != nil {
 		s.Location = e.loc.Locate(f.lat, f.lon, float64(f.acc))
 	}
@@ -255,6 +254,21 @@ func (e *Engine) InTent(tentID string) []LiveState {
 		return nil
 	}
 	return e.inCamp(e.rules.campOf(tentID), tentID)
+}
+
+// CampCount returns how many are in a camp now (len(InCamp) without
+// copying their states), for occupancy figures over many camps.
+func (e *Engine) CampCount(campID string) int {
+	e.maybeReconcile()
+	n := 0
+	for _, sh := range e.shards {
+		sh.mu.RLock()
+		if b := sh.camps[campID]; b != nil {
+			n += len(b.items)
+		}
+		sh.mu.RUnlock()
+	}
+	return n
 }
 
 func (e *Engine) inCamp(campID, tentID string) []LiveState {

@@ -71,6 +71,8 @@ type devState struct {
 	id    string
 	kind  DeviceKind
 	subj  *subject
+	shard *engineShard // the shard of its subject, fixed for the state's life
+	gone  bool         // removed (retention, moved to another owner): look it up again
 	fix   fix
 	place place
 	recv  int64 // Unix ns the newest fix was received

@@ -248,6 +248,9 @@ func TestInCampTentCellAndBBox(t *testing.T) {
 	if got := pids(e.InCamp(tcCamp)); !slices.Equal(got, []string{"P2", "P3", "P4"}) {
 		t.Fatalf("InCamp = %v", got)
 	}
+	if n := e.CampCount(tcCamp); n != 3 {
+		t.Fatalf("CampCount = %d, want 3", n)
+	}
 	if got := pids(e.InTent(tcCamp + "/1")); !slices.Equal(got, []string{"P2", "P3"}) {
 		t.Fatalf("InTent /1 = %v", got)
 	}
@@ -524,5 +527,42 @@ func TestConcurrentIngestAndQueries(t *testing.T) {
 	}
 	if got := len(e.InCamp(tcCamp)); got != workers*perBatch {
 		t.Fatalf("InCamp = %d, want %d", got, workers*perBatch)
+	}
+}
+
+func TestConcurrentFirstPingsOfTheSameDevices(t *testing.T) {
+	e := NewEngine(DefaultEngineConfig(), newTrkStore(), testRegistry(t), testLocator(), nil, nil)
+	devs := []string{"ph1", "wb1", "ph2", "ph3", "T1", "stranger-1", "stranger-2"}
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for r := 0; r < 30; r++ {
+				var ps []Position
+				for i, d := range devs {
+					lat, lon := campPoint(float64(10+i*10), float64(10+w))
+					ps = append(ps, ping(d, time.Duration(r*4+w)*time.Second, lat, lon, 5))
+				}
+				if err := e.Accept(context.Background(), ps); err != nil {
+					t.Error(err)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	st := e.Stats()
+	// P1 (two devices), P2, P3, the tag and two strangers.
+	if st.Devices != len(devs) || st.Pilgrims != 3 || st.Subjects != 6 {
+		t.Fatalf("stats %+v", st)
+	}
+	for _, d := range devs {
+		s, ok := e.Device(d)
+		if !ok || !s.Position.Time.Equal(engT0.Add(time.Duration(29*4+3)*time.Second)) {
+			t.Fatalf("%s: %v %v, want the newest fix of all workers", d, s.Position.Time, ok)
+		}
+	}
+	if got := len(e.InCamp(tcCamp)); got != 6 {
+		t.Fatalf("InCamp = %d, want 6", got)
 	}
 }

@@ -109,13 +109,11 @@ func (r *trailRing) positions(device string) []Position {
 // Trail for the full history.
 func (e *Engine) RecentTrail(device string) []Position {
 	e.maybeReconcile()
-	sh, _ := e.shardOfDevice(device)
-	sh.mu.RLock()
-	defer sh.mu.RUnlock()
-	d, ok := sh.devices[device]
-	if !ok {
+	d, sh := e.readLocked(device)
+	if d == nil {
 		return nil
 	}
+	defer sh.mu.RUnlock()
 	return d.trail.positions(device)
 }
 

@@ -121,6 +121,13 @@ func NewSearchIndex(src SearchSource, live LiveLookup) *SearchIndex {
 	return ix
 }
 
+// searchDoc is what the index reads of a pilgrim.
+type searchDoc struct{ pid, trackingNo, passport, nameEN, nameBN, phone string }
+
+func searchDocOf(p *Pilgrim) searchDoc {
+	return searchDoc{p.PID, p.TrackingNo, p.Passport, p.NameEN, p.NameBN, p.Phone}
+}
+
 // Identifier keys are packed in one uint64: the top keyHashBits of the
 // key's hash and the document number below. Sorting plain integers is fast
 // and takes 8 bytes a key; the rare hash prefix collision is weeded out by
@@ -149,7 +156,19 @@ func (ix *SearchIndex) build() {
 		keys = make([]uint64, 0, size*4)
 	}
 	n.tokOff = append(n.tokOff, 0)
+	// Copy out only the searchable fields first: the source (the registry)
+	// is read-locked while Each runs, and a writer waiting behind a long
+	// read lock would hold up every reader, ingest included.
+	var docs []searchDoc
+	if l, ok := ix.src.(interface{ Len() int }); ok {
+		docs = make([]searchDoc, 0, l.Len()+16)
+	}
 	ix.src.Each(func(p Pilgrim) bool {
+		docs = append(docs, searchDocOf(&p))
+		return true
+	})
+	for i := range docs {
+		p := &docs[i]
 		d := n.addDoc(p)
 		n.eachKey(p, func(h uint64) {
 			if d <= keyDocMask {
@@ -158,8 +177,9 @@ func (ix *SearchIndex) build() {
 				n.keyDelta[h&^keyDocMask] = append(n.keyDelta[h&^keyDocMask], d)
 			}
 		})
-		return true
-	})
+		*p = searchDoc{}
+	}
+	docs = nil
 	slices.Sort(keys)
 	n.nameCache = nil
 	n.keys = keys
@@ -205,8 +225,9 @@ func (ix *SearchIndex) Upsert(ps ...Pilgrim) {
 		if len(ix.tokOff) == 0 {
 			ix.tokOff = append(ix.tokOff, 0)
 		}
-		d := ix.addDoc(p)
-		ix.eachKey(p, func(h uint64) { ix.keyDelta[h&^keyDocMask] = append(ix.keyDelta[h&^keyDocMask], d) })
+		doc := searchDocOf(&p)
+		d := ix.addDoc(&doc)
+		ix.eachKey(&doc, func(h uint64) { ix.keyDelta[h&^keyDocMask] = append(ix.keyDelta[h&^keyDocMask], d) })
 	}
 }
 
@@ -265,9 +286,9 @@ func (ix *SearchIndex) lookupKey(h uint64, fn func(d uint32)) {
 }
 
 // eachKey calls fn with the hash of each distinct identifier and phone of p.
-func (ix *SearchIndex) eachKey(p Pilgrim, fn func(h uint64)) {
+func (ix *SearchIndex) eachKey(p *searchDoc, fn func(h uint64)) {
 	var seen [3]string
-	for i, v := range [3]string{p.PID, p.TrackingNo, p.Passport} {
+	for i, v := range [3]string{p.pid, p.trackingNo, p.passport} {
 		k := normalizeIDKey(v)
 		if k == "" || k == seen[0] || k == seen[1] {
 			continue
@@ -275,17 +296,17 @@ func (ix *SearchIndex) eachKey(p Pilgrim, fn func(h uint64)) {
 		seen[i] = k
 		fn(maphash.String(ix.seedID, k))
 	}
-	if ph := NormalizePhone(p.Phone); ph != "" {
+	if ph := NormalizePhone(p.phone); ph != "" {
 		fn(maphash.String(ix.seedPhone, ph))
 	}
 }
 
 // addDoc appends a document for p and its name terms.
-func (ix *SearchIndex) addDoc(p Pilgrim) uint32 {
+func (ix *SearchIndex) addDoc(p *searchDoc) uint32 {
 	d := uint32(len(ix.pids))
-	ix.pids = append(ix.pids, p.PID)
+	ix.pids = append(ix.pids, p.pid)
 	start := len(ix.toks)
-	for _, name := range [2]string{p.NameEN, p.NameBN} {
+	for _, name := range [2]string{p.nameEN, p.nameBN} {
 		for _, t := range ix.termsOf(name) {
 			if slices.Contains(ix.toks[start:], t) {
 				continue

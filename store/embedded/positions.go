@@ -90,6 +90,7 @@ func (s *Store) Trail(ctx context.Context, device string, since, until time.Time
 	if err := check.Name("device", device); err != nil {
 		return nil, fmt.Errorf("embedded: trail: %w", err)
 	}
+	since, until = check.Clamp(since), check.Clamp(until)
 	if !since.Before(until) {
 		return nil, nil
 	}
@@ -190,7 +191,7 @@ func (s *Store) DeletePositionsBefore(ctx context.Context, t time.Time) (int64, 
 		return 0, err
 	}
 	defer s.inflight.Done()
-	t = check.Time(t) // the precision positions are kept at, as in PostgreSQL
+	t = check.Clamp(t) // microseconds, the precision positions are kept at, as in PostgreSQL
 	removed, err := s.deleteTrailsBefore(ctx, t)
 	if err != nil {
 		return removed, err

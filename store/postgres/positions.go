@@ -70,6 +70,7 @@ func (s *Store) Trail(ctx context.Context, device string, since, until time.Time
 	if err := check.Name("device", device); err != nil {
 		return nil, fmt.Errorf("postgres: trail: %w", err)
 	}
+	since, until = check.Clamp(since), check.Clamp(until)
 	if !since.Before(until) {
 		return nil, nil
 	}
@@ -141,7 +142,7 @@ func (s *Store) DeletePositionsBefore(ctx context.Context, t time.Time) (int64, 
 		return 0, err
 	}
 	defer s.inflight.Done()
-	t = check.Time(t)
+	t = check.Clamp(t)
 	removed, err := s.dropExpired(ctx) // left over by an interrupted run
 	if err != nil {
 		return removed, err

@@ -109,6 +109,12 @@ func testTrailRangeAndLimit(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	wantPositions(t, "limit 3", got, all[:3])
+	// "All of it": zero time to the far future.
+	got, err = st.Trail(ctx, "phone-7", time.Time{}, time.Date(100000, 1, 1, 0, 0, 0, 0, time.UTC), 0)
+	if err != nil {
+		t.Fatalf("Trail from zero time to year 100000: %v", err)
+	}
+	wantPositions(t, "unbounded range", got, all)
 	got, err = st.Trail(ctx, "phone-7", base.Add(10*time.Minute), base.Add(10*time.Minute), 0)
 	if err != nil || len(got) != 0 {
 		t.Fatalf("empty range: %d positions, err %v; want none", len(got), err)

@@ -84,3 +84,19 @@ func Record(kind, id string) error {
 func Time(t time.Time) time.Time {
 	return time.UnixMicro(t.UnixMicro()).UTC()
 }
+
+// Clamp bounds a query time (a Trail range, a retention cut) to the span
+// positions can have, so that "since the beginning" or "until forever"
+// (zero time, year 1, far future) neither overflows a key nor trips
+// PostgreSQL's timestamp range, and then truncates it to microseconds.
+func Clamp(t time.Time) time.Time {
+	lo := time.Date(MinYear, 1, 1, 0, 0, 0, 0, time.UTC)
+	hi := time.Date(MaxYear+1, 1, 1, 0, 0, 0, 0, time.UTC)
+	switch {
+	case t.Before(lo):
+		return lo
+	case t.After(hi):
+		return hi
+	}
+	return Time(t)
+}

@@ -48,3 +48,16 @@ func TestTimeTruncatesToMicroseconds(t *testing.T) {
 		t.Fatalf("Time(%v) = %v", at, got)
 	}
 }
+
+func TestClamp(t *testing.T) {
+	if got := Clamp(time.Time{}); got.Year() != MinYear {
+		t.Errorf("Clamp(zero) = %v", got)
+	}
+	if got := Clamp(time.Date(200000, 1, 1, 0, 0, 0, 0, time.UTC)); got.Year() != MaxYear+1 {
+		t.Errorf("Clamp(year 200000) = %v", got)
+	}
+	at := time.Date(2026, 5, 26, 8, 0, 0, 1500, time.UTC)
+	if got := Clamp(at); !got.Equal(at.Truncate(time.Microsecond)) {
+		t.Errorf("Clamp(%v) = %v", at, got)
+	}
+}

@@ -83,6 +83,7 @@ class Finder {
     document.documentElement.lang = lang;
     $('lang').textContent = lang === 'en' ? 'বাংলা' : 'English';
     for (const e of document.querySelectorAll('[data-t]')) e.textContent = this.t(e.dataset.t);
+    $('north').textContent = this.t('northShort');
     this.renderTent();
     this.renderDirection();
     this.renderSOS();

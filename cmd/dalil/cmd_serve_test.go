@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func fakeEnv(kv map[string]string) env {
+	return func(k string) (string, bool) { v, ok := kv[k]; return v, ok }
+}
+
+func TestServeFlagsFromEnvAndArgs(t *testing.T) {
+	o, err := parseServeFlags(nil, fakeEnv(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.addr != "127.0.0.1:8080" || o.data != "./data" || o.demo || o.staleAfter != 15*time.Minute {
+		t.Errorf("defaults = %+v", o)
+	}
+	e := fakeEnv(map[string]string{
+		"DALIL_ADDR": ":9000", "DALIL_STORE": "postgres://x@h/db", "DALIL_DEMO": "true",
+		"DALIL_DEMO_PILGRIMS": "300", "DALIL_RETENTION": "720h", "DALIL_OSMAND_ADDR": ":5055",
+		"DALIL_ALLOWED_ORIGINS": "https://a.example, https://b.example",
+	})
+	o, err = parseServeFlags(nil, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.addr != ":9000" || o.storeSpec != "postgres://x@h/db" || !o.demo || o.demoPilgrims != 300 ||
+		o.retention != 720*time.Hour || o.osmandAddr != ":5055" || !strings.Contains(o.origins, "b.example") {
+		t.Errorf("from env = %+v", o)
+	}
+	// A flag beats its variable.
+	o, err = parseServeFlags([]string{"--addr", "127.0.0.1:1", "--demo=false"}, e, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.addr != "127.0.0.1:1" || o.demo {
+		t.Errorf("flags over env = %+v", o)
+	}
+}
+
+func TestServeFlagErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{env: map[string]string{"DALIL_DEMO": "yes please"}, want: "DALIL_DEMO"},
+		{env: map[string]string{"DALIL_RETENTION": "a month"}, want: "DALIL_RETENTION"},
+		{env: map[string]string{"DALIL_DEMO_PILGRIMS": "many"}, want: "DALIL_DEMO_PILGRIMS"},
+		{args: []string{"--demo-pilgrims", "0"}, want: "--demo-pilgrims"},
+		{args: []string{"--log-format", "xml"}, want: "--log-format"},
+		{args: []string{"--bogus"}, want: "bogus"},
+		{args: []string{"extra"}, want: "unexpected argument"},
+	} {
+		_, err := parseServeFlags(c.args, fakeEnv(c.env), io.Discard)
+		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v %v: %v, want a usage error naming %q", c.args, c.env, err, c.want)
+		}
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://u:secret@h:5432/db": "postgres://u:***@h:5432/db",
+		"postgres://u@h/db":             "postgres://u@h/db",
+		"./data":                        "./data",
+	} {
+		if got := redactURL(in); got != want {
+			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// syncBuffer is an io.Writer safe to read while runServe writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeDemoEndToEnd starts `dalil serve --demo` on a free port, signs in
+// with a printed demo token, and shuts down by cancelling the context.
+func TestServeDemoEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a whole server")
+	}
+	t.Setenv("DALIL_ADMIN_TOKEN", "")
+	var out, logs syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- runServe(ctx, []string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--demo", "--demo-pilgrims", "200"}, &out, &logs)
+	}()
+	var addr, operator string
+	deadline := time.Now().Add(60 * time.Second)
+	for operator == "" && time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped: %v\n%s", err, logs.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		for _, line := range strings.Split(out.String(), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 4 && f[0] == "Dalil" && f[1] == "serving" {
+				addr = f[3]
+			}
+			if len(f) == 2 && f[0] == "operator" {
+				operator = f[1]
+			}
+		}
+	}
+	if addr == "" || operator == "" {
+		t.Fatalf("no address or operator token printed:\n%s\n%s", out.String(), logs.String())
+	}
+	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+operator)
+	var resp *http.Response
+	var err error
+	for range 100 { // the port is bound before the live state is rebuilt
+		if resp, err = http.DefaultClient.Do(req); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /v1/me with the demo operator token: %d", resp.StatusCode)
+	}
+	if !strings.Contains(logs.String(), "generated the bootstrap admin token") {
+		t.Errorf("no bootstrap admin token logged:\n%s", logs.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not stop after cancel")
+	}
+}

@@ -1,0 +1,39 @@
+package tracking
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// BenchmarkAlertPublish is the cost the alert monitor and the case locator
+// add to every position update on the ingest path (Publish only: the work
+// happens on their own goroutines).
+func BenchmarkAlertPublish(b *testing.B) {
+	m := NewAlertMonitor(DefaultAlertConfig(), NewRegistry(), nil, nil, nil)
+	book := &CaseBook{cases: map[string]*Case{}}
+	book.refreshActive()
+	loc := NewCaseLocator(book)
+	states := make([]LiveState, 4096)
+	for i := range states {
+		states[i] = LiveState{Device: fmt.Sprintf("d%d", i), Pilgrim: fmt.Sprintf("P%d", i), Position: Position{Time: time.Now()}}
+	}
+	b.Run("serial", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			u := Update{State: &states[i%len(states)]}
+			m.Publish(u)
+			loc.Publish(u)
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				u := Update{State: &states[i%len(states)]}
+				m.Publish(u)
+				loc.Publish(u)
+				i++
+			}
+		})
+	})
+}
