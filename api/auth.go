@@ -45,8 +45,8 @@ func (p Principal) String() string {
 // staff reports whether the principal sees every pilgrim (admin, operator).
 func (p Principal) staff() bool { return p.Role == RoleAdmin || p.Role == RoleOperator }
 
-// Roles that read the map and the layout: everyone but devices.
-var people = []Role{RoleAdmin, RoleOperator, RoleGuide, RolePilgrim}
+// people are the roles of persons: everyone but devices.
+func people() []Role { return []Role{RoleAdmin, RoleOperator, RoleGuide, RolePilgrim} }
 
 // bearer extracts the token from "Authorization: Bearer …".
 func bearer(r *http.Request) string {

@@ -39,7 +39,7 @@ func (s *Server) layoutGeoJSON() (*layoutCache, error) {
 
 // GET /v1/layout: the whole map as a GeoJSON FeatureCollection.
 func (s *Server) handleLayout(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.authorize(w, r, people...); !ok {
+	if _, ok := s.authorize(w, r, people()...); !ok {
 		return
 	}
 	lc, err := s.layoutGeoJSON()
@@ -89,7 +89,7 @@ func polygonOf(r geo.Ring) polygon {
 // GET /v1/camps/{id}: one camp as a GeoJSON Feature with its gates, tents and
 // how many tracked people are in it now.
 func (s *Server) handleCamp(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.authorize(w, r, people...); !ok {
+	if _, ok := s.authorize(w, r, people()...); !ok {
 		return
 	}
 	id := r.PathValue("id")
@@ -118,7 +118,7 @@ func (s *Server) handleCamp(w http.ResponseWriter, r *http.Request) {
 
 // GET /v1/tents/{id}: one tent as a GeoJSON Feature.
 func (s *Server) handleTent(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.authorize(w, r, people...); !ok {
+	if _, ok := s.authorize(w, r, people()...); !ok {
 		return
 	}
 	id := r.PathValue("id")
@@ -138,7 +138,7 @@ func (s *Server) handleTent(w http.ResponseWriter, r *http.Request) {
 
 // GET /v1/locate?lat=&lon=&acc=: where a point is.
 func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.authorize(w, r, people...); !ok {
+	if _, ok := s.authorize(w, r, people()...); !ok {
 		return
 	}
 	lat, lon, err := latLonParams(r)

@@ -106,7 +106,7 @@ func (s *Server) personWithLive(pg tracking.Pilgrim, now time.Time) PersonView {
 
 // GET /v1/pilgrims/{pid}
 func (s *Server) handlePilgrim(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.authorize(w, r, people...)
+	p, ok := s.authorize(w, r, people()...)
 	if !ok {
 		return
 	}
@@ -127,7 +127,7 @@ type trailFeature struct {
 
 // GET /v1/pilgrims/{pid}/trail?since=&until= (default: the last 24 hours)
 func (s *Server) handleTrail(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.authorize(w, r, people...)
+	p, ok := s.authorize(w, r, people()...)
 	if !ok {
 		return
 	}
@@ -202,7 +202,7 @@ func (s *Server) handleTrail(w http.ResponseWriter, r *http.Request) {
 // GET /v1/pilgrims/{pid}/route[?lat=&lon=]: the walk from the pilgrim's live
 // position (or the given point, e.g. the phone's own fix) to their tent.
 func (s *Server) handleRoute(w http.ResponseWriter, r *http.Request) {
-	p, ok := s.authorize(w, r, people...)
+	p, ok := s.authorize(w, r, people()...)
 	if !ok {
 		return
 	}

@@ -78,9 +78,14 @@ func (h *helpdesk) handleCaseOpen(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Assignee = ""
 	}
-	c, err := h.cases.Open(r.Context(), req, p.String())
+	c, created, err := h.cases.OpenOrJoin(r.Context(), req, p.String())
 	if err != nil {
 		h.domainError(w, "case", err)
+		return
+	}
+	if !created {
+		// The pilgrim already has an active case: the report joined it.
+		writeJSON(w, http.StatusOK, c)
 		return
 	}
 	h.s.log.Info("case opened", "case", c.ID, "pilgrim", c.Pilgrim, "by", p.String())

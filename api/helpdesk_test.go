@@ -87,6 +87,12 @@ func TestHelpdeskCaseWorkflowOverHTTP(t *testing.T) {
 	if c.ID == "" || c.State != tracking.CaseOpen || c.Group != "gA" {
 		t.Fatalf("case = %+v", c)
 	}
+	// The son reports him too: the report joins the open case (200, same ID).
+	var again tracking.Case
+	f.call("POST", "/v1/cases", "operator", `{"pilgrim":"a1","reported_by":"son","note":"white ihram"}`, http.StatusOK, &again)
+	if again.ID != c.ID {
+		t.Fatalf("second report opened %s beside %s", again.ID, c.ID)
+	}
 	// Who sees it.
 	f.call("GET", "/v1/cases/"+c.ID, "guideA", "", http.StatusOK, nil)
 	f.call("GET", "/v1/cases/"+c.ID, "pilgrimA", "", http.StatusOK, nil)
@@ -161,7 +167,7 @@ func TestHelpdeskCaseWorkflowOverHTTP(t *testing.T) {
 	for _, e := range got.Timeline {
 		steps = append(steps, e.Action+":"+string(e.State))
 	}
-	want := "opened:open assigned:open located:located transition:escorted transition:reunited transition:closed"
+	want := "opened:open reported:open assigned:open located:located transition:escorted transition:reunited transition:closed"
 	if strings.Join(steps, " ") != want {
 		t.Fatalf("timeline %v, want %s", steps, want)
 	}

@@ -197,50 +197,45 @@ func stateKey(st *tracking.LiveState) string {
 }
 
 func (h *Hub) publishState(st *tracking.LiveState) {
-	var msg []byte // encoded on the first match only
+	var msg []byte // encoded on the first match only, then shared
 	key := stateKey(st)
-	send := func(subs []*subscription) {
+	deliverOne := func(s *subscription) {
+		if msg == nil {
+			msg = appendPosition(make([]byte, 0, 320), st)
+		}
+		s.c.enqueuePosition(key, msg)
+	}
+	deliver := func(subs []*subscription) {
 		for _, s := range subs {
-			if msg == nil {
-				msg = appendPosition(make([]byte, 0, 320), st)
+			deliverOne(s)
+		}
+	}
+	lat, lon := st.Position.Lat, st.Position.Lon
+	inBox := func(subs []*subscription) {
+		for _, s := range subs {
+			if s.topic.contains(lat, lon) {
+				deliverOne(s)
 			}
-			s.c.enqueuePosition(key, msg)
 		}
 	}
 	h.mu.RLock()
 	if st.Pilgrim != "" {
-		send(h.byPilgrim[st.Pilgrim])
+		deliver(h.byPilgrim[st.Pilgrim])
 	}
 	if st.Group != "" {
-		send(h.byGroup[st.Group])
+		deliver(h.byGroup[st.Group])
 	}
 	if st.Location.Camp != "" {
-		send(h.byCamp[st.Location.Camp])
+		deliver(h.byCamp[st.Location.Camp])
 	}
 	if st.Location.Tent != "" {
-		send(h.byTent[st.Location.Tent])
+		deliver(h.byTent[st.Location.Tent])
 	}
-	lat, lon := st.Position.Lat, st.Position.Lon
 	if len(h.grid) > 0 {
-		for _, s := range h.grid[h.cellOf(lat, lon)] {
-			if s.topic.contains(lat, lon) {
-				send1(s, &msg, st, key)
-			}
-		}
+		inBox(h.grid[h.cellOf(lat, lon)])
 	}
-	for _, s := range h.wide {
-		if s.topic.contains(lat, lon) {
-			send1(s, &msg, st, key)
-		}
-	}
+	inBox(h.wide)
 	h.mu.RUnlock()
-}
-
-func send1(s *subscription, msg *[]byte, st *tracking.LiveState, key string) {
-	if *msg == nil {
-		*msg = appendPosition(make([]byte, 0, 320), st)
-	}
-	s.c.enqueuePosition(key, *msg)
 }
 
 func (h *Hub) publishEvent(ev *tracking.Event) {

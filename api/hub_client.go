@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"os"
 	"sync"
 	"time"
 
@@ -197,6 +198,9 @@ func (c *client) writeLoop() {
 			buf = nil // one burst should not pin a large buffer per client
 		}
 		if err != nil && err != errKilled {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				c.hub.dropped.Add(1) // stopped reading: fell behind for good
+			}
 			c.kill(websocket.CloseAbnormalClosure, "write failed: "+err.Error())
 		}
 	}

@@ -47,7 +47,7 @@ func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
 	if tok == "" {
 		tok = r.URL.Query().Get("token")
 	}
-	p, ok := s.authorizeToken(w, r, tok, people...)
+	p, ok := s.authorizeToken(w, r, tok, people()...)
 	if !ok {
 		return
 	}

@@ -271,7 +271,7 @@ func TestLiveCoalescesForSlowClient(t *testing.T) {
 	c := f.slowClient("group:gA")
 	pids := []string{"a1", "a2", "a3"}
 	base := time.Now().Truncate(time.Second)
-	const n = 60000
+	const n = 20000
 	a := centroid(f.tentA)
 	for i := range n {
 		pid := pids[i%len(pids)]
@@ -405,4 +405,169 @@ func waitUp(t *testing.T, url string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("%s never came up", url)
+}
+
+// Frames of every length encoding (7-bit, 16-bit, 64-bit) arrive intact,
+// also when batched into one write.
+func TestLiveFrameLengths(t *testing.T) {
+	f := newFixture(t)
+	c := f.dial("operator")
+	send(t, c, "subscribe", "events") // wait until the server side is registered
+	recv(t, c)
+	f.srv.hub.mu.RLock()
+	var sc *client
+	for x := range f.srv.hub.clients {
+		sc = x
+	}
+	f.srv.hub.mu.RUnlock()
+	var want [][]byte
+	for _, n := range []int{0, 1, 125, 126, 127, 65535, 65536, 200_000} {
+		m := []byte(`{"type":"test","pad":"` + strings.Repeat("x", n) + `"}`)
+		want = append(want, m)
+		sc.enqueueControl(m)
+	}
+	for i, w := range want {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, got, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if string(got) != string(w) {
+			t.Fatalf("message %d: got %d bytes, want %d", i, len(got), len(w))
+		}
+	}
+}
+
+// Pings from the client are answered with pongs carrying the same data.
+func TestLivePongs(t *testing.T) {
+	f := newFixture(t)
+	c := f.dial("operator")
+	got := make(chan string, 1)
+	c.SetPongHandler(func(s string) error { got <- s; return nil })
+	if err := c.WriteControl(websocket.PingMessage, []byte("hello"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _, _ = c.ReadMessage() }() // pongs are handled inside reads
+	select {
+	case s := <-got:
+		if s != "hello" {
+			t.Errorf("pong %q", s)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no pong")
+	}
+}
+
+// The server pings idle clients and drops one that does not answer.
+func TestLivePingsAndPongWait(t *testing.T) {
+	f := newFixture(t, func(c *Config, _ *Deps) {
+		c.Live.PingInterval = 50 * time.Millisecond
+		c.Live.WriteTimeout = 300 * time.Millisecond
+	})
+	c := f.dial("operator")
+	pinged := make(chan struct{}, 1)
+	c.SetPingHandler(func(string) error {
+		select {
+		case pinged <- struct{}{}:
+		default:
+		}
+		return nil
+	})
+	go func() {
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-pinged:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no ping from the server")
+	}
+
+	// A client that answers no ping is dropped after two intervals.
+	f.slowClient("group:gA")
+	deadline := time.Now().Add(5 * time.Second)
+	for f.srv.Hub().Stats().Clients > 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := f.srv.Hub().Stats().Clients; n != 1 {
+		t.Errorf("%d clients, want the silent one dropped", n)
+	}
+}
+
+func TestLiveWriteTimeoutDropsStuckClient(t *testing.T) {
+	f := newFixture(t, func(c *Config, _ *Deps) { c.Live.WriteTimeout = 300 * time.Millisecond })
+	f.slowClient("group:gA") // never reads again
+	reader := f.dial("operator")
+	go func() {
+		for {
+			if _, _, err := reader.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	a := centroid(f.tentA)
+	deadline := time.Now().Add(20 * time.Second)
+	for f.srv.Hub().Stats().Clients > 1 && time.Now().Before(deadline) {
+		for i := range 2000 { // until the stuck client's socket is full
+			f.srv.Hub().Publish(tracking.Update{State: liveState([]string{"a1", "a2", "a3"}[i%3], a, time.Now())})
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := f.srv.Hub().Stats(); st.Clients != 1 || st.Dropped != 1 {
+		t.Errorf("stats %+v, want the stuck client dropped and the reading one kept", st)
+	}
+}
+
+// Publishing from several goroutines while clients come, subscribe,
+// unsubscribe and go is race-free (run with -race) and loses no client.
+func TestLiveConcurrentPublishAndSubscribe(t *testing.T) {
+	f := newFixture(t)
+	a := centroid(f.tentA)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	for g := range 3 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				pid := []string{"a1", "a2", "a3", "b1"}[(i+g)%4]
+				f.srv.Hub().Publish(tracking.Update{State: liveState(pid, a, time.Now())})
+				if i%100 == 0 {
+					f.srv.Hub().Publish(tracking.Update{Event: &tracking.Event{Kind: tracking.EventCampExit, Pilgrim: pid, Time: time.Now()}})
+				}
+			}
+		}()
+	}
+	for range 10 {
+		c := f.dial("operator")
+		for _, topic := range []string{"group:gA", "events", fmt.Sprintf("bbox:%f,%f,%f,%f", a.Lon-0.01, a.Lat-0.01, a.Lon+0.01, a.Lat+0.01), "pilgrim:a1"} {
+			send(t, c, "subscribe", topic)
+		}
+		snapshots := 0
+		for snapshots < 4 {
+			if recv(t, c).Type == "snapshot" {
+				snapshots++
+			}
+		}
+		send(t, c, "unsubscribe", "events")
+		c.Close()
+	}
+	close(stop)
+	for range 3 {
+		<-done
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.srv.Hub().Stats().Subscriptions != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st := f.srv.Hub().Stats(); st.Subscriptions != 0 || st.Clients != 0 {
+		t.Errorf("after every client left: %+v", st)
+	}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,28 +60,35 @@ func (m *Metrics) watchHub(h *Hub) {
 
 // watchEngine exports the tracking engine's state.
 func (m *Metrics) watchEngine(e *tracking.Engine) {
-	m.reg.MustRegister(&engineCollector{e: e})
+	m.reg.MustRegister(&engineCollector{e: e, d: newEngineDescs()})
 }
 
 // engineCollector reads Engine.Stats once per scrape.
-type engineCollector struct{ e *tracking.Engine }
+type engineCollector struct {
+	e *tracking.Engine
+	d engineDescs
+}
 
-var engineDescs = struct {
+type engineDescs struct {
 	devices, pilgrims, stale, accepted, outOfOrder, duplicates, invalid, events, storeErrors *prometheus.Desc
-}{
-	devices:     prometheus.NewDesc("dalil_live_devices", "Devices with a live position.", nil, nil),
-	pilgrims:    prometheus.NewDesc("dalil_live_pilgrims", "Pilgrims with a live position.", nil, nil),
-	stale:       prometheus.NewDesc("dalil_live_stale", "Pilgrims and lone devices whose newest fix is older than the stale age.", nil, nil),
-	accepted:    prometheus.NewDesc("dalil_engine_pings_applied_total", "Pings stored and applied by the tracking engine.", nil, nil),
-	outOfOrder:  prometheus.NewDesc("dalil_engine_pings_out_of_order_total", "Pings stored but older than the live position (offline backlogs).", nil, nil),
-	duplicates:  prometheus.NewDesc("dalil_engine_pings_duplicate_total", "Pings stored with the same time as the live position.", nil, nil),
-	invalid:     prometheus.NewDesc("dalil_engine_pings_invalid_total", "Pings stored but not applied (bad coordinates or no time).", nil, nil),
-	events:      prometheus.NewDesc("dalil_engine_events_total", "Boundary events raised (camp, tent, site enter/exit).", nil, nil),
-	storeErrors: prometheus.NewDesc("dalil_engine_store_errors_total", "Batches refused because the store failed.", nil, nil),
+}
+
+func newEngineDescs() engineDescs {
+	return engineDescs{
+		devices:     prometheus.NewDesc("dalil_live_devices", "Devices with a live position.", nil, nil),
+		pilgrims:    prometheus.NewDesc("dalil_live_pilgrims", "Pilgrims with a live position.", nil, nil),
+		stale:       prometheus.NewDesc("dalil_live_stale", "Pilgrims and lone devices whose newest fix is older than the stale age.", nil, nil),
+		accepted:    prometheus.NewDesc("dalil_engine_pings_applied_total", "Pings stored and applied by the tracking engine.", nil, nil),
+		outOfOrder:  prometheus.NewDesc("dalil_engine_pings_out_of_order_total", "Pings stored but older than the live position (offline backlogs).", nil, nil),
+		duplicates:  prometheus.NewDesc("dalil_engine_pings_duplicate_total", "Pings stored with the same time as the live position.", nil, nil),
+		invalid:     prometheus.NewDesc("dalil_engine_pings_invalid_total", "Pings stored but not applied (bad coordinates or no time).", nil, nil),
+		events:      prometheus.NewDesc("dalil_engine_events_total", "Boundary events raised (camp, tent, site enter/exit).", nil, nil),
+		storeErrors: prometheus.NewDesc("dalil_engine_store_errors_total", "Batches refused because the store failed.", nil, nil),
+	}
 }
 
 func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
-	d := &engineDescs
+	d := &c.d
 	for _, x := range []*prometheus.Desc{d.devices, d.pilgrims, d.stale, d.accepted, d.outOfOrder, d.duplicates, d.invalid, d.events, d.storeErrors} {
 		ch <- x
 	}
@@ -88,7 +96,7 @@ func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.e.Stats()
-	d := &engineDescs
+	d := &c.d
 	g := func(desc *prometheus.Desc, v float64) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v)
 	}
@@ -129,8 +137,6 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the real writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-var codeClass = [...]string{"1xx", "2xx", "3xx", "4xx", "5xx"}
-
 // instrument times every request by its mux pattern (bounded label values).
 // The websocket endpoint is passed straight through: it must hijack the
 // connection and lives for hours.
@@ -147,9 +153,9 @@ func (m *Metrics) instrument(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		class := "2xx"
-		if c := sw.code/100 - 1; c >= 0 && c < len(codeClass) {
-			class = codeClass[c]
+		class := "2xx" // nothing written: the server answers 200
+		if sw.code >= 100 && sw.code < 600 {
+			class = strconv.Itoa(sw.code/100) + "xx"
 		}
 		m.httpDur.WithLabelValues(route, class).Observe(time.Since(start).Seconds())
 	})

@@ -36,7 +36,6 @@ type PositionView struct {
 	Speed             *float32            `json:"speed,omitempty"`
 	Heading           *float32            `json:"heading,omitempty"`
 	Source            string              `json:"source,omitempty"`
-	DistanceM         *float64            `json:"distance_m,omitempty"` // from the query point or the guide
 }
 
 func known(v float32) *float32 {

@@ -70,3 +70,25 @@ func tentBounds(l *Layout) []bound {
 	}
 	return compute()
 }
+
+var (
+	campBoundsOnce sync.Once
+	campBoundsOf   *Layout
+	campBoundsAll  map[string]bound
+)
+
+// campBounds returns the degree boxes of l's camps by id (cached for the fixture).
+func campBounds(l *Layout) map[string]bound {
+	compute := func() map[string]bound {
+		m := make(map[string]bound, len(l.Camps))
+		for _, c := range l.Camps {
+			m[c.ID] = c.Polygon.bound()
+		}
+		return m
+	}
+	campBoundsOnce.Do(func() { campBoundsOf, campBoundsAll = l, compute() })
+	if campBoundsOf == l {
+		return campBoundsAll
+	}
+	return compute()
+}

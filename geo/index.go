@@ -13,16 +13,19 @@ import (
 
 // Resolutions and reach, chosen by measurement (BenchmarkLocateResolution,
 // docs/layout.md). Locate makes one H3 call, at IndexResolution, for
-// Location.Cell; the index itself is keyed by that cell's parent at
-// coverResolution, found by bit arithmetic. A coarser cover is smaller
-// (~4 MB against ~15 MB at 12 and ~78 MB at 13) and Locate, which is bound by
-// memory latency, ran fastest on it.
+// Location.Cell; the index is keyed by that cell's parent at
+// coverResolution (bit arithmetic, no second H3 call). Measured on the
+// default layout: covers at 10, 11, 12 and 13 take 1.7, 3.9, 15 and 78 MB;
+// with scattered fixes Locate is bound by memory latency and all four ran
+// within noise of each other, while with warm caches the coarser covers
+// scan 2–3× more tents per fix (a fix may lie farther from the cell's
+// centre). 12 does the least work per fix at a modest size.
 const (
 	// IndexResolution is the H3 resolution of Location.Cell: ~325 m², about
 	// five tents.
 	IndexResolution = 12
-	// coverResolution is the resolution of the index's cells (~2,300 m²).
-	coverResolution = 11
+	// coverResolution is the resolution of the index's cells.
+	coverResolution = 12
 	// tentReachM: each cell lists every tent within this distance of it, so
 	// one lookup serves the probability model for fixes up to ~17 m accuracy
 	// (reach = 3 σ = 1.99 × accuracy). Wider fixes take a slower scan.

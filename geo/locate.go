@@ -42,8 +42,8 @@ type candidate struct {
 
 // locState is the scratch of one Locate call; it lives on the stack.
 type locState struct {
-	p                  vec
-	σ, s2, reach, scan float64
+	p                   vec
+	σ, inv, reach, scan float64 // inv = 1/(σ√2)
 
 	camp     int32
 	campEdge float64
@@ -79,7 +79,7 @@ func (ix *Index) Locate(lat, lon, accM float64) Location {
 	s.nearD = [2]float64{math.Inf(1), math.Inf(1)}
 	s.campEdge, s.tentEdge = math.Inf(1), math.Inf(1)
 	s.σ = accM / accuracyToSigma
-	s.s2 = s.σ * math.Sqrt2
+	s.inv = 1 / (s.σ * math.Sqrt2)
 	s.reach = reachSigmas * s.σ
 	s.scan = math.Max(s.reach, minScanM)
 
@@ -200,8 +200,9 @@ func (ix *Index) considerTent(s *locState, i int32, d, ax vec, hu, hv, slack flo
 		return
 	}
 	e := &ix.erf
-	pu := 0.5 * (e.at((hu-u)/s.s2) + e.at((hu+u)/s.s2))
-	pv := 0.5 * (e.at((hv-v)/s.s2) + e.at((hv+v)/s.s2))
+	w := s.inv
+	pu := 0.5 * (e.at((hu-u)*w) + e.at((hu+u)*w))
+	pv := 0.5 * (e.at((hv-v)*w) + e.at((hv+v)*w))
 	p := pu * pv
 	if !(p > 0) {
 		return

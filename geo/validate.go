@@ -198,6 +198,10 @@ func validate(l *Layout, fn featureNumbers, fs *faults) {
 	}
 	overlaps(campXY, fn.camps, func(i int) string { return l.Camps[i].ID }, "camp", fs)
 
+	allCamps := make(map[string]bool, len(l.Camps))
+	for i := range l.Camps {
+		allCamps[l.Camps[i].ID] = true
+	}
 	tentXY := make([]ringXY, len(l.Tents))
 	byCamp := map[string][]int{}
 	for i := range l.Tents {
@@ -215,11 +219,11 @@ func validate(l *Layout, fn featureNumbers, fs *faults) {
 			fs.add(n, t.ID, "tent names no camp")
 			continue
 		}
-		ci, known := camps[t.Camp]
-		if !known {
-			if _, exists := l.Camp(t.Camp); !exists && !campIDPresent(l, t.Camp) {
+		ci, usable := camps[t.Camp]
+		if !usable {
+			if !allCamps[t.Camp] {
 				fs.add(n, t.ID, "unknown camp %q", t.Camp)
-			}
+			} // else the camp has its own faults; its tents are not checked against it
 			continue
 		}
 		if !ok {
@@ -240,15 +244,6 @@ func validate(l *Layout, fn featureNumbers, fs *faults) {
 		}
 		overlaps(rs, ns, func(k int) string { return l.Tents[idx[k]].ID }, "tent", fs)
 	}
-}
-
-func campIDPresent(l *Layout, id string) bool {
-	for i := range l.Camps {
-		if l.Camps[i].ID == id {
-			return true
-		}
-	}
-	return false
 }
 
 func finite(p Point) bool {

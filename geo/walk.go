@@ -138,15 +138,24 @@ func (w *walkGraph) connect(ix *Index) {
 			a, b int32
 			d    float64
 		}
+		// Each node of the first part with its nearest node elsewhere: the
+		// closest visible link is almost always among these.
 		var ps []pair
 		for a := range w.nodes {
 			if comp[a] != 0 {
 				continue
 			}
+			best := pair{a: int32(a), b: -1, d: math.Inf(1)}
 			for b := range w.nodes {
 				if comp[b] != 0 {
-					ps = append(ps, pair{int32(a), int32(b), w.nodes[a].dist(w.nodes[b])})
+					if d := w.nodes[a].dist2(w.nodes[b]); d < best.d {
+						best.b, best.d = int32(b), d
+					}
 				}
+			}
+			if best.b >= 0 {
+				best.d = math.Sqrt(best.d)
+				ps = append(ps, best)
 			}
 		}
 		slices.SortFunc(ps, func(x, y pair) int { return cmp.Compare(x.d, y.d) })

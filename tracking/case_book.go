@@ -162,25 +162,34 @@ func (b *CaseBook) List(f CaseFilter) []Case {
 }
 
 // Open opens a case for a registered pilgrim. by names who opened it
-// ("operator:desk-3", "guide:G12", "pilgrim:PID" for an SOS).
+// ("operator:desk-3", "guide:G12", "pilgrim:PID" for an SOS). A pilgrim
+// who already has an active case does not get a second one: the report is
+// added to that case's timeline instead (see OpenOrJoin).
 func (b *CaseBook) Open(ctx context.Context, req CaseRequest, by string) (Case, error) {
+	c, _, err := b.OpenOrJoin(ctx, req, by)
+	return c, err
+}
+
+// OpenOrJoin is Open that also says whether a new case was created (false:
+// the report joined the pilgrim's newest active case as a "reported" line).
+func (b *CaseBook) OpenOrJoin(ctx context.Context, req CaseRequest, by string) (Case, bool, error) {
 	switch req.Kind {
 	case "":
 		req.Kind = CaseLostPilgrim
 	case CaseLostPilgrim, CaseSOS:
 	default:
-		return Case{}, fieldErr(ErrInvalidCase, "kind", "unknown case kind %q (want lost_pilgrim or sos)", req.Kind)
+		return Case{}, false, fieldErr(ErrInvalidCase, "kind", "unknown case kind %q (want lost_pilgrim or sos)", req.Kind)
 	}
 	if req.Pilgrim == "" {
-		return Case{}, fieldErr(ErrInvalidCase, "pilgrim", "pilgrim is required")
+		return Case{}, false, fieldErr(ErrInvalidCase, "pilgrim", "pilgrim is required")
 	}
 	p, ok := b.d.Pilgrims.Pilgrim(req.Pilgrim)
 	if !ok {
-		return Case{}, fieldErr(ErrNotFound, "pilgrim", "no pilgrim with PID %q", req.Pilgrim)
+		return Case{}, false, fieldErr(ErrNotFound, "pilgrim", "no pilgrim with PID %q", req.Pilgrim)
 	}
 	for field, v := range map[string]string{"reported_by": req.ReportedBy, "last_seen_place": req.LastSeenPlace, "note": req.Note, "assignee": req.Assignee} {
 		if len(v) > 2000 {
-			return Case{}, fieldErr(ErrInvalidCase, field, "%s is longer than 2000 bytes", field)
+			return Case{}, false, fieldErr(ErrInvalidCase, field, "%s is longer than 2000 bytes", field)
 		}
 	}
 	now := b.d.Now().UTC()
@@ -202,11 +211,51 @@ func (b *CaseBook) Open(ctx context.Context, req CaseRequest, by string) (Case, 
 		c.Timeline = append(c.Timeline, CaseEntry{Time: now, By: by, Action: ActionAssigned, State: CaseOpen, Note: "assigned to " + req.Assignee})
 	}
 	c.ID = fmt.Sprintf("C%06d", b.seq+1)
+	if ids := b.activeIDs(p.PID); len(ids) > 0 {
+		j, err := b.joinLocked(ctx, ids[len(ids)-1], req, by, now)
+		return j, false, err
+	}
 	if err := b.commit(ctx, c); err != nil {
-		return Case{}, err
+		return Case{}, false, err
 	}
 	b.seq++
 	b.publish(c, "opened")
+	return *c.clone(), true, nil
+}
+
+// ActionReported marks a second report of a pilgrim who already has an
+// active case.
+const ActionReported = "reported"
+
+func (b *CaseBook) activeIDs(pid string) []string {
+	if m := b.active.Load(); m != nil {
+		return (*m)[pid]
+	}
+	return nil
+}
+
+// joinLocked adds a repeated report to an active case. Called with wmu held.
+func (b *CaseBook) joinLocked(ctx context.Context, id string, req CaseRequest, by string, now time.Time) (Case, error) {
+	b.mu.RLock()
+	old := b.cases[id]
+	b.mu.RUnlock()
+	c := old.clone()
+	note := "reported again"
+	if req.ReportedBy != "" {
+		note += " by " + req.ReportedBy
+	}
+	if req.LastSeenPlace != "" {
+		note += "; last seen at " + req.LastSeenPlace
+	}
+	if req.Note != "" {
+		note += "; " + req.Note
+	}
+	c.Timeline = append(c.Timeline, CaseEntry{Time: now, By: by, Action: ActionReported, State: c.State, Note: note})
+	c.Updated = now
+	if err := b.commit(ctx, c); err != nil {
+		return Case{}, err
+	}
+	b.publish(c, "reported")
 	return *c.clone(), nil
 }
 

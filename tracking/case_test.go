@@ -99,6 +99,11 @@ func TestCaseLifecycleAndRestart(t *testing.T) {
 		t.Fatalf("reunited → escorted allowed: %v", err)
 	}
 	c2 := hdOpen(b, "M2")
+	// A second report of M2 joins the open case instead of opening another.
+	j, created, err := b.OpenOrJoin(ctx, CaseRequest{Pilgrim: "M2", ReportedBy: "brother", Note: "wearing a white ihram"}, "operator:desk-2")
+	if err != nil || created || j.ID != c2.ID || j.Timeline[len(j.Timeline)-1].Action != ActionReported {
+		t.Fatalf("second report: created=%v %+v %v", created, j, err)
+	}
 
 	// Restart: a new book over the same store has both cases, the full
 	// timeline, and keeps numbering after the last ID.
@@ -136,7 +141,7 @@ func TestCaseLifecycleAndRestart(t *testing.T) {
 		}
 		n++
 	}
-	if n != 6 { // open, assign, 3 transitions, open M2
+	if n != 7 { // open, assign, 3 transitions, open M2, second report of M2
 		t.Fatalf("%d case events, want 6", n)
 	}
 }

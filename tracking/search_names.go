@@ -303,7 +303,10 @@ func (ix *SearchIndex) scanBestTier(s *searchScratch, qp *queryPlan, limit int, 
 	for _, q := range qp.topQ {
 		sumTop += q
 	}
-	best := nameScore(sumTop, nq) // no document scores more
+	// Good enough to stop at: the best tier with up to two name parts the
+	// query did not mention (most names have three or four parts; ranking
+	// tens of thousands of equal matches by length helps nobody).
+	enough := nameScore(sumTop, nq) - 2*extraPenalty
 	examined := 0
 	s.ordGen++
 	ord := int32(0)
@@ -328,8 +331,8 @@ func (ix *SearchIndex) scanBestTier(s *searchScratch, qp *queryPlan, limit int, 
 			if score, ok := ix.scoreDoc(s, docToks, nq, nq, qp.latin); ok {
 				top.offer(nameCand{d, score}, limit)
 			}
-			// Stop once the list is full of the best possible scores, or at the cap.
-			if examined++; examined >= 4*maxNameCandidates || (top.Len() >= limit && (*top)[0].score >= best) {
+			// Stop once the list is full of good enough scores, or at the cap.
+			if examined++; examined >= maxNameCandidates || (top.Len() >= limit && (*top)[0].score >= enough) {
 				stop = true
 				break
 			}
@@ -364,8 +367,8 @@ func (ix *SearchIndex) scanNames(s *searchScratch, qp *queryPlan, drivers []int,
 			if need == nq && top.Len() >= limit && nameScore(sumTop-qp.topQ[drv]+int(e.qual), nq) <= (*top)[0].score {
 				break // no document reached only through this or weaker terms can make the list
 			}
-			if top.Len() >= limit && (*top)[0].score >= nameScore(sumTop, nq) {
-				return // full of perfect scores
+			if top.Len() >= limit && (*top)[0].score >= nameScore(sumTop, nq)-2*extraPenalty {
+				return // full of good enough scores (see scanBestTier)
 			}
 			cur := s.order(e.term, &ord)
 			for _, d := range ix.postings[e.term] {

@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -295,4 +296,65 @@ func FuzzSearch(f *testing.F) {
 			}
 		}
 	})
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"+880 1712-345678", "00966501234567", "Md.Abdur-Rahman", "মোঃ আব্দুর", "Ébrahim", "abdurrahman", "\xff\xfe", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if p := NormalizePhone(s); p != "" {
+			if NormalizePhone(p) != p {
+				t.Fatalf("NormalizePhone not idempotent: %q → %q → %q", s, p, NormalizePhone(p))
+			}
+			for _, c := range p {
+				if c < '0' || c > '9' {
+					t.Fatalf("NormalizePhone(%q) = %q has a non-digit", s, p)
+				}
+			}
+		}
+		k := normalizeIDKey(s)
+		if normalizeIDKey(k) != k {
+			t.Fatalf("normalizeIDKey not idempotent on %q", s)
+		}
+		nameTokens(s, func(tok string) {
+			if tok == "" {
+				t.Fatalf("empty token from %q", s)
+			}
+			// A token is stable: tokenising it again gives itself.
+			var again []string
+			nameTokens(tok, func(x string) { again = append(again, x) })
+			if isLatinToken(tok) && (len(again) == 0 || again[0] == "") {
+				t.Fatalf("token %q of %q vanishes when re-tokenised", tok, s)
+			}
+		})
+	})
+}
+
+func TestSearchConcurrentWithUpdates(t *testing.T) {
+	src := newMapSource(genSearchPilgrims(2000, 3))
+	ix := NewSearchIndex(src, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			p := Pilgrim{PID: fmt.Sprintf("NEW%d", i), NameEN: fmt.Sprintf("Zubair Newname%d", i)}
+			src.put(p)
+			ix.Upsert(p)
+			if i%50 == 0 {
+				ix.Rebuild()
+			}
+		}
+	}()
+	for i := 0; i < 200; i++ {
+		ix.Search("Muhammad Rahim", 10)
+		ix.Search("zubair", 10)
+	}
+	<-done
+	if got := ix.Search("NEW199", 1); len(got) != 1 {
+		t.Fatalf("last upsert not searchable: %v", got)
+	}
+	if got := ix.Search("Zubair Newname150", 1); len(got) != 1 || got[0].PID != "NEW150" {
+		t.Fatalf("name of an upserted pilgrim: %+v", got)
+	}
 }
