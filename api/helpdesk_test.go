@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"dalil/store/postgres"
 	"dalil/tracking"
 )
 
@@ -59,9 +61,41 @@ func getCase(f *fixture, id string) tracking.Case {
 	return c
 }
 
-func TestHelpdeskCaseWorkflowOverHTTP(t *testing.T) {
-	f := newFixture(t)
-	startBackground(t, f.srv)
+// helpdeskFixtures runs a workflow on the embedded store and, with
+// DALIL_TEST_POSTGRES, with the server's store on PostgreSQL.
+func helpdeskFixtures(t *testing.T, run func(t *testing.T, f *fixture)) {
+	t.Run("embedded", func(t *testing.T) {
+		f := newFixture(t)
+		startBackground(t, f.srv)
+		run(t, f)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		raw := os.Getenv("DALIL_TEST_POSTGRES")
+		if raw == "" {
+			t.Skip("DALIL_TEST_POSTGRES is not set; skipping the PostgreSQL run")
+		}
+		st, err := postgres.Open(context.Background(), helpdeskSchema(t, raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		f := newFixture(t, func(_ *Config, d *Deps) {
+			// The registry is already in memory; its records go to PostgreSQL too.
+			ps := []tracking.Pilgrim{}
+			d.Registry.Each(func(p tracking.Pilgrim) bool { ps = append(ps, p); return true })
+			if err := d.Registry.Import(context.Background(), st, ps, d.Registry.Groups()); err != nil {
+				t.Fatal(err)
+			}
+			d.Store = st
+		})
+		startBackground(t, f.srv)
+		run(t, f)
+	})
+}
+
+func TestHelpdeskCaseWorkflowOverHTTP(t *testing.T) { helpdeskFixtures(t, helpdeskCaseWorkflow) }
+
+func helpdeskCaseWorkflow(t *testing.T, f *fixture) {
 
 	// Bad requests get clear 4xx answers naming the field.
 	f.wantError("POST", "/v1/cases", "operator", `{"pilgrim":"nobody"}`, http.StatusNotFound, "pilgrim")
@@ -190,8 +224,10 @@ func TestHelpdeskCaseWorkflowOverHTTP(t *testing.T) {
 }
 
 func TestHelpdeskSearchFoundPersonAndSightings(t *testing.T) {
-	f := newFixture(t)
-	startBackground(t, f.srv)
+	helpdeskFixtures(t, helpdeskSearchFoundPerson)
+}
+
+func helpdeskSearchFoundPerson(t *testing.T, f *fixture) {
 
 	var sr SearchResult
 	f.call("GET", "/v1/search?q=name+a2", "operator", "", http.StatusOK, &sr)
@@ -277,9 +313,9 @@ func jsonNum(v float64) string {
 	return string(b)
 }
 
-func TestHelpdeskLuggageOverHTTP(t *testing.T) {
-	f := newFixture(t)
-	startBackground(t, f.srv)
+func TestHelpdeskLuggageOverHTTP(t *testing.T) { helpdeskFixtures(t, helpdeskLuggage) }
+
+func helpdeskLuggage(t *testing.T, f *fixture) {
 
 	var bag BagView
 	f.call("POST", "/v1/luggage", "operator", `{"tag":"BG 100-200","owner":"a1","description":"grey suitcase, yellow strap","tracker":"lt-100"}`, http.StatusCreated, &bag)

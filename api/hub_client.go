@@ -80,7 +80,7 @@ func (c *client) enqueuePosition(key string, msg []byte) {
 	}
 	if len(c.pend) >= c.hub.cfg.QueueSize {
 		c.mu.Unlock()
-		c.kill(closeTooSlow, "too slow: more than the queue's pending positions")
+		c.dropSlow("too slow: more than the queue's pending positions")
 		return
 	}
 	c.pendIdx[key] = len(c.pend)
@@ -103,7 +103,7 @@ func (c *client) enqueueControl(msg []byte) {
 	}
 	if len(c.ctrl) >= c.hub.cfg.ControlQueue {
 		c.mu.Unlock()
-		c.kill(closeTooSlow, "too slow: event queue full")
+		c.dropSlow("too slow: event queue full")
 		return
 	}
 	c.ctrl = append(c.ctrl, msg)
@@ -112,22 +112,28 @@ func (c *client) enqueueControl(msg []byte) {
 	c.signal()
 }
 
+// dropSlow disconnects a client that fell behind, counting it.
+func (c *client) dropSlow(reason string) {
+	if c.kill(closeTooSlow, reason) {
+		c.hub.dropped.Add(1)
+	}
+}
+
 // kill marks the client dead; the writer sends the close frame and closes the
-// connection. Safe from any goroutine, never blocks.
-func (c *client) kill(code int, reason string) {
+// connection. Safe from any goroutine, never blocks. It reports whether this
+// call killed it.
+func (c *client) kill(code int, reason string) (first bool) {
 	c.mu.Lock()
 	if c.dead {
 		c.mu.Unlock()
-		return
+		return false
 	}
 	c.dead, c.code, c.reason = true, code, reason
 	c.ctrl, c.pend = nil, nil
 	clear(c.pendIdx)
 	c.mu.Unlock()
-	if code == closeTooSlow {
-		c.hub.dropped.Add(1)
-	}
 	close(c.done)
+	return true
 }
 
 // writeLoop drains the queues to the socket and pings every PingInterval.

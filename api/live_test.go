@@ -354,6 +354,9 @@ func TestLiveRevocationDisconnects(t *testing.T) {
 	if !asCloseError(err, &ce) || !strings.Contains(ce.Text, "revoked") {
 		t.Errorf("after revocation: %v, want a close with reason", err)
 	}
+	if d := f.srv.Hub().Stats().Dropped; d != 0 {
+		t.Errorf("a revocation counted as %d slow clients", d)
+	}
 }
 
 // Serve's shutdown closes websockets with "going away" and returns.

@@ -11,9 +11,12 @@ type errorBody struct {
 	Field string `json:"field,omitempty"`
 }
 
-// writeJSON answers status with v encoded as JSON.
+// writeJSON answers status with v encoded as JSON (as application/json
+// unless the handler chose a type, e.g. application/geo+json).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)

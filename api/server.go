@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -126,7 +127,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		metrics:  m,
 		fanout:   &Fanout{},
 	}
-	cfg.Live.AllowedOrigins = append(cfg.Live.AllowedOrigins, cfg.AllowedOrigins...)
+	cfg.Live.AllowedOrigins = slices.Concat(cfg.Live.AllowedOrigins, cfg.AllowedOrigins)
 	s.cfg.Live = cfg.Live
 	s.hub = NewHub(cfg.Live, deps.Logger)
 	s.hub.groupOf = func(pid string) string {
@@ -143,6 +144,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.tokens = newTokenStore(s.store, deps.Registry)
 	s.audits = newAuditLog(s.store)
 	s.ingest = ingest.NewHandler(cfg.Ingest, s.engine, deps.Registry, s.tokens, ingest.NewMetrics(s.metrics.reg), deps.Logger)
+	// New has no context (its callers build it once at start); loading the
+	// tokens is one scan of a few thousand small records.
 	if err := s.tokens.load(context.Background()); err != nil {
 		return nil, err
 	}

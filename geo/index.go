@@ -284,6 +284,10 @@ func (ix *Index) buildCover() error {
 		stamp[i] = -1
 	}
 	ix.cells = make(map[uint64]cellEntry, len(cells))
+	// Sized from the default layout's density (each tent is listed by ~27
+	// cells at resolution 12), to spare repeated growth of the big slices.
+	ix.tentRefs = make([]tentRef, 0, len(ix.tents)*28*int(math.Pow(7, float64(ix.keyRes-12))+0.5)+64)
+	ix.campRefs = make([]ref, 0, len(cells)*6)
 	var near []ref
 	for ci, cell := range cells {
 		ll, err := h3.CellToLatLng(cell)
