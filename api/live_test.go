@@ -502,8 +502,8 @@ func TestLivePingsAndPongWait(t *testing.T) {
 
 func TestLiveWriteTimeoutDropsStuckClient(t *testing.T) {
 	f := newFixture(t, func(c *Config, _ *Deps) { c.Live.WriteTimeout = 300 * time.Millisecond })
-	f.slowClient("group:gA") // never reads again
-	reader := f.dial("operator")
+	f.slowClient("group:gA")         // never reads again
+	reader := f.slowClient("events") // registered once its snapshot arrived
 	go func() {
 		for {
 			if _, _, err := reader.ReadMessage(); err != nil {
