@@ -72,10 +72,17 @@ func (s *Server) registerHelpdesk(mux *http.ServeMux) {
 	h.sightings = tracking.NewSightings(tracking.SightingDeps{
 		Store: s.store, Pilgrims: s.registry, Devices: s.registry, Sink: s.engine, Luggage: h.luggage,
 	})
-	h.alerts = tracking.NewAlertMonitor(tracking.DefaultAlertConfig(), s.registry, s.fanout, s.log, nil)
+	alertCfg := s.cfg.Alerts
+	if alertCfg.RaiseDistanceM <= 0 { // a Config not made by DefaultConfig
+		alertCfg = tracking.DefaultAlertConfig()
+	}
+	h.alerts = tracking.NewAlertMonitor(alertCfg, s.registry, s.fanout, s.log, nil)
 	s.addPublisher(h.alerts)
 	s.onRun(func(ctx context.Context) { _ = h.alerts.Run(ctx) })
 	s.onRun(h.refreshSearch)
+	if s.cfg.Webhook.URL != "" {
+		h.startWebhook()
+	}
 	s.caseAccess = h.canSeeCase
 
 	mux.HandleFunc("GET /v1/search", h.handleSearch)
@@ -206,4 +213,16 @@ func (h *helpdesk) domainError(w http.ResponseWriter, what string, err error) {
 	default:
 		h.s.storeError(w, what, err)
 	}
+}
+
+// startWebhook sends case and alert events to the configured webhook. A bad
+// webhook configuration is logged and leaves the rest of the server working.
+func (h *helpdesk) startWebhook() {
+	n, err := tracking.NewWebhookNotifier(h.s.cfg.Webhook, &http.Client{}, h.s.log)
+	if err != nil {
+		h.s.log.Error("helpdesk: webhook disabled", "err", err)
+		return
+	}
+	h.s.addPublisher(n)
+	h.s.onRun(func(ctx context.Context) { _ = n.Run(ctx) })
 }

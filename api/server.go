@@ -45,6 +45,11 @@ type Config struct {
 	Engine tracking.EngineConfig
 	// Console serves the web console at "/" when not nil (web.Handler()).
 	Console http.Handler
+	// Alerts configures group separation and night-outside-camp alerts.
+	Alerts tracking.AlertConfig
+	// Webhook, when its URL is set, posts signed case and alert events to an
+	// outside service (an SMS gateway that tells the guide and the family).
+	Webhook tracking.WebhookConfig
 }
 
 // DefaultConfig returns the defaults documented in docs/operations.md.
@@ -56,6 +61,8 @@ func DefaultConfig() Config {
 		Live:            DefaultHubConfig(),
 		Ingest:          ingest.DefaultConfig(),
 		Engine:          tracking.DefaultEngineConfig(),
+		Alerts:          tracking.DefaultAlertConfig(),
+		Webhook:         tracking.DefaultWebhookConfig(),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -29,6 +30,9 @@ type serveOptions struct {
 	demoPilgrims                                        int
 	demoSeed                                            int64
 	staleAfter, retention, shutdownTimeout              time.Duration
+	webhookURL, webhookSecret                           string
+	alertDistance                                       float64
+	alertAfter                                          time.Duration
 }
 
 // env reads the environment once per flag; lookup is os.LookupEnv except in
@@ -98,6 +102,10 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	fs.DurationVar(&o.staleAfter, "stale-after", getenv.duration("DALIL_STALE_AFTER", 15*time.Minute, &errs), "age after which a live position is reported stale (DALIL_STALE_AFTER)")
 	fs.DurationVar(&o.retention, "retention", getenv.duration("DALIL_RETENTION", 0, &errs), "delete position history older than this, e.g. 720h; 0 keeps everything (DALIL_RETENTION)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", getenv.duration("DALIL_SHUTDOWN_TIMEOUT", 15*time.Second, &errs), "how long in-flight requests may finish at shutdown (DALIL_SHUTDOWN_TIMEOUT)")
+	fs.StringVar(&o.webhookURL, "webhook-url", getenv.str("DALIL_WEBHOOK_URL", ""), "POST signed case and alert events here, e.g. an SMS gateway (DALIL_WEBHOOK_URL)")
+	fs.StringVar(&o.webhookSecret, "webhook-secret", getenv.str("DALIL_WEBHOOK_SECRET", ""), "HMAC-SHA256 key signing webhook bodies; required with --webhook-url (DALIL_WEBHOOK_SECRET)")
+	fs.Float64Var(&o.alertDistance, "alert-distance", float64(getenv.integer("DALIL_ALERT_DISTANCE", 300, &errs)), "metres from the guide (or the group's centre) that make a member separated (DALIL_ALERT_DISTANCE)")
+	fs.DurationVar(&o.alertAfter, "alert-after", getenv.duration("DALIL_ALERT_AFTER", 10*time.Minute, &errs), "how long a member must stay separated before the guide is alerted (DALIL_ALERT_AFTER)")
 	fs.StringVar(&o.logLevel, "log-level", getenv.str("DALIL_LOG_LEVEL", "info"), "debug, info, warn or error (DALIL_LOG_LEVEL)")
 	fs.StringVar(&o.logFormat, "log-format", getenv.str("DALIL_LOG_FORMAT", "text"), "text or json (DALIL_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
@@ -114,6 +122,15 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	}
 	if o.demoPilgrims < 1 {
 		return o, fmt.Errorf("%w: --demo-pilgrims must be at least 1", errUsage)
+	}
+	if o.webhookURL != "" && o.webhookSecret == "" {
+		return o, fmt.Errorf("%w: --webhook-url needs --webhook-secret so that receivers can verify the sender", errUsage)
+	}
+	if u, err := url.Parse(o.webhookURL); o.webhookURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return o, fmt.Errorf("%w: --webhook-url %q: want http(s)://host/path", errUsage, o.webhookURL)
+	}
+	if o.alertDistance <= 0 || o.alertAfter <= 0 {
+		return o, fmt.Errorf("%w: --alert-distance and --alert-after must be positive", errUsage)
 	}
 	if o.retention < 0 {
 		return o, fmt.Errorf("%w: --retention must not be negative", errUsage)
@@ -199,6 +216,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.AdminToken = os.Getenv("DALIL_ADMIN_TOKEN")
 	cfg.MetricsPublic = o.metricsPublic
 	cfg.StaleAfter = o.staleAfter
+	cfg.Webhook.URL, cfg.Webhook.Secret = o.webhookURL, o.webhookSecret
+	cfg.Alerts.RaiseDistanceM = o.alertDistance
+	cfg.Alerts.ClearDistanceM = o.alertDistance * 2 / 3
+	cfg.Alerts.RaiseAfter = o.alertAfter
 	cfg.ShutdownTimeout = o.shutdownTimeout
 	cfg.Console = web.Handler()
 	for _, origin := range strings.Split(o.origins, ",") {

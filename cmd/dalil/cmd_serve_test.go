@@ -59,6 +59,9 @@ func TestServeFlagErrors(t *testing.T) {
 		{args: []string{"--log-format", "xml"}, want: "--log-format"},
 		{args: []string{"--bogus"}, want: "bogus"},
 		{args: []string{"extra"}, want: "unexpected argument"},
+		{args: []string{"--webhook-url", "https://sms.example/hook"}, want: "--webhook-secret"},
+		{args: []string{"--webhook-url", "sms.example", "--webhook-secret", "k"}, want: "--webhook-url"},
+		{args: []string{"--alert-distance", "0"}, want: "--alert-distance"},
 	} {
 		_, err := parseServeFlags(c.args, fakeEnv(c.env), io.Discard)
 		if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), c.want) {
