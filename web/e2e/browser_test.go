@@ -204,3 +204,14 @@ func phone(origin string, lat, lon float64) chromedp.Action[chromedp.Void] {
 		return err
 	})
 }
+
+// clickJS clicks the element sel as soon as it exists and is enabled, in one
+// JavaScript step. Panels that live updates re-render (the case actions) can
+// replace a node between chromedp's query and its click; finding and clicking
+// inside the page leaves no such gap.
+func clickJS(t *testing.T, ctx context.Context, step, sel string, timeout time.Duration) {
+	t.Helper()
+	waitJS(t, ctx, step, fmt.Sprintf(
+		`(() => { const e = document.querySelector(%q); if (!e || e.disabled) return false; e.click(); return true; })()`,
+		sel), timeout)
+}

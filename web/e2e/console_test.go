@@ -94,7 +94,16 @@ func TestConsoleTentFinderAndGuideView(t *testing.T) {
 	caseID := eval[string](t, ctx, "case id", `document.getElementById('case').dataset.id`)
 	waitJS(t, ctx, "case in the queue", fmt.Sprintf(`document.querySelector('#cases li[data-id=%q]')`, caseID), 10*time.Second)
 	for _, to := range []string{"located", "escorted", "reunited", "closed"} {
-		do(t, ctx, "case → "+to, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#c-actions button[data-to=%q]`, to))))
+		if to == "located" {
+			// A ping of the pilgrim's own device may locate the case first
+			// (auto-locate); then there is no button to press.
+			waitJS(t, ctx, "case → located", `(() => {
+				if (document.getElementById('case').dataset.state === 'located') return true;
+				const e = document.querySelector('#c-actions button[data-to="located"]');
+				if (!e || e.disabled) return false; e.click(); return true; })()`, 10*time.Second)
+		} else {
+			clickJS(t, ctx, "case → "+to, fmt.Sprintf(`#c-actions button[data-to=%q]`, to), 10*time.Second)
+		}
 		waitJS(t, ctx, "case is "+to, fmt.Sprintf(`document.getElementById('case').dataset.state === %q`, to), 10*time.Second)
 	}
 	var c struct {
