@@ -83,19 +83,24 @@ func (ix *Index) Locate(lat, lon, accM float64) Location {
 	s.reach = reachSigmas * s.σ
 	s.scan = math.Max(s.reach, minScanM)
 
-	if e, ok := ix.cells[parentCell(loc.Cell, ix.keyRes)]; ok && s.scan <= tentReachM {
-		ix.scanCell(&s, e)
-	} else {
-		ix.scanAll(&s)
+	if k, centre, ok := ix.grid.cell(s.p); ok && s.scan <= tentReachM {
+		if lo, hi := ix.grid.spans[k], ix.grid.spans[k+1]; lo.camp < hi.camp {
+			ix.scanCell(&s, lo, hi, centre)
+			ix.fill(&loc, &s)
+			return loc
+		}
 	}
+	ix.scanAll(&s)
 	ix.fill(&loc, &s)
 	return loc
 }
 
-func (ix *Index) scanCell(s *locState, e cellEntry) {
-	rel := s.p.sub(e.centre)
+// scanCell weighs the camps and tents listed by the fix's grid cell, whose
+// lists run from lo to hi.
+func (ix *Index) scanCell(s *locState, lo, hi span, centre vec) {
+	rel := s.p.sub(centre)
 	q := math.Sqrt(rel.dot(rel)) // the fix's distance from the cell's centre
-	for _, r := range ix.campRefs[e.campLo:e.campHi] {
+	for _, r := range ix.campRefs[lo.camp:hi.camp] {
 		limit := s.nearD[1]
 		if s.camp >= 0 {
 			limit = 0
@@ -116,13 +121,13 @@ func (ix *Index) scanCell(s *locState, e cellEntry) {
 	// A tent at distance d from the cell's centre is at least d − q from
 	// the fix: stop at the first ref beyond the scan radius.
 	stop := s.scan + q
-	for k := e.tentLo; k < e.tentHi; k++ {
-		r := &ix.tentRefs[k]
+	for _, r := range ix.tentRefs[lo.tent:hi.tent] {
 		if float64(r.d) > stop {
 			break
 		}
-		ix.considerTent(s, r.i, rel.sub(vec{float64(r.cx), float64(r.cy)}), vec{float64(r.ax), float64(r.ay)},
-			float64(r.hu), float64(r.hv), float64(r.slack))
+		t := &ix.rects[r.i]
+		ix.considerTent(s, r.i, s.p.sub(vec{t.cx, t.cy}), vec{float64(t.ax), float64(t.ay)},
+			float64(t.hu), float64(t.hv), float64(t.slack))
 	}
 }
 
@@ -188,9 +193,11 @@ func (ix *Index) considerTent(s *locState, i int32, d, ax vec, hu, hv, slack flo
 	// Containment is decided on the true outline; the rectangle only says
 	// when that is worth asking (it matches a rectangular tent to ~1 mm).
 	if s.tent < 0 && ou < nearRectM+slack && ov < nearRectM+slack {
-		if g := &ix.tents[i]; g.box.dist2(s.p) == 0 && g.ring.contains(s.p) {
+		// The outline itself, read from the packed tentPts (no bounding
+		// box test: the ray test is exact on its own).
+		if ring := ringXY(ix.tentPts[ix.rects[i].ptLo:ix.rects[i+1].ptLo]); ring.contains(s.p) {
 			s.tent = i
-			edge = g.ring.edgeDist(s.p)
+			edge = ring.edgeDist(s.p)
 		}
 	}
 	if edge < s.tentEdge {
@@ -261,7 +268,7 @@ func (ix *Index) fill(loc *Location, s *locState) {
 		}
 	}
 	if s.tent >= 0 {
-		loc.Tent = l.Tents[s.tent].ID
+		loc.Tent = ix.tentIDs[s.tent]
 	}
 	loc.EdgeDistanceM = round2(math.Min(loc.EdgeDistanceM, s.tentEdge))
 	if math.IsInf(loc.EdgeDistanceM, 0) {
@@ -287,7 +294,7 @@ func (ix *Index) fill(loc *Location, s *locState) {
 	sum := 0.0
 	for k := 0; k < n; k++ {
 		p := round4(s.cand[k].p * scale)
-		loc.CandidateArr[k] = TentCandidate{Tent: l.Tents[s.cand[k].i].ID, Probability: p}
+		loc.CandidateArr[k] = TentCandidate{Tent: ix.tentIDs[s.cand[k].i], Probability: p}
 		sum += p
 	}
 	loc.NumCandidates = n

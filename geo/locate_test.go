@@ -269,22 +269,6 @@ func TestLocateCellIsH3(t *testing.T) {
 	}
 }
 
-func TestParentCell(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 7))
-	for k := 0; k < 500; k++ {
-		lat, lon := 21.3+rng.Float64()*0.2, 39.8+rng.Float64()*0.25
-		c := must(h3.LatLngToCell(h3.NewLatLng(lat, lon), 12+k%3))
-		for res := 8; res <= c.Resolution(); res++ {
-			if got, want := parentCell(uint64(c), res), uint64(must(c.Parent(res))); got != want {
-				t.Fatalf("parentCell(%v, %d) = %x, h3 %x", c, res, got, want)
-			}
-		}
-	}
-	if parentCell(0, 11) != 0 {
-		t.Error("parentCell(0) != 0")
-	}
-}
-
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
@@ -439,17 +423,17 @@ func BenchmarkH3Cell(b *testing.B) {
 	cpu.report(b)
 }
 
-// BenchmarkLocateResolution measures the index at neighbouring resolutions;
-// it is how IndexResolution was chosen (see docs/layout.md).
-func BenchmarkLocateResolution(b *testing.B) {
+// BenchmarkLocateGrid measures the index at neighbouring grid cell sizes;
+// it is how gridCellM was chosen.
+func BenchmarkLocateGrid(b *testing.B) {
 	l := Default()
 	ps := fixes(l, 4096)
-	for _, res := range [][2]int{{12, 10}, {12, 11}, {12, 12}, {13, 13}} {
-		ix, err := newIndex(l, res[0], res[1])
+	for _, cellM := range []float64{8, 12, 16, 24, 32} {
+		ix, err := newIndex(l, cellM)
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(fmt.Sprintf("cell%d/cover%d", res[0], res[1]), func(b *testing.B) {
+		b.Run(fmt.Sprintf("cell%gm", cellM), func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			cpu := startCPU()
@@ -459,8 +443,8 @@ func BenchmarkLocateResolution(b *testing.B) {
 				i++
 			}
 			cpu.report(b)
-			b.ReportMetric(float64(len(ix.cells)), "cells")
-			b.ReportMetric(float64(len(ix.tentRefs)*int(unsafe.Sizeof(tentRef{}))+len(ix.campRefs)*8)/1e6, "refMB")
+			b.ReportMetric(float64(len(ix.grid.spans)), "cells")
+			b.ReportMetric(float64((len(ix.tentRefs)+len(ix.campRefs))*int(unsafe.Sizeof(ref{})))/1e6, "refMB")
 		})
 	}
 }

@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"dalil/tracking"
@@ -156,34 +158,20 @@ func fraction(v, def float64) float64 {
 	return v
 }
 
-// KindFromID guesses a device's kind from its id's prefix, the way the demo
-// registry names devices.
+// KindFromID guesses a device's kind from its id's prefix, for devices the
+// registry gives no kind: "lug", "bag" or "tag" is a luggage tag, "wb",
+// "wrist" or "band" a wristband (the demo registry's "WB…"), anything else a
+// phone.
 func KindFromID(id string) tracking.DeviceKind {
-	l := lower(id)
+	l := strings.ToLower(id)
+	has := func(prefixes ...string) bool {
+		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(l, p) })
+	}
 	switch {
-	case hasAnyPrefix(l, "lug", "bag", "tag"):
+	case has("lug", "bag", "tag"):
 		return tracking.DeviceLuggageTag
-	case hasAnyPrefix(l, "wb", "wrist", "band"):
+	case has("wb", "wrist", "band"):
 		return tracking.DeviceWristband
 	}
 	return tracking.DevicePhone
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
-func hasAnyPrefix(s string, prefixes ...string) bool {
-	for _, p := range prefixes {
-		if len(s) >= len(p) && s[:len(p)] == p {
-			return true
-		}
-	}
-	return false
 }
