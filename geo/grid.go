@@ -164,3 +164,68 @@ func (ix *Index) buildGrid(cellM float64) {
 	}
 	ix.campRefs = ix.campRefs[:len(ix.campRefs):len(ix.campRefs)]
 }
+
+// farGrid serves fixes more than campReachM from every camp, which need
+// only the distance to the nearest camp (Location.EdgeDistanceM): for each
+// coarse cell it lists the camps that can be nearest to some point of the
+// cell, usually a handful instead of every camp. It spans the cellGrid's
+// extent; beyond it Locate measures every camp.
+type farGrid struct {
+	cellM, inv float64
+	x0, y0     float64
+	nx, ny     int
+	fnx, fny   float64
+	off        []int32 // cell (row by row, from the south) → start in camps; the next ends it
+	camps      []int32
+}
+
+// farCellM is the side of a farGrid cell: small enough that each lists a
+// few camps, large enough to build in a few milliseconds.
+const farCellM = 128.0
+
+// near returns the camps that can be nearest to p, or false outside the grid.
+func (g *farGrid) near(p vec) ([]int32, bool) {
+	fx, fy := (p.X-g.x0)*g.inv, (p.Y-g.y0)*g.inv
+	if !(fx >= 0 && fy >= 0 && fx < g.fnx && fy < g.fny) {
+		return nil, false
+	}
+	k := int(fy)*g.nx + int(fx)
+	return g.camps[g.off[k]:g.off[k+1]], true
+}
+
+func (ix *Index) buildFar() {
+	f := &ix.far
+	f.cellM, f.inv = farCellM, 1/farCellM
+	f.x0, f.y0 = ix.grid.x0, ix.grid.y0
+	f.nx = int(math.Ceil(ix.grid.fnx * ix.grid.cellM / farCellM))
+	f.ny = int(math.Ceil(ix.grid.fny * ix.grid.cellM / farCellM))
+	f.fnx, f.fny = float64(f.nx), float64(f.ny)
+	h := farCellM*math.Sqrt2/2*1.000001 + 1e-3 // farthest a point of a cell is from its centre
+	lb := make([]float64, len(ix.camps))
+	f.off = make([]int32, 0, f.nx*f.ny+1)
+	for y := 0; y < f.ny; y++ {
+		for x := 0; x < f.nx; x++ {
+			c := vec{f.x0 + (float64(x)+0.5)*farCellM, f.y0 + (float64(y)+0.5)*farCellM}
+			// u: the distance from the centre to the nearest camp. A point of
+			// the cell is within u + h of that camp, and camp i is at least
+			// lb[i] − h from it (lb: distance to i's box), so only camps with
+			// lb[i] ≤ u + 2h can be nearest.
+			u := math.Inf(1)
+			for i := range ix.camps {
+				lb[i] = math.Sqrt(ix.camps[i].box.dist2(c))
+			}
+			for i := range ix.camps {
+				if lb[i] < u {
+					u = math.Min(u, ringDist(ix.camps[i].ring, c))
+				}
+			}
+			f.off = append(f.off, int32(len(f.camps)))
+			for i := range ix.camps {
+				if lb[i] <= u+2*h {
+					f.camps = append(f.camps, int32(i))
+				}
+			}
+		}
+	}
+	f.off = append(f.off, int32(len(f.camps)))
+}

@@ -38,6 +38,7 @@ type Index struct {
 	res    int // Location.Cell
 
 	grid     cellGrid
+	far      farGrid
 	campRefs []ref // per grid cell: camps in reach, nearest first
 	tentRefs []ref // per grid cell: tents in reach, nearest first
 
@@ -136,6 +137,7 @@ func newIndex(l *Layout, cellM float64) (*Index, error) {
 	ix := &Index{layout: l, f: newFrame(makkah), res: IndexResolution, erf: *newErfTable()}
 	ix.buildGeometry()
 	ix.buildGrid(cellM)
+	ix.buildFar()
 	ix.walk = buildWalkGraph(ix)
 	return ix, nil
 }

@@ -83,14 +83,16 @@ func (ix *Index) Locate(lat, lon, accM float64) Location {
 	s.reach = reachSigmas * s.σ
 	s.scan = math.Max(s.reach, minScanM)
 
-	if k, centre, ok := ix.grid.cell(s.p); ok && s.scan <= tentReachM {
-		if lo, hi := ix.grid.spans[k], ix.grid.spans[k+1]; lo.camp < hi.camp {
-			ix.scanCell(&s, lo, hi, centre)
-			ix.fill(&loc, &s)
-			return loc
-		}
+	switch k, centre, ok := ix.grid.cell(s.p); {
+	case s.scan > tentReachM:
+		ix.scanAll(&s) // too coarse for the cell lists
+	case ok && ix.grid.spans[k].camp < ix.grid.spans[k+1].camp:
+		ix.scanCell(&s, ix.grid.spans[k], ix.grid.spans[k+1], centre)
+	default:
+		// No camp within campReachM, so no tent within the scan: all that
+		// is left to find is the nearest camp.
+		ix.nearestCamp(&s)
 	}
-	ix.scanAll(&s)
 	ix.fill(&loc, &s)
 	return loc
 }
@@ -111,12 +113,10 @@ func (ix *Index) scanCell(s *locState, lo, hi span, centre vec) {
 		ix.considerCamp(s, r.i)
 	}
 	if s.camp < 0 && s.nearD[0] > campReachM {
-		// Open ground beyond the cell's camp lists: measure every camp.
+		// Open ground beyond the cell's camp lists.
 		s.nearD = [2]float64{math.Inf(1), math.Inf(1)}
 		s.near = [2]int32{-1, -1}
-		for i := range ix.camps {
-			ix.considerCamp(s, int32(i))
-		}
+		ix.nearestCamp(s)
 	}
 	// A tent at distance d from the cell's centre is at least d − q from
 	// the fix: stop at the first ref beyond the scan radius.
@@ -128,6 +128,21 @@ func (ix *Index) scanCell(s *locState, lo, hi span, centre vec) {
 		t := &ix.rects[r.i]
 		ix.considerTent(s, r.i, s.p.sub(vec{t.cx, t.cy}), vec{float64(t.ax), float64(t.ay)},
 			float64(t.hu), float64(t.hv), float64(t.slack))
+	}
+}
+
+// nearestCamp finds the camp nearest to a fix that is more than campReachM
+// from every camp: only s.nearD[0] counts then (fill names no camp that far),
+// and the far grid lists every camp that can hold it.
+func (ix *Index) nearestCamp(s *locState) {
+	if cs, ok := ix.far.near(s.p); ok {
+		for _, i := range cs {
+			ix.considerCamp(s, i)
+		}
+		return
+	}
+	for i := range ix.camps {
+		ix.considerCamp(s, int32(i))
 	}
 }
 

@@ -151,7 +151,7 @@ func TestCaseStoreFailureChangesNothing(t *testing.T) {
 	w := newHDWorld(t)
 	b := hdLoadBook(t, w, newHDClock(hdT0()), nil)
 	c := hdOpen(b, "M1")
-	w.st.failPut[KindCase] = true
+	w.st.failPutKind[KindCase] = true
 	if _, err := b.Transition(ctx, c.ID, CaseLocated, "x", ""); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("store failure: %v", err)
 	}
@@ -161,7 +161,7 @@ func TestCaseStoreFailureChangesNothing(t *testing.T) {
 	if _, err := b.Open(ctx, CaseRequest{Pilgrim: "M2"}, "x"); err == nil {
 		t.Fatal("open succeeded with the store down")
 	}
-	w.st.failPut[KindCase] = false
+	w.st.failPutKind[KindCase] = false
 	c2 := hdOpen(b, "M2")
 	if c2.ID != "C000002" {
 		t.Fatalf("failed open consumed an ID: %s", c2.ID)

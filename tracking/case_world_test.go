@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -12,125 +11,13 @@ import (
 	"dalil/geo"
 )
 
-// hdStore is an in-memory Store for the helpdesk's unit tests (the HTTP
-// tests in package api run on the real embedded store and PostgreSQL).
-type hdStore struct {
-	mu        sync.Mutex
-	positions map[string][]Position
-	records   map[string]map[string][]byte
-	failPut   map[string]bool
-	puts      int
+// newHDStore is the tracking core's in-memory store (engine_fakes_test.go),
+// ready for the helpdesk tests to make PutRecords fail by kind.
+func newHDStore() *trkStore {
+	st := newTrkStore()
+	st.failPutKind = map[string]bool{}
+	return st
 }
-
-func newHDStore() *hdStore {
-	return &hdStore{positions: map[string][]Position{}, records: map[string]map[string][]byte{}, failPut: map[string]bool{}}
-}
-
-func (s *hdStore) AppendPositions(ctx context.Context, ps []Position) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, p := range ps {
-		s.positions[p.Device] = append(s.positions[p.Device], p)
-	}
-	return nil
-}
-
-func (s *hdStore) Trail(ctx context.Context, device string, since, until time.Time, limit int) ([]Position, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Position
-	for _, p := range s.positions[device] {
-		if !p.Time.Before(since) && p.Time.Before(until) {
-			out = append(out, p)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
-	return out, nil
-}
-
-func (s *hdStore) Latest(ctx context.Context, fn func(Position) error) error {
-	s.mu.Lock()
-	var latest []Position
-	for _, ps := range s.positions {
-		best := ps[0]
-		for _, p := range ps[1:] {
-			if p.Time.After(best.Time) {
-				best = p
-			}
-		}
-		latest = append(latest, best)
-	}
-	s.mu.Unlock()
-	for _, p := range latest {
-		if err := fn(p); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *hdStore) DeletePositionsBefore(ctx context.Context, t time.Time) (int64, error) {
-	return 0, nil
-}
-
-func (s *hdStore) PutRecords(ctx context.Context, kind string, recs []Record) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failPut[kind] {
-		return fmt.Errorf("put %s: %w", kind, ErrUnavailable)
-	}
-	s.puts++
-	if s.records[kind] == nil {
-		s.records[kind] = map[string][]byte{}
-	}
-	for _, r := range recs {
-		s.records[kind][r.ID] = slices.Clone(r.Data)
-	}
-	return nil
-}
-
-func (s *hdStore) GetRecord(ctx context.Context, kind, id string) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, ok := s.records[kind][id]
-	if !ok {
-		return nil, ErrNotFound
-	}
-	return slices.Clone(d), nil
-}
-
-func (s *hdStore) ScanRecords(ctx context.Context, kind string, fn func(id string, data []byte) error) error {
-	s.mu.Lock()
-	ids := make([]string, 0, len(s.records[kind]))
-	for id := range s.records[kind] {
-		ids = append(ids, id)
-	}
-	s.mu.Unlock()
-	slices.Sort(ids)
-	for _, id := range ids {
-		d, err := s.GetRecord(ctx, kind, id)
-		if err != nil {
-			continue
-		}
-		if err := fn(id, d); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *hdStore) DeleteRecord(ctx context.Context, kind, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.records[kind], id)
-	return nil
-}
-
-func (s *hdStore) Ping(ctx context.Context) error { return nil }
-func (s *hdStore) Close() error                   { return nil }
 
 // hdEvents records published events.
 type hdEvents struct {
@@ -182,7 +69,7 @@ func hdIndex(t testing.TB) *geo.Index {
 // hdWorld is a small Mina: a group G1 in a real camp, with a guide.
 type hdWorld struct {
 	ix    *geo.Index
-	st    *hdStore
+	st    *trkStore
 	reg   *Registry
 	camp  *geo.Camp
 	tents []*geo.Tent
