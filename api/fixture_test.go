@@ -64,7 +64,8 @@ type fixture struct {
 const adminSecret = "test-admin-token-0123456789"
 
 // Pilgrims: group gA (guide gA-guide, members a1 a2 a3) in tentA, group gB
-// (guide gB-guide, members b1 b2) in tentB. Every pilgrim has phone ph-<pid>.
+// (guide gB-guide, members b1 b2) in tentB; a2's mahram is b2. Every pilgrim
+// has phone device ph-<pid>.
 func newFixture(t testing.TB, mutate ...func(*Config, *Deps)) *fixture {
 	t.Helper()
 	ix := testIndex(t)
@@ -96,6 +97,13 @@ func newFixture(t testing.TB, mutate ...func(*Config, *Deps)) *fixture {
 	for _, p := range []string{"b1", "b2"} {
 		add(p, "gB", "gB-guide", f.tentB)
 	}
+	// a2's mahram travels in the other group: guide A may call b2 but not
+	// see where b2 is.
+	for i := range ps {
+		if ps[i].PID == "a2" {
+			ps[i].MahramPID = "b2"
+		}
+	}
 	gs := []tracking.Group{{ID: "gA", GuidePID: "gA-guide", Agency: "ag"}, {ID: "gB", GuidePID: "gB-guide", Agency: "ag"}}
 	reg := tracking.NewRegistry()
 	ctx := context.Background()
@@ -113,8 +121,10 @@ func newFixture(t testing.TB, mutate ...func(*Config, *Deps)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.EnsureAdmin(ctx); err != nil {
-		t.Fatal(err)
+	if cfg.AdminToken != "" { // else Serve generates one (tested)
+		if _, err := srv.EnsureAdmin(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	f.srv = srv
 	f.ts = httptest.NewServer(srv.Handler())

@@ -45,7 +45,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	switch p.Role {
 	case RolePilgrim:
 		if pg, ok := s.registry.Pilgrim(p.Subject); ok {
-			v := s.pilgrimView(pg, now)
+			v := s.pilgrimView(p, pg, now)
 			me.Pilgrim = &v
 		}
 	case RoleGuide:

@@ -47,7 +47,12 @@ func (s *Server) deviceView(d tracking.Device, now time.Time) *DeviceView {
 	return v
 }
 
-func (s *Server) pilgrimView(pg tracking.Pilgrim, now time.Time) PilgrimView {
+// pilgrimView is pg as principal p sees it. The guide and the mahram are
+// people to call: p gets their live position only when p may see them on
+// their own (canSeePilgrim), so a pilgrim never learns where their guide or
+// mahram is, and a guide never learns where a mahram in another group is —
+// the same rule the websocket applies to pilgrim:<PID>.
+func (s *Server) pilgrimView(p Principal, pg tracking.Pilgrim, now time.Time) PilgrimView {
 	v := PilgrimView{Pilgrim: pg, Devices: []DeviceView{}}
 	v.Assigned.Camp, v.Assigned.Tent = pg.Camp, pg.Tent
 	if c, ok := s.layout.Camp(pg.Camp); ok {
@@ -77,13 +82,13 @@ func (s *Server) pilgrimView(pg tracking.Pilgrim, now time.Time) PilgrimView {
 	}
 	if guide != "" && guide != pg.PID {
 		if gp, ok := s.registry.Pilgrim(guide); ok {
-			pv := s.personWithLive(gp, now)
+			pv := s.relatedPerson(p, gp, now)
 			v.Guide = &pv
 		}
 	}
-	if pg.MahramPID != "" {
+	if pg.MahramPID != "" && pg.MahramPID != pg.PID {
 		if mp, ok := s.registry.Pilgrim(pg.MahramPID); ok {
-			pv := s.personWithLive(mp, now)
+			pv := s.relatedPerson(p, mp, now)
 			v.Mahram = &pv
 		}
 	}
@@ -95,6 +100,16 @@ func (s *Server) pilgrimView(pg tracking.Pilgrim, now time.Time) PilgrimView {
 		v.Devices = append(v.Devices, *s.deviceView(d, now))
 	}
 	return v
+}
+
+// relatedPerson is someone linked to a pilgrim (guide, mahram) as p sees
+// them: the full person with live position when p may see them, otherwise
+// only how to reach them (PID, names, phone).
+func (s *Server) relatedPerson(p Principal, pg tracking.Pilgrim, now time.Time) PersonView {
+	if s.canSeePilgrim(p, pg.PID) {
+		return s.personWithLive(pg, now)
+	}
+	return PersonView{PID: pg.PID, Name: pg.NameEN, NameBN: pg.NameBN, Phone: pg.Phone}
 }
 
 func (s *Server) personWithLive(pg tracking.Pilgrim, now time.Time) PersonView {
@@ -114,7 +129,7 @@ func (s *Server) handlePilgrim(w http.ResponseWriter, r *http.Request) {
 	if !ok || !s.auditOrFail(w, r, p, "pilgrim.read", pg.PID) {
 		return
 	}
-	writeJSON(w, http.StatusOK, s.pilgrimView(pg, time.Now()))
+	writeJSON(w, http.StatusOK, s.pilgrimView(p, pg, time.Now()))
 }
 
 // trailFeature is one device's trail: a GeoJSON LineString (a Point when it

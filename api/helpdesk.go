@@ -67,7 +67,7 @@ func (s *Server) registerHelpdesk(mux *http.ServeMux) {
 	} else {
 		h.locator = tracking.NewCaseLocator(h.cases)
 		s.addPublisher(h.locator)
-		s.onRun(func(ctx context.Context) { _ = h.locator.Run(ctx) })
+		s.OnRun(func(ctx context.Context) { _ = h.locator.Run(ctx) })
 	}
 	h.sightings = tracking.NewSightings(tracking.SightingDeps{
 		Store: s.store, Pilgrims: s.registry, Devices: s.registry, Sink: s.engine, Luggage: h.luggage,
@@ -78,8 +78,8 @@ func (s *Server) registerHelpdesk(mux *http.ServeMux) {
 	}
 	h.alerts = tracking.NewAlertMonitor(alertCfg, s.registry, s.fanout, s.log, nil)
 	s.addPublisher(h.alerts)
-	s.onRun(func(ctx context.Context) { _ = h.alerts.Run(ctx) })
-	s.onRun(h.refreshSearch)
+	s.OnRun(func(ctx context.Context) { _ = h.alerts.Run(ctx) })
+	s.OnRun(h.refreshSearch)
 	if s.cfg.Webhook.URL != "" {
 		h.startWebhook()
 	}
@@ -218,11 +218,14 @@ func (h *helpdesk) domainError(w http.ResponseWriter, what string, err error) {
 // startWebhook sends case and alert events to the configured webhook. A bad
 // webhook configuration is logged and leaves the rest of the server working.
 func (h *helpdesk) startWebhook() {
-	n, err := tracking.NewWebhookNotifier(h.s.cfg.Webhook, &http.Client{}, h.s.log)
+	// A nil client makes the notifier build its own, which does not follow
+	// redirects: a redirect must not carry signed pilgrim events elsewhere.
+	n, err := tracking.NewWebhookNotifier(h.s.cfg.Webhook, nil, h.s.log)
 	if err != nil {
 		h.s.log.Error("helpdesk: webhook disabled", "err", err)
 		return
 	}
+	h.s.webhook = n
 	h.s.addPublisher(n)
-	h.s.onRun(func(ctx context.Context) { _ = n.Run(ctx) })
+	h.s.OnRun(func(ctx context.Context) { _ = n.Run(ctx) })
 }

@@ -78,6 +78,11 @@ func (h *helpdesk) handleCaseOpen(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Assignee = ""
 	}
+	// The answer carries the pilgrim's last known place: audited before the
+	// case is opened, so a failed audit changes nothing.
+	if !h.s.auditOrFail(w, r, p, "case.open", req.Pilgrim) {
+		return
+	}
 	c, created, err := h.cases.OpenOrJoin(r.Context(), req, p.String())
 	if err != nil {
 		h.domainError(w, "case", err)
@@ -158,7 +163,8 @@ func (h *helpdesk) handleCaseTransition(w http.ResponseWriter, r *http.Request) 
 	if !ok || !h.ready(w) {
 		return
 	}
-	if _, ok := h.caseFor(w, r, p); !ok {
+	old, ok := h.caseFor(w, r, p)
+	if !ok {
 		return
 	}
 	var req transitionRequest
@@ -175,6 +181,9 @@ func (h *helpdesk) handleCaseTransition(w http.ResponseWriter, r *http.Request) 
 	}
 	if len(req.Note) > 2000 {
 		writeError(w, http.StatusBadRequest, "note is longer than 2000 bytes", "note")
+		return
+	}
+	if !h.s.auditOrFail(w, r, p, "case.transition", old.ID+":"+old.Pilgrim) {
 		return
 	}
 	c, err := h.cases.Transition(r.Context(), r.PathValue("id"), req.To, p.String(), req.Note)
@@ -195,12 +204,19 @@ func (h *helpdesk) handleCaseAssign(w http.ResponseWriter, r *http.Request) {
 	if !ok || !h.ready(w) {
 		return
 	}
+	old, ok := h.caseFor(w, r, p)
+	if !ok {
+		return
+	}
 	var req assignRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
 	if len(req.Operator) > 200 {
 		writeError(w, http.StatusBadRequest, "operator is longer than 200 bytes", "operator")
+		return
+	}
+	if !h.s.auditOrFail(w, r, p, "case.assign", old.ID+":"+old.Pilgrim) {
 		return
 	}
 	c, err := h.cases.Assign(r.Context(), r.PathValue("id"), req.Operator, p.String())
@@ -220,7 +236,8 @@ func (h *helpdesk) handleCaseNote(w http.ResponseWriter, r *http.Request) {
 	if !ok || !h.ready(w) {
 		return
 	}
-	if _, ok := h.caseFor(w, r, p); !ok {
+	old, ok := h.caseFor(w, r, p)
+	if !ok {
 		return
 	}
 	var req noteRequest
@@ -229,6 +246,9 @@ func (h *helpdesk) handleCaseNote(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(req.Note) > 2000 {
 		writeError(w, http.StatusBadRequest, "note is longer than 2000 bytes", "note")
+		return
+	}
+	if !h.s.auditOrFail(w, r, p, "case.note", old.ID+":"+old.Pilgrim) {
 		return
 	}
 	c, err := h.cases.AddNote(r.Context(), r.PathValue("id"), p.String(), req.Note)

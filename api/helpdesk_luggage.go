@@ -70,6 +70,10 @@ func (h *helpdesk) handleLuggageRegister(w http.ResponseWriter, r *http.Request)
 	if !decodeBody(w, r, &req) {
 		return
 	}
+	// The answer carries the tracker's position and trail.
+	if !h.s.auditOrFail(w, r, p, "luggage.register", tracking.NormalizeTag(req.Tag)+":"+req.Owner) {
+		return
+	}
 	it, err := h.luggage.Register(r.Context(), req, p.String())
 	if err != nil {
 		h.domainError(w, "luggage", err)
@@ -138,7 +142,8 @@ func (h *helpdesk) handleLuggageLost(w http.ResponseWriter, r *http.Request) {
 	if !ok || !h.ready(w) {
 		return
 	}
-	if _, ok := h.bagFor(w, r, p); !ok {
+	bag, ok := h.bagFor(w, r, p)
+	if !ok {
 		return
 	}
 	var req lostRequest
@@ -147,6 +152,9 @@ func (h *helpdesk) handleLuggageLost(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(req.Place) > 2000 || len(req.Note) > 2000 {
 		writeError(w, http.StatusBadRequest, "place and note must be at most 2000 bytes", "note")
+		return
+	}
+	if !h.s.auditOrFail(w, r, p, "luggage.lost", bag.Tag+":"+bag.Owner) {
 		return
 	}
 	it, err := h.luggage.ReportLost(r.Context(), r.PathValue("tag"), req.Place, req.Note, p.String())
@@ -164,6 +172,9 @@ func (h *helpdesk) handleLuggageHandover(w http.ResponseWriter, r *http.Request)
 	}
 	var req tracking.HandoverRequest
 	if !decodeBody(w, r, &req) {
+		return
+	}
+	if !h.s.auditOrFail(w, r, p, "luggage.handover", tracking.NormalizeTag(r.PathValue("tag"))) {
 		return
 	}
 	it, err := h.luggage.Handover(r.Context(), r.PathValue("tag"), req, p.String())
@@ -190,6 +201,10 @@ func (h *helpdesk) handleFoundRecord(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
+	// The suggestions name the owners of lost bags.
+	if !h.s.auditOrFail(w, r, p, "found.record", "found:"+req.Where) {
+		return
+	}
 	f, sug, err := h.luggage.RecordFound(r.Context(), req, p.String())
 	if err != nil {
 		h.domainError(w, "found item", err)
@@ -207,7 +222,8 @@ type FoundList struct {
 }
 
 func (h *helpdesk) handleFoundList(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator); !ok || !h.ready(w) {
+	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
+	if !ok || !h.ready(w) {
 		return
 	}
 	status := tracking.FoundStatus(r.URL.Query().Get("status"))
@@ -215,6 +231,9 @@ func (h *helpdesk) handleFoundList(w http.ResponseWriter, r *http.Request) {
 	case "", tracking.FoundUnmatched, tracking.FoundMatched, tracking.FoundReturned:
 	default:
 		writeError(w, http.StatusBadRequest, "status must be one of unmatched, matched, returned", "status")
+		return
+	}
+	if !h.s.auditOrFail(w, r, p, "found.list", "found-items?"+r.URL.RawQuery) {
 		return
 	}
 	items := h.luggage.FoundItems(status)
@@ -225,13 +244,17 @@ func (h *helpdesk) handleFoundList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *helpdesk) handleFoundGet(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator); !ok || !h.ready(w) {
+	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
+	if !ok || !h.ready(w) {
 		return
 	}
 	id := r.PathValue("id")
 	f, ok := h.luggage.Found(id)
 	if !ok {
 		writeError(w, http.StatusNotFound, "no found item "+id, "id")
+		return
+	}
+	if !h.s.auditOrFail(w, r, p, "found.read", "found:"+f.ID) {
 		return
 	}
 	sug, _ := h.luggage.Suggest(id)
@@ -258,6 +281,9 @@ func (h *helpdesk) handleFoundMatch(w http.ResponseWriter, r *http.Request) {
 	}
 	var req matchRequest
 	if !decodeBody(w, r, &req) {
+		return
+	}
+	if !h.s.auditOrFail(w, r, p, "found.match", "found:"+r.PathValue("id")+" tag:"+tracking.NormalizeTag(req.Tag)) {
 		return
 	}
 	f, it, err := h.luggage.Match(r.Context(), r.PathValue("id"), req.Tag, p.String())

@@ -234,6 +234,14 @@ func (h *helpdesk) handleSighting(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The answer carries the position: audited before the sighting is stored.
+	target := req.Pilgrim
+	if req.Luggage != "" {
+		target = "luggage:" + req.Luggage
+	}
+	if !h.s.auditOrFail(w, r, p, "sighting", target) {
+		return
+	}
 	sg, err := h.sightings.Record(r.Context(), req, p.String())
 	if err != nil {
 		h.domainError(w, "sighting", err)
@@ -263,6 +271,9 @@ func (h *helpdesk) handleAlerts(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		group = p.Subject
+	}
+	if !h.s.auditOrFail(w, r, p, "alert.list", "alerts?group="+group) {
+		return
 	}
 	alerts := h.alerts.Active(group)
 	if alerts == nil {

@@ -49,3 +49,45 @@ func TestWebhookReceivesCaseEvents(t *testing.T) {
 		t.Fatal("no webhook delivery within 10 s of opening a case")
 	}
 }
+
+// The webhook does not follow redirects: a receiver that redirects (a
+// misconfigured or hijacked gateway) cannot send signed events elsewhere.
+func TestWebhookDoesNotFollowRedirects(t *testing.T) {
+	elsewhere := make(chan string, 8)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere <- r.Header.Get("X-Dalil-Signature")
+	}))
+	defer other.Close()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/collect", http.StatusTemporaryRedirect) // 307 keeps method and body
+	}))
+	defer hook.Close()
+
+	f := newFixture(t, func(c *Config, _ *Deps) {
+		c.Webhook.URL, c.Webhook.Secret = hook.URL, "s3cret"
+	})
+	startBackground(t, f.srv)
+	if f.srv.webhook == nil {
+		t.Fatal("no webhook notifier started")
+	}
+	f.call("POST", "/v1/cases", "operator", `{"kind":"lost_pilgrim","pilgrim":"a1"}`, http.StatusCreated, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st := f.srv.webhook.Stats()
+		if st.Delivered+st.Failed > 0 {
+			if st.Failed != 1 || st.Delivered != 0 {
+				t.Errorf("redirected delivery: %+v, want it failed", st)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no delivery attempt within 10 s: %+v", st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case sig := <-elsewhere:
+		t.Errorf("the redirect target received the event (signature %q)", sig)
+	default:
+	}
+}

@@ -273,3 +273,67 @@ func TestHealthAndReadiness(t *testing.T) {
 		t.Errorf("readyz with a closed store: %d %s", code, body)
 	}
 }
+
+// The guide and the mahram in a pilgrim's view are people to call; their
+// live position shows only to a caller who may see them anyway. A pilgrim
+// never sees where their guide is, and a guide never sees where a mahram in
+// another group is (the websocket refuses pilgrim:<PID> for the same pairs).
+func TestPilgrimViewHidesOthersPositions(t *testing.T) {
+	f := newFixture(t)
+	f.place("a2", centroid(f.tentA))
+	f.place("gA-guide", centroid(f.tentA))
+	f.place("b2", centroid(f.tentB))
+
+	related := func(v *PilgrimView, which string) *PersonView {
+		if which == "guide" {
+			return v.Guide
+		}
+		return v.Mahram
+	}
+	cases := []struct {
+		name, path, token, which, pid string
+		position                      bool
+	}{
+		{"pilgrim sees own guide via /me", "/v1/me", "pilgrimA", "guide", "gA-guide", false},
+		{"pilgrim sees own guide via /pilgrims", "/v1/pilgrims/a1", "pilgrimA", "guide", "gA-guide", false},
+		{"guide sees mahram in another group", "/v1/pilgrims/a2", "guideA", "mahram", "b2", false},
+		{"guide sees themself as guide", "/v1/pilgrims/a2", "guideA", "guide", "gA-guide", true},
+		{"operator sees mahram", "/v1/pilgrims/a2", "operator", "mahram", "b2", true},
+		{"operator sees guide", "/v1/pilgrims/a2", "operator", "guide", "gA-guide", true},
+	}
+	for _, c := range cases {
+		var v PilgrimView
+		if c.path == "/v1/me" {
+			var me MeView
+			f.getJSON(c.path, c.token, &me)
+			if me.Pilgrim == nil {
+				t.Fatalf("%s: no pilgrim in /v1/me", c.name)
+			}
+			v = *me.Pilgrim
+		} else {
+			f.getJSON(c.path, c.token, &v)
+		}
+		pv := related(&v, c.which)
+		if pv == nil || pv.PID != c.pid || pv.Phone == "" || pv.Name == "" {
+			t.Errorf("%s: %s = %+v, want %s with name and phone", c.name, c.which, pv, c.pid)
+			continue
+		}
+		if got := pv.Position != nil; got != c.position {
+			t.Errorf("%s: %s position shown = %v, want %v (%+v)", c.name, c.which, got, c.position, pv.Position)
+		}
+		if !c.position && (pv.Group != "" || pv.Camp != "" || pv.Tent != "" || pv.DistanceM != nil) {
+			t.Errorf("%s: %s shows more than contact fields: %+v", c.name, c.which, pv)
+		}
+	}
+	// The raw JSON for the pilgrim has no position object for the guide.
+	_, body := f.do("GET", "/v1/pilgrims/a1", "pilgrimA", "")
+	var raw struct {
+		Guide map[string]json.RawMessage `json:"guide"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := raw.Guide["position"]; ok {
+		t.Errorf("pilgrim's view of the guide carries a position: %s", body)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 )
@@ -37,12 +38,20 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Serve(ctx, api, osmand)
 }
 
-// Serve makes sure an admin token exists, rebuilds the live state from the
-// store, serves on the listeners (osmand may be nil) and runs the background
-// tasks until ctx ends. Then it shuts down gracefully: it stops accepting,
-// lets in-flight requests finish (an acknowledged ping is already durable),
-// closes every websocket with a "going away" close frame and waits for the
-// background tasks. The caller closes the store afterwards.
+// Serve runs the server until ctx ends. At start, in this order, it:
+//  1. makes sure an admin token exists (a generated one is printed once to
+//     Config.Stdout);
+//  2. rebuilds the live state from the store (the listeners are bound but
+//     not yet answering: connections wait in the kernel's backlog);
+//  3. serves on the listeners (osmand may be nil);
+//  4. starts the background tasks registered with OnRun;
+//  5. calls the OnReady functions.
+//
+// When ctx ends it shuts down gracefully: it stops accepting, lets in-flight
+// requests finish for up to Config.ShutdownTimeout (an acknowledged ping is
+// already durable), closes every websocket with a "going away" close frame,
+// cancels the background tasks' context and waits for every task to return.
+// Only then does it return; the caller closes the store afterwards.
 func (s *Server) Serve(ctx context.Context, api, osmand net.Listener) error {
 	defer api.Close()
 	if osmand != nil {
@@ -53,9 +62,15 @@ func (s *Server) Serve(ctx context.Context, api, osmand net.Listener) error {
 		return fmt.Errorf("bootstrap admin token: %w", err)
 	}
 	if generated != "" {
-		// Printed once: only the hash is stored, and later starts find it.
-		s.log.Warn("generated the bootstrap admin token; store it now, it is not shown again",
-			"token", generated, "hint", "set DALIL_ADMIN_TOKEN to choose your own")
+		// Printed once, to the operator's terminal and not to the log (logs
+		// are shipped and kept): only its hash is stored, and later starts
+		// find it.
+		out := s.cfg.Stdout
+		if out == nil {
+			out = os.Stdout
+		}
+		fmt.Fprintf(out, "Bootstrap admin token (store it now, it is not shown again; set DALIL_ADMIN_TOKEN to choose your own):\n  %s\n", generated)
+		s.log.Warn("generated the bootstrap admin token and printed it on standard output; it is not shown again")
 	}
 	if err := s.engine.Rebuild(ctx); err != nil { // logs what it rebuilt
 		return fmt.Errorf("rebuild live state: %w", err)
@@ -80,9 +95,15 @@ func (s *Server) Serve(ctx context.Context, api, osmand net.Listener) error {
 	tasks := append([]func(context.Context){}, s.background...)
 	s.mu.Unlock()
 	for _, fn := range tasks {
-		bg.Add(1)
-		go func() { defer bg.Done(); fn(bgCtx) }()
+		bg.Go(func() { fn(bgCtx) })
 	}
+	s.mu.Lock()
+	ready := append([]func(){}, s.ready...)
+	s.mu.Unlock()
+	for _, fn := range ready {
+		fn()
+	}
+	s.log.Info("ready", "addr", api.Addr().String(), "background_tasks", len(tasks))
 
 	var serveErr error
 	select {

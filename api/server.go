@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -25,8 +26,12 @@ type Config struct {
 	// port (Traccar Client's default is 5055).
 	OsmAndAddr string
 	// AdminToken is the bootstrap admin token (DALIL_ADMIN_TOKEN). When empty
-	// and no admin token is stored yet, one is generated and logged once.
+	// and no admin token is stored yet, Serve generates one and prints it
+	// once to Stdout (never to the log: logs are shipped and kept).
 	AdminToken string
+	// Stdout receives what a person must read once at start: a generated
+	// bootstrap admin token. Nil means os.Stdout.
+	Stdout io.Writer
 	// AllowedOrigins lists extra websocket Origins ("https://console.example")
 	// besides the server's own host.
 	AllowedOrigins []string
@@ -101,9 +106,12 @@ type Server struct {
 	// (websocket topic case:<ID>); the helpdesk sets it. Nil means operators
 	// and admins only.
 	caseAccess func(p Principal, caseID string) bool
+	// webhook is the outbound notifier when Config.Webhook.URL is set.
+	webhook *tracking.WebhookNotifier
 
 	mu         sync.Mutex
 	background []func(ctx context.Context)
+	ready      []func()
 }
 
 // New builds a server and its engine. Call Engine().Rebuild before serving
@@ -179,11 +187,26 @@ func (s *Server) OsmAndHandler() http.Handler { return s.ingest.OsmAndRoot() }
 // registerHelpdesk.
 func (s *Server) addPublisher(p tracking.Publisher) { s.fanout.Add(p) }
 
-// onRun registers a background task that Run starts with the serving context
-// and waits for at shutdown (the helpdesk's notifier, retention, …).
-func (s *Server) onRun(fn func(ctx context.Context)) {
+// OnRun registers a background task (the helpdesk's notifier, retention,
+// the demo simulation, …). Serve starts every task once the live state is
+// rebuilt and the listeners accept, passes a context that ends when shutdown
+// begins, and returns only after every task has returned, so a task may use
+// the store until it returns. Register before Serve; a task registered later
+// is not started.
+func (s *Server) OnRun(fn func(ctx context.Context)) {
 	s.mu.Lock()
 	s.background = append(s.background, fn)
+	s.mu.Unlock()
+}
+
+// OnReady registers fn to be called once when the server is ready: the live
+// state is rebuilt, the listeners serve and the background tasks have been
+// started. Serve calls the functions in order, on its own goroutine; they
+// should return quickly (print a banner, signal a test). Register before
+// Serve.
+func (s *Server) OnReady(fn func()) {
+	s.mu.Lock()
+	s.ready = append(s.ready, fn)
 	s.mu.Unlock()
 }
 

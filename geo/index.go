@@ -84,6 +84,7 @@ type campGeo struct {
 	box        boxXY
 	gates      []vec
 	tentOrder  []int32 // the camp's tents
+	id         string
 	site       Site
 	zone, num  int
 	layoutCamp int
@@ -169,7 +170,7 @@ func (ix *Index) buildGeometry() {
 		g := &ix.camps[i]
 		g.ring = ix.ringXY(c.Polygon)
 		g.box = g.ring.box()
-		g.site, g.zone, g.num, g.layoutCamp = c.Site, c.Zone, c.Number, i
+		g.id, g.site, g.zone, g.num, g.layoutCamp = c.ID, c.Site, c.Zone, c.Number, i
 		for _, p := range c.Gates {
 			g.gates = append(g.gates, ix.f.xy(p))
 		}

@@ -367,6 +367,23 @@ func BenchmarkLocate(b *testing.B) {
 	cpu.report(b)
 }
 
+// BenchmarkLocateNoH3 is BenchmarkLocate without the H3 call: the index's
+// own work per fix.
+func BenchmarkLocateNoH3(b *testing.B) {
+	ix := testIndex(b)
+	ps := fixes(ix.Layout(), 4096)
+	b.ReportAllocs()
+	i := 0
+	cpu := startCPU()
+	for b.Loop() {
+		p := ps[i&4095]
+		var loc Location
+		ix.place(&loc, p.Lat, p.Lon, 8)
+		i++
+	}
+	cpu.report(b)
+}
+
 // cpuClock reports thread CPU time per op as "cpu-ns/op".
 type cpuClock struct{ start time.Duration }
 
@@ -393,6 +410,20 @@ func BenchmarkLocateWarm(b *testing.B) {
 	cpu := startCPU()
 	for b.Loop() {
 		ix.Locate(c.Lat+2e-5, c.Lon+2e-5, 8)
+	}
+	cpu.report(b)
+}
+
+// BenchmarkLocateWarmNoH3 is BenchmarkLocateWarm without the H3 call.
+func BenchmarkLocateWarmNoH3(b *testing.B) {
+	ix := testIndex(b)
+	tt, _ := ix.Layout().Tent("mina-094/3")
+	c := tt.Polygon.Centroid()
+	b.ReportAllocs()
+	cpu := startCPU()
+	for b.Loop() {
+		var loc Location
+		ix.place(&loc, c.Lat+2e-5, c.Lon+2e-5, 8)
 	}
 	cpu.report(b)
 }

@@ -2,6 +2,7 @@ package geo
 
 import (
 	"encoding/gob"
+	"math"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -63,4 +64,13 @@ func TestZZGolden(t *testing.T) {
 		}
 	}
 	t.Logf("%d identical, %d differ", exact, bad)
+}
+
+func TestZZErf(t *testing.T) {
+	e := newErfTable()
+	worst := 0.0
+	for x := -5.0; x <= 5; x += 0.000137 {
+		worst = max(worst, math.Abs(e.at(x)-math.Erf(x)))
+	}
+	t.Logf("worst %g", worst)
 }

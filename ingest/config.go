@@ -53,6 +53,16 @@ type Config struct {
 	// The first refusal still answers 400 and is counted.
 	AckResentRejects bool
 
+	// RequireDeviceToken makes the OsmAnd and OwnTracks endpoints demand the
+	// device's token (the one /v1/pings uses): OsmAnd as a "token" query or
+	// form field or "Authorization: Bearer", OwnTracks as the basic-auth
+	// password. Without it a device is identified by its id alone, as in
+	// Traccar, so stock Traccar Client and OwnTracks setups work unchanged —
+	// but anyone who learns or guesses an id can post positions for it.
+	// Off by default for that compatibility; turn it on in production.
+	// A token that is presented is checked either way.
+	RequireDeviceToken bool
+
 	// RetryAfter is sent with 503 when the sink is unavailable.
 	RetryAfter time.Duration
 

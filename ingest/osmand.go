@@ -16,11 +16,13 @@ type osmandPing struct {
 	hasTime        bool
 	hasAcc         bool
 	hdop           float64
+	token          []byte // the device token, if the client sent one (a secret: never log it)
 }
 
 func (o *osmandPing) reset() {
 	o.it.reset(tracking.SourceOsmAnd)
 	o.id = o.id[:0]
+	o.token = o.token[:0]
 	o.lat, o.lon, o.hdop = 0, 0, 0
 	o.hasLat, o.hasLon, o.hasTime, o.hasAcc = false, false, false, false
 }
@@ -46,6 +48,8 @@ func (o *osmandPing) param(k, v []byte) {
 	switch string(k) {
 	case "id", "deviceid":
 		o.id = append(o.id[:0], v...)
+	case "token":
+		o.token = append(o.token[:0], v...)
 	case "lat":
 		o.lat, o.hasLat = o.num(v, "lat")
 	case "lon":

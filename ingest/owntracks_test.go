@@ -121,13 +121,14 @@ func TestOwnTracksDeviceMapping(t *testing.T) {
 	}
 }
 
-// A basic-auth password is the device's token: the token decides the device.
+// A basic-auth password is the device's token: the token decides the device
+// when the user and device name no other registered device.
 func TestOwnTracksTokenPassword(t *testing.T) {
 	rg := newRig(t)
 	req := httptestRequest("POST", "/pub", ownTracksLocation(testNow.Unix(), "21.4133"))
 	req.SetBasicAuth("whoever", "tok2")
-	req.Header.Set("X-Limit-U", "ali")
-	req.Header.Set("X-Limit-D", "phone")
+	req.Header.Set("X-Limit-U", "whoever")
+	req.Header.Set("X-Limit-D", "tablet")
 	wantStatus(t, serve(rg.mux, req), http.StatusOK)
 	if got := rg.sink.all(); len(got) != 1 || got[0].Device != "dev2" {
 		t.Fatalf("stored %+v, want dev2", got)

@@ -21,6 +21,7 @@ type reqState struct {
 	r        jsonReader
 	pr       paramReader
 	osm      osmandPing
+	tokenDev string // the device of the request's valid token, "" if none
 }
 
 // session is the filter state of one device for the duration of a request.
@@ -49,6 +50,9 @@ func (rs *reqState) clear() {
 	clear(rs.sessions)
 	rs.sessions = rs.sessions[:0]
 	rs.id = rs.id[:0]
+	clear(rs.osm.token) // a secret: do not leave it in a pooled buffer
+	rs.osm.token = rs.osm.token[:0]
+	rs.tokenDev = ""
 	rs.out = rs.out[:0]
 	rs.r.reset(nil)
 	rs.pr.reset(nil)

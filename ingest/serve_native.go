@@ -1,13 +1,10 @@
 package ingest
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-
-	"dalil/tracking"
 )
 
 // serveNative handles POST /v1/pings: a batch of one device's pings
@@ -22,19 +19,11 @@ func (h *Handler) serveNative(w http.ResponseWriter, r *http.Request) {
 
 	token := bearerToken(r.Header.Get("Authorization"))
 	if token == "" || h.auth == nil {
-		h.unauthorized(w, rs, `Bearer realm="dalil"`)
+		h.unauthorized(w, rs, challengeBearer, "missing or invalid device token: send Authorization: Bearer <token>")
 		return
 	}
-	dev, err := h.auth.DeviceForToken(r.Context(), token)
-	if err != nil || dev == "" {
-		if errors.Is(err, tracking.ErrUnavailable) {
-			h.m.unavailable.Inc()
-			w.Header().Set("Retry-After", h.retryAfter)
-			rs.out = append(rs.out[:0], "unavailable: cannot check the token now, retry later"...)
-			h.text(w, rs, http.StatusServiceUnavailable)
-			return
-		}
-		h.unauthorized(w, rs, `Bearer realm="dalil", error="invalid_token"`)
+	dev, ok := h.tokenDevice(w, r, rs, token, challengeBearer)
+	if !ok {
 		return
 	}
 

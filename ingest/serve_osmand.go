@@ -8,6 +8,10 @@ import (
 // serveOsmAnd handles GET|POST /ingest/osmand: the OsmAnd protocol of the
 // Traccar Client — parameters in the query string and/or a form body — and
 // the JSON body of Traccar Client 9.
+//
+// A device token, when given (required with Config.RequireDeviceToken),
+// must be the token of the device the request names: otherwise 401 (missing
+// or invalid) or 403 (another device's token).
 func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
 	defer h.observe(protoOsmAnd, time.Now())
 	rs := h.getState()
@@ -17,7 +21,22 @@ func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
 	if !h.readBody(w, r, rs, h.cfg.MaxSingleBodyBytes) {
 		return
 	}
+	o := &rs.osm
+	o.reset()
+	// The token: an "Authorization: Bearer" header, else a "token" field
+	// of the form body or the query (Traccar Client keeps a query string
+	// of its server URL, http://host:5055/?token=… , and appends its own
+	// fields to it).
+	bearer := bearerToken(r.Header.Get("Authorization"))
 	if b := trimSpace(rs.body); len(b) > 0 && (b[0] == '{' || b[0] == '[') {
+		if bearer != "" {
+			o.token = append(o.token[:0], bearer...)
+		} else {
+			o.token = rs.queryToken(o.token, r.URL.RawQuery)
+		}
+		if !h.osmandAuth(w, r, rs) {
+			return
+		}
 		rs.r.reset(rs.body)
 		if !rs.traccarJSON(&rs.r, now) {
 			h.syntaxError(w, rs, "JSON body")
@@ -30,8 +49,6 @@ func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
-		o := &rs.osm
-		o.reset()
 		rs.query = append(rs.query[:0], r.URL.RawQuery...)
 		rs.pr.reset(rs.query)
 		o.params(&rs.pr)
@@ -46,9 +63,23 @@ func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
 			o.it.p.Device = string(o.id)
 		}
 		*rs.addItem(0) = o.it
+		if bearer != "" {
+			o.token = append(o.token[:0], bearer...)
+		}
+		if !h.osmandAuth(w, r, rs) {
+			return
+		}
+	}
+	if rs.tokenDev != "" {
+		for i := range rs.items {
+			if d := rs.items[i].p.Device; d != "" && d != rs.tokenDev {
+				h.wrongDevice(w, rs, d)
+				return
+			}
+		}
 	}
 
-	if !h.run(r.Context(), w, rs, protoOsmAnd, now, false) {
+	if !h.run(r.Context(), w, rs, protoOsmAnd, now, rs.tokenDev != "") {
 		return
 	}
 	if len(rs.items) == 1 {
@@ -80,6 +111,14 @@ func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
 	// with the per-item outcome, like /v1/pings.
 	rs.out = appendBatchResult(rs.out[:0], rs)
 	h.json(w, rs, http.StatusOK)
+}
+
+// osmandAuth checks the token in rs.osm.token (see authDevice) and keeps
+// its device in rs.tokenDev. It answers 401 or 503 itself when it fails.
+func (h *Handler) osmandAuth(w http.ResponseWriter, r *http.Request, rs *reqState) bool {
+	dev, ok := h.authDevice(w, r, rs, rs.osm.token, challengeBearer)
+	rs.tokenDev = dev
+	return ok
 }
 
 // allUnknown reports whether every item of a non-empty request was refused

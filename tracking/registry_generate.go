@@ -33,15 +33,18 @@ const demoGuideGroupSize = 44
 //   - Mina tents filled to capacity in layout order, men and women in separate
 //     tents, each agency kept together; pilgrims beyond Mina's capacity get no
 //     camp or tent;
-//   - every pilgrim has a phone (device id: a 15-digit IMEI-like number),
-//     a wristband ("WB" + 8 digits), or both.
+//   - every pilgrim has a phone, a wristband, or both. Device ids are drawn
+//     at random (see phoneID and wristbandID), never in sequence: on OsmAnd
+//     and OwnTracks without device tokens the id is the only credential,
+//     so knowing one id must not reveal the next.
 //
 // l may be nil (no camps or tents are assigned then).
 func GenerateRegistry(l *geo.Layout, n int, seed int64) ([]Pilgrim, []Group) {
 	if n <= 0 {
 		return nil, nil
 	}
-	g := &registryGen{rng: rand.New(rand.NewPCG(uint64(seed), 0x7265676973747279)), tents: minaTents(l)}
+	g := &registryGen{rng: rand.New(rand.NewPCG(uint64(seed), 0x7265676973747279)), tents: minaTents(l),
+		deviceIDs: make(map[string]struct{}, n*3/2)}
 	g.households(n)
 	g.agencies()
 	return g.pilgrims, g.groups
@@ -60,6 +63,7 @@ type registryGen struct {
 	agencySeq  int
 	licenseOff int
 	pidOff     int
+	deviceIDs  map[string]struct{} // ids handed out, to keep them unique
 }
 
 func minaTents(l *geo.Layout) []*geo.Tent {
@@ -176,13 +180,13 @@ func (g *registryGen) identify(i int) {
 	}
 	hasBand := !hasPhone || g.chance(0.6)
 	if hasPhone {
-		p.Devices = append(p.Devices, fmt.Sprintf("35%013d", permute(i, 999_983, 4_242_424, 10_000_000_000_000)))
+		p.Devices = append(p.Devices, g.uniqueDeviceID(g.phoneID))
 		p.DeviceKinds = append(p.DeviceKinds, DevicePhone)
 	} else {
 		p.Phone = "" // no phone of their own
 	}
 	if hasBand {
-		p.Devices = append(p.Devices, fmt.Sprintf("WB%08d", permute(i, 7_654_321, 1_234_567, 100_000_000)))
+		p.Devices = append(p.Devices, g.uniqueDeviceID(g.wristbandID))
 		p.DeviceKinds = append(p.DeviceKinds, DeviceWristband)
 	}
 }

@@ -214,6 +214,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Addr = o.addr
 	cfg.OsmAndAddr = o.osmandAddr
 	cfg.AdminToken = os.Getenv("DALIL_ADMIN_TOKEN")
+	cfg.Stdout = stdout // a generated admin token is printed here, once
 	cfg.MetricsPublic = o.metricsPublic
 	cfg.StaleAfter = o.staleAfter
 	cfg.Webhook.URL, cfg.Webhook.Secret = o.webhookURL, o.webhookSecret
@@ -236,26 +237,37 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	base := "http://" + apiLn.Addr().String()
-	fmt.Fprintf(stdout, "Dalil serving on %s (console %s/)\n", apiLn.Addr(), base)
 
+	// Background work runs under Serve: it starts after the live state is
+	// rebuilt and Serve waits for it before returning (and the store closes).
 	if o.retention > 0 {
-		go srv.Engine().RunRetention(ctx, o.retention, time.Hour)
+		srv.OnRun(func(ctx context.Context) { srv.Engine().RunRetention(ctx, o.retention, time.Hour) })
 	}
+	var demoTokens []api.DemoToken
 	if o.demo {
-		toks, err := srv.DemoTokens(ctx)
-		if err != nil {
+		if demoTokens, err = srv.DemoTokens(ctx); err != nil {
 			apiLn.Close()
+			if osmLn != nil {
+				osmLn.Close()
+			}
 			return fmt.Errorf("demo tokens: %w", err)
 		}
+		srv.OnRun(func(ctx context.Context) { runDemoSimulation(ctx, srv, ix, reg, o.demoSeed, log) })
+	}
+	// The banner says the server answers: printed once Serve is ready.
+	srv.OnReady(func() {
+		fmt.Fprintf(stdout, "Dalil serving on %s (console %s/)\n", apiLn.Addr(), base)
+		if len(demoTokens) == 0 {
+			return
+		}
 		fmt.Fprintln(stdout, "Demo sign-in tokens (valid until the next start):")
-		for _, t := range toks {
+		for _, t := range demoTokens {
 			fmt.Fprintf(stdout, "  %-8s %-18s %s\n", t.Role, t.Subject, t.Token)
 			if t.Role == api.RolePilgrim {
 				fmt.Fprintf(stdout, "           tent finder: %s/me?token=%s\n", base, t.Token)
 			}
 		}
-		go runDemoSimulation(ctx, srv, ix, reg, o.demoSeed, log)
-	}
+	})
 	return srv.Serve(ctx, apiLn, osmLn)
 }
 

@@ -86,7 +86,7 @@ func (r *Report) notes(cfg Config) {
 		r.Notes = append(r.Notes, fmt.Sprintf("the machine was busy with other work (load average %.1f on %d CPUs): absolute rates are lower than on an idle machine; pings per server CPU-second is the fairer figure", r.LoadAvg[0], r.Machine.CPUs))
 	}
 	if r.Server.BytesPerDevice != 0 {
-		r.Notes = append(r.Notes, "RSS growth per device is (RSS at end − RSS at start) / devices; it is near zero when the server already held these devices from an earlier run")
+		r.Notes = append(r.Notes, "RSS growth per device is (RSS at end − RSS at start) / devices that reported; it includes buffers and heap slack, and is near zero when the server already held these devices from an earlier run")
 	}
 }
 

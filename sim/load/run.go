@@ -174,7 +174,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		if cpu := float64(after.cpuTicks-before.cpuTicks) / clockTicks; cpu > 0 {
 			rep.Server.PingsPerCPUSecond = float64(rep.Accepted) / cpu
 		}
-		if n := min(int64(len(cfg.Devices)), rep.Accepted); n > 0 {
+		// Devices that reported: the schedule walks the devices in order,
+		// one device per request.
+		if n := min(int64(len(cfg.Devices)), rep.Requests); n > 0 {
 			rep.Server.BytesPerDevice = float64(after.rssBytes-before.rssBytes) / float64(n)
 		}
 	}
