@@ -117,7 +117,7 @@ func newFixture(t testing.TB, mutate ...func(*Config, *Deps)) *fixture {
 	for _, m := range mutate {
 		m(&cfg, &deps)
 	}
-	srv, err := New(cfg, deps)
+	srv, err := New(ctx, cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

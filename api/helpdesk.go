@@ -46,9 +46,8 @@ const (
 // engine's update stream. Case and alert events go out through the server's
 // fan-out: the websocket hub (case:<ID>, events, group:<GID>) and any
 // Deps.Publishers, such as a tracking.WebhookNotifier.
-func (s *Server) registerHelpdesk(mux *http.ServeMux) {
+func (s *Server) registerHelpdesk(ctx context.Context, mux *http.ServeMux) {
 	h := &helpdesk{s: s}
-	ctx := context.Background()
 	h.searchVersion = s.registry.Version()
 	h.search = tracking.NewSearchIndex(s.registry, s.engine)
 

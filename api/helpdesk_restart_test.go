@@ -94,7 +94,7 @@ func startRestartServer(t *testing.T, st tracking.Store, reg *tracking.Registry)
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.AdminToken = adminSecret
-	srv, err := New(cfg, Deps{Store: st, Index: testIndex(t), Registry: reg})
+	srv, err := New(t.Context(), cfg, Deps{Store: st, Index: testIndex(t), Registry: reg})
 	if err != nil {
 		t.Fatal(err)
 	}

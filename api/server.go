@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -114,9 +115,11 @@ type Server struct {
 	ready      []func()
 }
 
-// New builds a server and its engine. Call Engine().Rebuild before serving
-// when the store holds history (Run does it).
-func New(cfg Config, deps Deps) (*Server, error) {
+// New builds a server and its engine. It reads the tokens, the cases and the
+// luggage from the store under ctx (a start-up deadline bounds a store that
+// hangs). Call Engine().Rebuild before serving when the store holds history
+// (Serve does it).
+func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	if deps.Store == nil || deps.Index == nil || deps.Registry == nil {
 		return nil, errors.New("api: Deps.Store, Deps.Index and Deps.Registry are required")
 	}
@@ -159,12 +162,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.tokens = newTokenStore(s.store, deps.Registry)
 	s.audits = newAuditLog(s.store)
 	s.ingest = ingest.NewHandler(cfg.Ingest, s.engine, deps.Registry, s.tokens, ingest.NewMetrics(s.metrics.reg), deps.Logger)
-	// New has no context (its callers build it once at start); loading the
-	// tokens is one scan of a few thousand small records.
-	if err := s.tokens.load(context.Background()); err != nil {
-		return nil, err
+	if err := s.tokens.load(ctx); err != nil {
+		return nil, fmt.Errorf("load tokens: %w", err)
 	}
-	s.handler = s.routes()
+	s.handler = s.routes(ctx)
 	return s, nil
 }
 
@@ -211,7 +212,7 @@ func (s *Server) OnReady(fn func()) {
 }
 
 // routes builds the mux. Go 1.22 patterns: method and wildcards.
-func (s *Server) routes() http.Handler {
+func (s *Server) routes(ctx context.Context) http.Handler {
 	mux := http.NewServeMux()
 
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
@@ -239,7 +240,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/live", s.handleLive)
 
 	s.ingest.Register(mux)
-	s.registerHelpdesk(mux)
+	s.registerHelpdesk(ctx, mux)
 
 	// Unknown API paths answer in JSON, not with the console's 404 page.
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {

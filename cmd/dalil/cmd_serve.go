@@ -15,6 +15,7 @@ import (
 
 	"dalil/api"
 	"dalil/geo"
+	"dalil/ingest"
 	"dalil/sim"
 	"dalil/store"
 	"dalil/tracking"
@@ -33,6 +34,13 @@ type serveOptions struct {
 	webhookURL, webhookSecret                           string
 	alertDistance                                       float64
 	alertAfter                                          time.Duration
+	// ingest filters and limits (docs/ingest.md); zero filter bounds disable
+	// the filter, as in ingest.Config.
+	ingestMaxAccuracy, ingestMaxSpeed, ingestMaxSpeedLuggage float64
+	ingestMaxAge, ingestMaxFuture                            time.Duration
+	ingestMaxBody, ingestMaxSingleBody                       int64
+	ingestMaxBatch                                           int
+	ingestRequireToken                                       bool
 }
 
 // env reads the environment once per flag; lookup is os.LookupEnv except in
@@ -71,6 +79,18 @@ func (e env) integer(name string, def int64, errs *[]error) int64 {
 	return n
 }
 
+func (e env) float(name string, def float64, errs *[]error) float64 {
+	v, ok := e(name)
+	if !ok || v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q: want a number", name, v))
+	}
+	return f
+}
+
 func (e env) duration(name string, def time.Duration, errs *[]error) time.Duration {
 	v, ok := e(name)
 	if !ok || v == "" {
@@ -104,8 +124,18 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", getenv.duration("DALIL_SHUTDOWN_TIMEOUT", 15*time.Second, &errs), "how long in-flight requests may finish at shutdown (DALIL_SHUTDOWN_TIMEOUT)")
 	fs.StringVar(&o.webhookURL, "webhook-url", getenv.str("DALIL_WEBHOOK_URL", ""), "POST signed case and alert events here, e.g. an SMS gateway (DALIL_WEBHOOK_URL)")
 	fs.StringVar(&o.webhookSecret, "webhook-secret", getenv.str("DALIL_WEBHOOK_SECRET", ""), "HMAC-SHA256 key signing webhook bodies; required with --webhook-url (DALIL_WEBHOOK_SECRET)")
-	fs.Float64Var(&o.alertDistance, "alert-distance", float64(getenv.integer("DALIL_ALERT_DISTANCE", 300, &errs)), "metres from the guide (or the group's centre) that make a member separated (DALIL_ALERT_DISTANCE)")
+	fs.Float64Var(&o.alertDistance, "alert-distance", getenv.float("DALIL_ALERT_DISTANCE", 300, &errs), "metres from the guide (or the group's centre) that make a member separated (DALIL_ALERT_DISTANCE)")
 	fs.DurationVar(&o.alertAfter, "alert-after", getenv.duration("DALIL_ALERT_AFTER", 10*time.Minute, &errs), "how long a member must stay separated before the guide is alerted (DALIL_ALERT_AFTER)")
+	ic := ingest.DefaultConfig()
+	fs.Float64Var(&o.ingestMaxAccuracy, "ingest-max-accuracy", getenv.float("DALIL_INGEST_MAX_ACCURACY", ic.MaxAccuracy, &errs), "refuse fixes whose accuracy radius is larger, in metres; 0 disables (DALIL_INGEST_MAX_ACCURACY)")
+	fs.DurationVar(&o.ingestMaxAge, "ingest-max-age", getenv.duration("DALIL_INGEST_MAX_AGE", ic.MaxAge, &errs), "refuse fixes older than this; must cover offline buffering; 0 disables (DALIL_INGEST_MAX_AGE)")
+	fs.DurationVar(&o.ingestMaxFuture, "ingest-max-future", getenv.duration("DALIL_INGEST_MAX_FUTURE", ic.MaxFuture, &errs), "refuse fixes stamped further ahead than this (wrong device clock); 0 disables (DALIL_INGEST_MAX_FUTURE)")
+	fs.Float64Var(&o.ingestMaxSpeed, "ingest-max-speed", getenv.float("DALIL_INGEST_MAX_SPEED", ic.MaxSpeed, &errs), "m/s between fixes beyond which a fix is a GPS jump (people); 0 disables (DALIL_INGEST_MAX_SPEED)")
+	fs.Float64Var(&o.ingestMaxSpeedLuggage, "ingest-max-speed-luggage", getenv.float("DALIL_INGEST_MAX_SPEED_LUGGAGE", ic.MaxSpeedLuggage, &errs), "the jump bound for luggage tags, m/s; 0 disables (DALIL_INGEST_MAX_SPEED_LUGGAGE)")
+	fs.Int64Var(&o.ingestMaxBody, "ingest-max-body", getenv.integer("DALIL_INGEST_MAX_BODY", ic.MaxBodyBytes, &errs), "largest native /v1/pings body, bytes (DALIL_INGEST_MAX_BODY)")
+	fs.Int64Var(&o.ingestMaxSingleBody, "ingest-max-single-body", getenv.integer("DALIL_INGEST_MAX_SINGLE_BODY", ic.MaxSingleBodyBytes, &errs), "largest OsmAnd or OwnTracks body, bytes (DALIL_INGEST_MAX_SINGLE_BODY)")
+	fs.IntVar(&o.ingestMaxBatch, "ingest-max-batch", int(getenv.integer("DALIL_INGEST_MAX_BATCH", int64(ic.MaxBatch), &errs)), "most pings in one request; 0 disables (DALIL_INGEST_MAX_BATCH)")
+	fs.BoolVar(&o.ingestRequireToken, "ingest-require-token", getenv.boolean("DALIL_INGEST_REQUIRE_TOKEN", ic.RequireDeviceToken, &errs), "OsmAnd and OwnTracks devices must present their device token; turn on in production (DALIL_INGEST_REQUIRE_TOKEN)")
 	fs.StringVar(&o.logLevel, "log-level", getenv.str("DALIL_LOG_LEVEL", "info"), "debug, info, warn or error (DALIL_LOG_LEVEL)")
 	fs.StringVar(&o.logFormat, "log-format", getenv.str("DALIL_LOG_FORMAT", "text"), "text or json (DALIL_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
@@ -134,6 +164,12 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	}
 	if o.retention < 0 {
 		return o, fmt.Errorf("%w: --retention must not be negative", errUsage)
+	}
+	if o.ingestMaxAccuracy < 0 || o.ingestMaxSpeed < 0 || o.ingestMaxSpeedLuggage < 0 || o.ingestMaxAge < 0 || o.ingestMaxFuture < 0 || o.ingestMaxBatch < 0 {
+		return o, fmt.Errorf("%w: the --ingest-max-* filter bounds must not be negative (0 disables a filter)", errUsage)
+	}
+	if o.ingestMaxBody <= 0 || o.ingestMaxSingleBody <= 0 {
+		return o, fmt.Errorf("%w: --ingest-max-body and --ingest-max-single-body must be positive", errUsage)
 	}
 	if o.logFormat != "text" && o.logFormat != "json" {
 		return o, fmt.Errorf("%w: --log-format must be text or json", errUsage)
@@ -210,25 +246,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("demo registry generated", "pilgrims", len(ps), "groups", len(gs))
 	}
 
-	cfg := api.DefaultConfig()
-	cfg.Addr = o.addr
-	cfg.OsmAndAddr = o.osmandAddr
-	cfg.AdminToken = os.Getenv("DALIL_ADMIN_TOKEN")
+	cfg := serveConfig(o, os.Getenv("DALIL_ADMIN_TOKEN"))
 	cfg.Stdout = stdout // a generated admin token is printed here, once
-	cfg.MetricsPublic = o.metricsPublic
-	cfg.StaleAfter = o.staleAfter
-	cfg.Webhook.URL, cfg.Webhook.Secret = o.webhookURL, o.webhookSecret
-	cfg.Alerts.RaiseDistanceM = o.alertDistance
-	cfg.Alerts.ClearDistanceM = o.alertDistance * 2 / 3
-	cfg.Alerts.RaiseAfter = o.alertAfter
-	cfg.ShutdownTimeout = o.shutdownTimeout
 	cfg.Console = web.Handler()
-	for _, origin := range strings.Split(o.origins, ",") {
-		if origin = strings.TrimSpace(origin); origin != "" {
-			cfg.AllowedOrigins = append(cfg.AllowedOrigins, origin)
-		}
-	}
-	srv, err := api.New(cfg, api.Deps{Store: st, Index: ix, Registry: reg, Logger: log})
+	srv, err := api.New(ctx, cfg, api.Deps{Store: st, Index: ix, Registry: reg, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -269,6 +290,36 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	})
 	return srv.Serve(ctx, apiLn, osmLn)
+}
+
+// serveConfig turns the options into the server's configuration.
+func serveConfig(o serveOptions, adminToken string) api.Config {
+	cfg := api.DefaultConfig()
+	cfg.Addr = o.addr
+	cfg.OsmAndAddr = o.osmandAddr
+	cfg.AdminToken = adminToken
+	cfg.MetricsPublic = o.metricsPublic
+	cfg.StaleAfter = o.staleAfter
+	cfg.Webhook.URL, cfg.Webhook.Secret = o.webhookURL, o.webhookSecret
+	cfg.Alerts.RaiseDistanceM = o.alertDistance
+	cfg.Alerts.ClearDistanceM = o.alertDistance * 2 / 3
+	cfg.Alerts.RaiseAfter = o.alertAfter
+	cfg.ShutdownTimeout = o.shutdownTimeout
+	cfg.Ingest.MaxAccuracy = o.ingestMaxAccuracy
+	cfg.Ingest.MaxAge = o.ingestMaxAge
+	cfg.Ingest.MaxFuture = o.ingestMaxFuture
+	cfg.Ingest.MaxSpeed = o.ingestMaxSpeed
+	cfg.Ingest.MaxSpeedLuggage = o.ingestMaxSpeedLuggage
+	cfg.Ingest.MaxBodyBytes = o.ingestMaxBody
+	cfg.Ingest.MaxSingleBodyBytes = o.ingestMaxSingleBody
+	cfg.Ingest.MaxBatch = o.ingestMaxBatch
+	cfg.Ingest.RequireDeviceToken = o.ingestRequireToken
+	for _, origin := range strings.Split(o.origins, ",") {
+		if origin = strings.TrimSpace(origin); origin != "" {
+			cfg.AllowedOrigins = append(cfg.AllowedOrigins, origin)
+		}
+	}
+	return cfg
 }
 
 // runDemoSimulation moves the registry's pilgrims in-process at real time
