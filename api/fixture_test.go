@@ -121,10 +121,8 @@ func newFixture(t testing.TB, mutate ...func(*Config, *Deps)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.AdminToken != "" { // else Serve generates one (tested)
-		if _, err := srv.EnsureAdmin(ctx); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := srv.EnsureAdmin(ctx); err != nil {
+		t.Fatal(err)
 	}
 	f.srv = srv
 	f.ts = httptest.NewServer(srv.Handler())

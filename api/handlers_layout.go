@@ -152,5 +152,5 @@ func (s *Server) handleLocate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc := s.index.Locate(lat, lon, acc)
-	writeJSON(w, http.StatusOK, locationView(lat, lon, acc, &loc))
+	writeJSON(w, http.StatusOK, LocationView{Lat: lat, Lon: lon, Location: loc})
 }

@@ -181,8 +181,31 @@ func TestLocateAndLayout(t *testing.T) {
 	c := centroid(f.tentA)
 	var lv LocationView
 	f.getJSON(fmt.Sprintf("/v1/locate?lat=%f&lon=%f&acc=2", c.Lat, c.Lon), "pilgrimA", &lv)
-	if lv.Camp != f.tentA.Camp || lv.Tent != f.tentA.ID || lv.Cell == "" {
+	if lv.Camp != f.tentA.Camp || lv.Tent != f.tentA.ID || lv.Cell == 0 || lv.Lat != roundTo(c.Lat, 6) || lv.AccuracyM != 2 {
 		t.Errorf("locate = %+v", lv)
+	}
+	// The API answers with the same field names and values as `dalil
+	// locate` (geo.Location's JSON), plus the queried point.
+	lat, lon := roundTo(c.Lat+0.00003, 6), roundTo(c.Lon-0.00002, 6)
+	_, body := f.do("GET", fmt.Sprintf("/v1/locate?lat=%f&lon=%f&acc=8", lat, lon), "pilgrimA", "")
+	var api, cli map[string]any
+	if err := json.Unmarshal(body, &api); err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(f.ix.Locate(lat, lon, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(want, &cli); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range cli {
+		if got, ok := api[k]; !ok || fmt.Sprint(got) != fmt.Sprint(v) {
+			t.Errorf("locate field %q = %v (present %v), want %v as dalil locate prints", k, got, ok, v)
+		}
+	}
+	if api["lat"] != lat || api["lon"] != lon || len(api) != len(cli)+2 {
+		t.Errorf("locate answer %s, want lat, lon and the %d fields of %s", body, len(cli), want)
 	}
 	var fc struct {
 		Type     string            `json:"type"`

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"time"
 
 	"dalil/geo"
@@ -91,33 +92,47 @@ func (s *Server) positionView(st *tracking.LiveState, now time.Time) *PositionVi
 	return v
 }
 
-// LocationView is the answer of /v1/locate.
+// LocationView is the answer of /v1/locate: the queried point and where it
+// is, in geo.Location's JSON — the very fields `dalil locate` prints
+// (accuracy_m, street_probability, cell as a decimal string, candidates,
+// description), so one client reads both. Live positions (PositionView) use
+// the shorter names of the websocket feed instead; docs/api.md maps them.
 type LocationView struct {
-	Lat               float64             `json:"lat"`
-	Lon               float64             `json:"lon"`
-	Accuracy          float64             `json:"acc"`
-	Site              geo.Site            `json:"site,omitempty"`
-	Zone              int                 `json:"zone,omitempty"`
-	Camp              string              `json:"camp,omitempty"`
-	CampNumber        int                 `json:"camp_number,omitempty"`
-	Tent              string              `json:"tent,omitempty"`
-	TentProbability   float64             `json:"tent_p,omitempty"`
-	Candidates        []geo.TentCandidate `json:"candidates,omitempty"`
-	StreetProbability float64             `json:"street_p"`
-	NearCamps         []string            `json:"near_camps,omitempty"`
-	EdgeDistanceM     float64             `json:"edge_distance_m"`
-	Cell              string              `json:"cell,omitempty"`
+	Lat float64
+	Lon float64
+	geo.Location
 }
 
-func locationView(lat, lon, acc float64, loc *geo.Location) LocationView {
-	var pv PositionView
-	locationFields(&pv, loc)
-	return LocationView{
-		Lat: lat, Lon: lon, Accuracy: acc,
-		Site: pv.Site, Zone: pv.Zone, Camp: pv.Camp, CampNumber: pv.CampNumber, Tent: pv.Tent,
-		TentProbability: pv.TentProbability, Candidates: pv.Candidates, StreetProbability: pv.StreetProbability,
-		NearCamps: pv.NearCamps, EdgeDistanceM: pv.EdgeDistanceM, Cell: pv.Cell,
+type latLon struct {
+	Lat float64 `json:"lat"`
+	Lon float64 `json:"lon"`
+}
+
+// MarshalJSON writes {"lat":…,"lon":…, then geo.Location's fields}.
+func (v LocationView) MarshalJSON() ([]byte, error) {
+	head, err := json.Marshal(latLon{v.Lat, v.Lon})
+	if err != nil {
+		return nil, err
 	}
+	loc, err := json.Marshal(v.Location)
+	if err != nil {
+		return nil, err
+	}
+	if len(loc) <= 2 { // "{}"
+		return head, nil
+	}
+	out := append(head[:len(head)-1:len(head)-1], ',')
+	return append(out, loc[1:]...), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes (clients and tests in Go).
+func (v *LocationView) UnmarshalJSON(b []byte) error {
+	var ll latLon
+	if err := json.Unmarshal(b, &ll); err != nil {
+		return err
+	}
+	v.Lat, v.Lon = ll.Lat, ll.Lon
+	return json.Unmarshal(b, &v.Location)
 }
 
 // PersonView is a pilgrim in a list: who and where.

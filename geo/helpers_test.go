@@ -92,3 +92,14 @@ func campBounds(l *Layout) map[string]bound {
 	}
 	return compute()
 }
+
+// locateByScan is Locate by the exhaustive path (every camp, then the tents
+// of the camps in reach), bypassing the grid.
+func (ix *Index) locateByScan(p Point, accM float64) Location {
+	var loc Location
+	loc.AccuracyM = accM
+	s := newLocState(ix.f.xy(p), accM)
+	ix.scanAll(&s)
+	ix.fill(&loc, &s)
+	return loc
+}

@@ -58,6 +58,19 @@ type locState struct {
 	mass float64
 }
 
+func newLocState(p vec, accM float64) locState {
+	s := locState{p: p, camp: -1, tent: -1, near: [2]int32{-1, -1}}
+	s.nearD = [2]float64{math.Inf(1), math.Inf(1)}
+	s.campEdge, s.tentEdge = math.Inf(1), math.Inf(1)
+	s.σ = accM / accuracyToSigma
+	s.inv = 1 / (s.σ * math.Sqrt2)
+	s.reach = reachSigmas * s.σ
+	// Builtin min and max: the same results as math.Min and math.Max (NaN,
+	// ±0), inlined, where those are assembly calls on amd64.
+	s.scan = max(s.reach, minScanM)
+	return s
+}
+
 // Locate places a fix: site, zone, camp, tent, the camps either side when in
 // a street, the distance to the nearest edge, and the tents the accuracy
 // circle spans with their probabilities. accM ≤ 0 means unknown (10 m is
@@ -81,16 +94,10 @@ func (ix *Index) place(loc *Location, lat, lon, accM float64) {
 	if !(accM > 0) {
 		accM = defaultAccuracyM
 	}
-	accM = math.Min(accM, maxAccuracyM)
+	accM = min(accM, maxAccuracyM)
 	loc.AccuracyM = accM
 
-	s := locState{p: ix.f.xy(Point{Lat: lat, Lon: lon}), camp: -1, tent: -1, near: [2]int32{-1, -1}}
-	s.nearD = [2]float64{math.Inf(1), math.Inf(1)}
-	s.campEdge, s.tentEdge = math.Inf(1), math.Inf(1)
-	s.σ = accM / accuracyToSigma
-	s.inv = 1 / (s.σ * math.Sqrt2)
-	s.reach = reachSigmas * s.σ
-	s.scan = math.Max(s.reach, minScanM)
+	s := newLocState(ix.f.xy(Point{Lat: lat, Lon: lon}), accM)
 
 	switch k, centre, ok := ix.grid.cell(s.p); {
 	case s.scan > tentReachM:
@@ -292,14 +299,14 @@ func (ix *Index) fill(loc *Location, s *locState) {
 	if s.tent >= 0 {
 		loc.Tent = ix.tentIDs[s.tent]
 	}
-	loc.EdgeDistanceM = round2(math.Min(loc.EdgeDistanceM, s.tentEdge))
+	loc.EdgeDistanceM = round2(min(loc.EdgeDistanceM, s.tentEdge))
 	if math.IsInf(loc.EdgeDistanceM, 0) {
 		loc.EdgeDistanceM = 0
 	}
 
 	// Probabilities: drop the negligible and spread the unlisted tents'
 	// share over the listed ones (see the model above).
-	street := round4(math.Max(0, 1-s.mass))
+	street := round4(max(0, 1-s.mass))
 	listed := 0.0
 	n := 0
 	for k := 0; k < s.n; k++ {
@@ -320,7 +327,7 @@ func (ix *Index) fill(loc *Location, s *locState) {
 		sum += p
 	}
 	loc.NumCandidates = n
-	loc.StreetProbability = round4(math.Max(0, 1-sum))
+	loc.StreetProbability = round4(max(0, 1-sum))
 }
 
 func round2(x float64) float64 { return math.Round(x*100) / 100 }

@@ -90,6 +90,64 @@ func TestLocateMatchesBruteForce(t *testing.T) {
 	}
 }
 
+// TestLocateGridMatchesFullScan checks the grid's candidate lists against
+// the exhaustive scan (every camp, every tent near the fix) for random fixes
+// over Mina and Arafat at the accuracies the lists serve: same camp, tent,
+// neighbours and probabilities. A list that missed a tent or a camp within
+// reach would show here.
+func TestLocateGridMatchesFullScan(t *testing.T) {
+	ix := testIndex(t)
+	l := ix.Layout()
+	rng := rand.New(rand.NewPCG(9, 10))
+	n := 3000
+	if testing.Short() {
+		n = 400
+	}
+	for k := 0; k < n; k++ {
+		var p Point
+		switch k % 3 {
+		case 0: // the Mina valley and around it
+			p = Point{Lat: 21.395 + rng.Float64()*0.035, Lon: 39.868 + rng.Float64()*0.055}
+		case 1: // Arafat and around it
+			p = Point{Lat: 21.34 + rng.Float64()*0.03, Lon: 39.95 + rng.Float64()*0.04}
+		case 2: // within a few metres of a tent
+			c := l.Tents[rng.IntN(len(l.Tents))].Polygon.Centroid()
+			p = Point{Lat: c.Lat + (rng.Float64()-0.5)*1e-4, Lon: c.Lon + (rng.Float64()-0.5)*1e-4}
+		}
+		acc := 1 + rng.Float64()*16.5 // 3σ within the lists' 35 m reach
+		var got Location
+		ix.place(&got, p.Lat, p.Lon, acc)
+		want := ix.locateByScan(p, acc)
+		if got.Camp != want.Camp || got.Tent != want.Tent || got.NearCamps != want.NearCamps ||
+			got.Site != want.Site || got.Zone != want.Zone || got.Area != want.Area {
+			t.Fatalf("%v ±%.1f m: grid %+v\nfull scan %+v", p, acc, got, want)
+		}
+		if math.Abs(got.StreetProbability-want.StreetProbability) > 2e-4 {
+			t.Fatalf("%v ±%.1f m: street %.4f, full scan %.4f", p, acc, got.StreetProbability, want.StreetProbability)
+		}
+		wp := map[string]float64{}
+		for _, c := range want.Candidates() {
+			wp[c.Tent] = c.Probability
+		}
+		for _, c := range got.Candidates() {
+			if w, ok := wp[c.Tent]; (ok || c.Probability > 0.005) && math.Abs(c.Probability-w) > 2e-4 {
+				t.Fatalf("%v ±%.1f m: %s %.4f, full scan %.4f", p, acc, c.Tent, c.Probability, w)
+			}
+		}
+		// Both measure every edge within the scan radius (max(3σ, 10 m)); the
+		// grid may also see tents a little beyond it. Far from every camp
+		// the edge is the nearest fence, found through the far grid.
+		scan := math.Max(reachSigmas*acc/accuracyToSigma, minScanM)
+		if want.EdgeDistanceM > campReachM && got.EdgeDistanceM != want.EdgeDistanceM {
+			t.Fatalf("%v: %.2f m from the nearest camp, full scan %.2f m", p, got.EdgeDistanceM, want.EdgeDistanceM)
+		}
+		if (want.EdgeDistanceM <= scan && math.Abs(got.EdgeDistanceM-want.EdgeDistanceM) > 0.011) ||
+			got.EdgeDistanceM > want.EdgeDistanceM+0.011 {
+			t.Fatalf("%v ±%.1f m: edge %.2f m, full scan %.2f m", p, acc, got.EdgeDistanceM, want.EdgeDistanceM)
+		}
+	}
+}
+
 func TestLocateStreetBetweenCamps(t *testing.T) {
 	ix := testIndex(t)
 	l := ix.Layout()

@@ -2,6 +2,7 @@ package geo
 
 import (
 	"encoding/gob"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -73,4 +74,24 @@ func TestZZErf(t *testing.T) {
 		worst = max(worst, math.Abs(e.at(x)-math.Erf(x)))
 	}
 	t.Logf("worst %g", worst)
+}
+
+func BenchmarkZZGrid64k(b *testing.B) {
+	l := Default()
+	ps := fixes(l, 1<<16)
+	for _, cellM := range []float64{16, 24, 32} {
+		ix, err := newIndex(l, cellM)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("cell%gm", cellM), func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				p := ps[i&(1<<16-1)]
+				var loc Location
+				ix.place(&loc, p.Lat, p.Lon, 8)
+				i++
+			}
+		})
+	}
 }
