@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"dalil/sim/load"
-	"dalil/sim/send"
 )
 
 // runBench drives a running server on this machine with simulated devices
@@ -42,21 +41,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	setup := fs.Duration("setup-timeout", 5*time.Minute, "bound on minting tokens and connecting watchers")
 	seed := fs.Int64("seed", 1, "seed of the watchers' choice of groups and places")
 	tokenFile := fs.String("tokens", "", "cache of device tokens (\"device token\" lines) reused across runs against the same server; missing ones are minted and appended")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	if _, err := send.CheckTarget(*target); err != nil {
-		return fmt.Errorf("%w: --target: %v", errUsage, err)
-	}
-	proto, err := send.ParseProtocol(*protocol)
-	if err != nil {
-		return fmt.Errorf("%w: --protocol: %v", errUsage, err)
+	proto, err := parseClientFlags(fs, args, target, protocol)
+	if err != nil || proto == "" {
+		return err
 	}
 	if *devices < 1 || *devices > load.MaxDevices {
 		return fmt.Errorf("%w: --devices %d: want 1 to %d", errUsage, *devices, load.MaxDevices)

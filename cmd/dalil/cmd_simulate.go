@@ -44,22 +44,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	window := fs.Duration("event-window", 10*time.Minute, "span in which the lost, silent and left-behind events happen")
 	workers := fs.Int("workers", 16, "HTTP requests in flight")
 	truth := fs.String("truth", "", "write the ground truth (lost pilgrims, left bags, silent and dead devices) to this JSON file at the end")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
-	}
-	// Refuse a non-loopback target before doing anything else.
-	if _, err := send.CheckTarget(*target); err != nil {
-		return fmt.Errorf("%w: --target: %v", errUsage, err)
-	}
-	proto, err := send.ParseProtocol(*protocol)
-	if err != nil {
-		return fmt.Errorf("%w: --protocol: %v", errUsage, err)
+	proto, err := parseClientFlags(fs, args, target, protocol)
+	if err != nil || proto == "" {
+		return err
 	}
 	ph, err := sim.ParsePhase(*phase)
 	if err != nil {
