@@ -51,12 +51,16 @@ type Index struct {
 	areas []areaGeo
 
 	// What Locate reads of a tent, packed: rects[i] is tent i's equivalent
-	// rectangle, tentPts its outline (all rings back to back; tentGeo.ring
-	// aliases it), tentIDs its id. A fix touches ~15 tents close together
-	// in these arrays; the whole set stays in a core's cache.
-	rects   []tentRect
-	tentPts []vec
-	tentIDs []string
+	// rectangle, outlines[i] where its outline starts in tentPts (all rings
+	// back to back; tentGeo.ring aliases it), tentIDs its id. A fix touches
+	// ~15 tents close together in these arrays; the whole set stays in a
+	// core's cache. maxSlack bounds outlines[i].slack, so that Locate reads
+	// outlines only for the few tents a fix may be in.
+	rects    []tentRect
+	outlines []tentOutline
+	maxSlack float64
+	tentPts  []vec
+	tentIDs  []string
 
 	walk *walkGraph
 	erf  erfTable
@@ -71,16 +75,23 @@ type ref struct {
 	d float32
 }
 
-// tentRect is tent i's equivalent rectangle as Locate needs it: centre (c,
-// frame metres), unit axis, half sizes, how far the tent may reach beyond
-// the rectangle, and where its outline starts in tentPts (it ends where the
-// next tent's starts; rects has one sentinel entry at the end).
+// tentRect is tent i's equivalent rectangle as Locate needs it for every
+// tent in reach: centre (c, frame metres), unit axis and half sizes. It is
+// 32 bytes so that each sits in one cache line (scattered fixes spend more
+// time waiting for these than computing with them).
 type tentRect struct {
 	cx, cy float64
 	ax, ay float32
 	hu, hv float32
-	slack  float32
-	ptLo   int32
+}
+
+// tentOutline is what Locate reads of tent i only when a fix may be in it:
+// how far the tent may reach beyond its rectangle, and where its outline
+// starts in tentPts (it ends where the next tent's starts; outlines has one
+// sentinel entry at the end).
+type tentOutline struct {
+	slack float32
+	ptLo  int32
 }
 
 type campGeo struct {
@@ -181,7 +192,8 @@ func (ix *Index) buildGeometry() {
 		campAt[c.ID] = int32(i)
 	}
 	ix.tents = make([]tentGeo, len(l.Tents))
-	ix.rects = make([]tentRect, len(l.Tents)+1)
+	ix.rects = make([]tentRect, len(l.Tents))
+	ix.outlines = make([]tentOutline, len(l.Tents)+1)
 	ix.tentIDs = make([]string, len(l.Tents))
 	pts := 0
 	for i := range l.Tents {
@@ -201,14 +213,16 @@ func (ix *Index) buildGeometry() {
 		g.c, g.ax, g.hu, g.hv, g.bu, g.bv = equivalentRect(g.ring)
 		ix.rects[i] = tentRect{
 			cx: g.c.X, cy: g.c.Y, ax: float32(g.ax.X), ay: float32(g.ax.Y),
-			hu: float32(g.hu), hv: float32(g.hv), slack: float32(math.Max(g.bu-g.hu, g.bv-g.hv)),
-			ptLo: int32(lo),
+			hu: float32(g.hu), hv: float32(g.hv),
 		}
+		slack := float32(math.Max(g.bu-g.hu, g.bv-g.hv))
+		ix.outlines[i] = tentOutline{slack: slack, ptLo: int32(lo)}
+		ix.maxSlack = max(ix.maxSlack, float64(slack))
 		ix.tentIDs[i] = t.ID
 		c := &ix.camps[g.camp]
 		c.tentOrder = append(c.tentOrder, int32(i))
 	}
-	ix.rects[len(l.Tents)].ptLo = int32(len(ix.tentPts)) // sentinel: end of the last outline
+	ix.outlines[len(l.Tents)].ptLo = int32(len(ix.tentPts)) // sentinel: end of the last outline
 
 	for i := range l.Areas {
 		a := &l.Areas[i]

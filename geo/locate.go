@@ -142,7 +142,7 @@ func (ix *Index) scanCell(s *locState, lo, hi span, centre vec) {
 		}
 		t := &ix.rects[r.i]
 		ix.considerTent(s, r.i, s.p.sub(vec{t.cx, t.cy}), vec{float64(t.ax), float64(t.ay)},
-			float64(t.hu), float64(t.hv), float64(t.slack))
+			float64(t.hu), float64(t.hv))
 	}
 }
 
@@ -174,7 +174,7 @@ func (ix *Index) scanAll(s *locState) {
 		}
 		for _, t := range c.tentOrder {
 			if g := &ix.tents[t]; g.box.dist2(s.p) <= s.scan*s.scan {
-				ix.considerTent(s, t, s.p.sub(g.c), g.ax, g.hu, g.hv, math.Max(g.bu-g.hu, g.bv-g.hv))
+				ix.considerTent(s, t, s.p.sub(g.c), g.ax, g.hu, g.hv)
 			}
 		}
 	}
@@ -201,9 +201,8 @@ func (ix *Index) considerCamp(s *locState, i int32) {
 }
 
 // considerTent weighs tent i, given the fix relative to the tent's
-// equivalent rectangle (d), the rectangle's unit axis and half sizes, and
-// how far the tent may reach beyond the rectangle.
-func (ix *Index) considerTent(s *locState, i int32, d, ax vec, hu, hv, slack float64) {
+// equivalent rectangle (d) and the rectangle's unit axis and half sizes.
+func (ix *Index) considerTent(s *locState, i int32, d, ax vec, hu, hv float64) {
 	u, v := d.dot(ax), ax.cross(d)
 	ou, ov := math.Abs(u)-hu, math.Abs(v)-hv
 	var edge float64
@@ -220,14 +219,19 @@ func (ix *Index) considerTent(s *locState, i int32, d, ax vec, hu, hv, slack flo
 	default:
 		edge = math.Sqrt(ou*ou + ov*ov)
 	}
-	// Containment is decided on the true outline; the rectangle only says
-	// when that is worth asking (it matches a rectangular tent to ~1 mm).
-	if s.tent < 0 && ou < nearRectM+slack && ov < nearRectM+slack {
-		// The outline itself, read from the packed tentPts (no bounding
-		// box test: the ray test is exact on its own).
-		if ring := ringXY(ix.tentPts[ix.rects[i].ptLo:ix.rects[i+1].ptLo]); ring.contains(s.p) {
-			s.tent = i
-			edge = ring.edgeDist(s.p)
+	// Containment is decided on the true outline; the rectangle grown by
+	// the tent's slack (how far the tent may reach beyond it) says when
+	// that is worth asking (it matches a rectangular tent to ~1 mm). The
+	// slack is read only past the bound every tent's slack is under.
+	if s.tent < 0 && ou < nearRectM+ix.maxSlack && ov < nearRectM+ix.maxSlack {
+		o := &ix.outlines[i]
+		if slack := float64(o.slack); ou < nearRectM+slack && ov < nearRectM+slack {
+			// The outline itself, read from the packed tentPts (no bounding
+			// box test: the ray test is exact on its own).
+			if ring := ringXY(ix.tentPts[o.ptLo:ix.outlines[i+1].ptLo]); ring.contains(s.p) {
+				s.tent = i
+				edge = ring.edgeDist(s.p)
+			}
 		}
 	}
 	if edge < s.tentEdge {
@@ -236,10 +240,13 @@ func (ix *Index) considerTent(s *locState, i int32, d, ax vec, hu, hv, slack flo
 	if (ou > 0 || ov > 0) && edge > s.reach {
 		return
 	}
+	// The model's ½[erf((h−u)w) + erf((h+u)w)] is even in u: with |u| the
+	// second term's argument is never negative and the first is −ou·w, the
+	// same floats as before in fewer steps.
 	e := &ix.erf
 	w := s.inv
-	pu := 0.5 * (e.at((hu-u)*w) + e.at((hu+u)*w))
-	pv := 0.5 * (e.at((hv-v)*w) + e.at((hv+v)*w))
+	pu := 0.5 * (e.pos((hu+math.Abs(u))*w) - e.at(ou*w))
+	pv := 0.5 * (e.pos((hv+math.Abs(v))*w) - e.at(ov*w))
 	p := pu * pv
 	if !(p > 0) {
 		return
@@ -333,10 +340,11 @@ func (ix *Index) fill(loc *Location, s *locState) {
 func round2(x float64) float64 { return math.Round(x*100) / 100 }
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
-// erfTable is erf on [0, erfMax] in erfSteps linear pieces: ~3 ns a value
-// instead of math.Erf's ~25, off by < 5e-7. Four values per tent near a fix
-// make this the inner loop of Locate. The sign is restored with Copysign
-// rather than a branch: it follows the layout of the tents around the fix,
+// erfTable is erf on [0, erfMax] in erfSteps linear pieces: a few
+// instructions a value, inlined, instead of math.Erf's ~25 ns, off by
+// < 5e-7. Four values per tent near a fix make this the inner loop of
+// Locate. The sign is restored with Copysign and the range clamped with min
+// rather than branches: they follow the layout of the tents around the fix,
 // which a branch predictor cannot learn.
 const (
 	erfSteps = 2048
@@ -354,11 +362,18 @@ func newErfTable() *erfTable {
 }
 
 func (t *erfTable) at(x float64) float64 {
-	a := math.Abs(x)
-	if a >= erfMax { // rare: a tent edge over 4·σ√2 from the fix
-		return math.Copysign(1, x)
-	}
-	f := a * (erfSteps / erfMax)
+	// Branch-free and small enough to inline: four calls per tent make a
+	// call's overhead as costly as the lookup. Beyond erfMax the clamp
+	// returns erf(4), within 1.5e-8 of 1. A NaN fails the index's bounds
+	// check as before.
+	f := min(math.Abs(x)*(erfSteps/erfMax), erfSteps)
 	i := int(f)
 	return math.Copysign(t[i]+(t[i+1]-t[i])*(f-float64(i)), x)
+}
+
+// pos is at for x ≥ 0 (or NaN).
+func (t *erfTable) pos(x float64) float64 {
+	f := min(x*(erfSteps/erfMax), erfSteps)
+	i := int(f)
+	return t[i] + (t[i+1]-t[i])*(f-float64(i))
 }
