@@ -19,6 +19,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"dalil/store/internal/check"
 	"dalil/tracking"
 )
 
@@ -46,9 +47,7 @@ type Store struct {
 	// Pebble (which panics when used after Close). A counter rather than a
 	// read lock, so that a callback that calls the store again (Latest's fn)
 	// gets errClosed instead of deadlocking against a waiting Close.
-	mu       sync.Mutex
-	closed   bool
-	inflight sync.WaitGroup
+	gate check.Gate // open/closed; Close waits for calls in progress
 
 	// latestMu orders retention's read-then-delete of stale latest entries
 	// against appends (shared), so a delete cannot swallow a newer merge.
@@ -107,16 +106,8 @@ func (s *Store) Dir() string { return s.dir }
 // take the write, so ingest answers 503 and the device retries.
 var errClosed = fmt.Errorf("embedded: store closed: %w", tracking.ErrUnavailable)
 
-// acquire registers a call; release it with s.inflight.Done().
-func (s *Store) acquire() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed
-	}
-	s.inflight.Add(1)
-	return nil
-}
+// acquire registers a call; release it with s.gate.Leave().
+func (s *Store) acquire() error { return s.gate.Enter(errClosed) }
 
 // Ping reports whether the store can serve: it is open and its directory
 // still answers a read.
@@ -127,7 +118,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	_, closer, err := s.db.Get(seqLeaseKey)
 	if err == nil {
 		closer.Close()
@@ -140,14 +131,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close refuses new calls, waits for running ones, then closes Pebble (the
 // WAL already holds every acknowledged write). Calling it again is a no-op.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.gate.Close() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	s.inflight.Wait()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("embedded: close: %w", err)
 	}
@@ -170,7 +156,7 @@ func (s *Store) DiskUsage(ctx context.Context) (int64, error) {
 	if err := s.acquire(); err != nil {
 		return 0, err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	return int64(s.db.Metrics().DiskSpaceUsage()), nil
 }
 
@@ -183,7 +169,7 @@ func (s *Store) TableBytes(ctx context.Context) (int64, error) {
 	if err := s.acquire(); err != nil {
 		return 0, err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	return s.db.Metrics().Total().TablesSize, nil
 }
 
@@ -194,7 +180,7 @@ func (s *Store) Compact(ctx context.Context) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	if err := s.db.Flush(); err != nil {
 		return unavailable("compact", err)
 	}
@@ -213,7 +199,7 @@ func (s *Store) Checkpoint(destDir string) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	if err := s.db.Checkpoint(destDir, pebble.WithFlushedWAL()); err != nil {
 		return fmt.Errorf("embedded: checkpoint to %s: %w", destDir, err)
 	}

@@ -37,7 +37,7 @@ func (s *Store) AppendPositions(ctx context.Context, ps []tracking.Position) err
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	s.latestMu.RLock()
 	defer s.latestMu.RUnlock()
 
@@ -87,17 +87,17 @@ func (s *Store) Trail(ctx context.Context, device string, since, until time.Time
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := check.Name("device", device); err != nil {
+	since, until, empty, err := check.TrailRange(device, since, until)
+	if err != nil {
 		return nil, fmt.Errorf("embedded: trail: %w", err)
 	}
-	since, until = check.Clamp(since), check.Clamp(until)
-	if !since.Before(until) {
+	if empty {
 		return nil, nil
 	}
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
 		LowerBound: positionBound(device, since),
 		UpperBound: positionBound(device, until),
@@ -144,7 +144,7 @@ func (s *Store) Latest(ctx context.Context, fn func(tracking.Position) error) er
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	lower := []byte{prefixLatest}
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
 	if err != nil {
@@ -190,7 +190,7 @@ func (s *Store) DeletePositionsBefore(ctx context.Context, t time.Time) (int64, 
 	if err := s.acquire(); err != nil {
 		return 0, err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	t = check.Clamp(t) // microseconds, the precision positions are kept at, as in PostgreSQL
 	removed, err := s.deleteTrailsBefore(ctx, t)
 	if err != nil {

@@ -27,7 +27,7 @@ func (s *Store) PutRecords(ctx context.Context, kind string, recs []tracking.Rec
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	prefix := recordPrefix(kind)
 	b := s.db.NewBatch()
 	defer b.Close()
@@ -57,7 +57,7 @@ func (s *Store) GetRecord(ctx context.Context, kind, id string) ([]byte, error) 
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	v, closer, err := s.db.Get(recordKey(kind, id))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, fmt.Errorf("embedded: record %s/%s: %w", kind, id, tracking.ErrNotFound)
@@ -83,7 +83,7 @@ func (s *Store) ScanRecords(ctx context.Context, kind string, fn func(id string,
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	prefix := recordPrefix(kind)
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
@@ -122,7 +122,7 @@ func (s *Store) DeleteRecord(ctx context.Context, kind, id string) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	if err := s.db.Delete(recordKey(kind, id), pebble.Sync); err != nil {
 		return unavailable("delete record", err)
 	}

@@ -32,7 +32,7 @@ func (s *Store) AppendPositions(ctx context.Context, ps []tracking.Position) err
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	r := &appendReq{ctx: ctx, ps: slices.Clone(ps), done: make(chan error, 1)}
 	select {
 	case s.queue <- r:
@@ -67,17 +67,17 @@ func (s *Store) Trail(ctx context.Context, device string, since, until time.Time
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := check.Name("device", device); err != nil {
+	since, until, empty, err := check.TrailRange(device, since, until)
+	if err != nil {
 		return nil, fmt.Errorf("postgres: trail: %w", err)
 	}
-	since, until = check.Clamp(since), check.Clamp(until)
-	if !since.Before(until) {
+	if empty {
 		return nil, nil
 	}
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	var lim any // NULL: LIMIT ALL
 	if limit > 0 {
 		lim = limit
@@ -111,7 +111,7 @@ func (s *Store) Latest(ctx context.Context, fn func(tracking.Position) error) er
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	rows, err := s.pool.Query(ctx, `SELECT device, `+positionSelect+` FROM latest_positions ORDER BY device`)
 	if err != nil {
 		return wrap("latest", err)
@@ -141,7 +141,7 @@ func (s *Store) DeletePositionsBefore(ctx context.Context, t time.Time) (int64, 
 	if err := s.acquire(); err != nil {
 		return 0, err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	t = check.Clamp(t)
 	removed, err := s.dropExpired(ctx) // left over by an interrupted run
 	if err != nil {

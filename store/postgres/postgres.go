@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"dalil/store/internal/check"
 	"dalil/tracking"
 )
 
@@ -49,9 +50,7 @@ type Store struct {
 	base  context.Context // lifetime of the committers' database work
 	done  sync.WaitGroup  // committers
 
-	mu       sync.Mutex
-	closed   bool
-	inflight sync.WaitGroup // calls in progress; Close waits for them
+	gate check.Gate // open/closed; Close waits for calls in progress
 
 	commits, appends, positions, failures atomic.Int64
 }
@@ -142,37 +141,24 @@ func OpenOptions(ctx context.Context, url string, o Options) (*Store, error) {
 
 var errClosed = fmt.Errorf("postgres: store closed: %w", tracking.ErrUnavailable)
 
-// acquire registers a call; release it with s.inflight.Done().
-func (s *Store) acquire() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errClosed
-	}
-	s.inflight.Add(1)
-	return nil
-}
+// acquire registers a call; release it with s.gate.Leave().
+func (s *Store) acquire() error { return s.gate.Enter(errClosed) }
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	return wrap("ping", s.pool.Ping(ctx))
 }
 
 // Close refuses new calls, lets running ones (and queued appends) finish,
 // stops the committers and closes the pool. Calling it again is a no-op.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.gate.Close() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	s.inflight.Wait()
 	close(s.queue)
 	s.done.Wait()
 	s.stop()
@@ -190,7 +176,7 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	if err := s.acquire(); err != nil {
 		return 0, err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	var v int
 	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM dalil_migrations`).Scan(&v)
 	return v, wrap("schema version", err)
@@ -202,7 +188,7 @@ func (s *Store) DiskUsage(ctx context.Context) (int64, error) {
 	if err := s.acquire(); err != nil {
 		return 0, err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	var n int64
 	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
 		FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'`).Scan(&n)

@@ -27,7 +27,7 @@ func (s *Store) PutRecords(ctx context.Context, kind string, recs []tracking.Rec
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	// ON CONFLICT may not touch one row twice in a statement: keep the last
 	// record of each id.
 	last := make(map[string]int, len(recs))
@@ -64,7 +64,7 @@ func (s *Store) GetRecord(ctx context.Context, kind, id string) ([]byte, error) 
 	if err := s.acquire(); err != nil {
 		return nil, err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	var data []byte
 	err := s.pool.QueryRow(ctx, `SELECT data FROM records WHERE kind = $1 AND id = $2`, kind, id).Scan(&data)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -92,7 +92,7 @@ func (s *Store) ScanRecords(ctx context.Context, kind string, fn func(id string,
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	rows, err := s.pool.Query(ctx, `SELECT id, data FROM records WHERE kind = $1 ORDER BY id`, kind)
 	if err != nil {
 		return wrap("scan records", err)
@@ -122,7 +122,7 @@ func (s *Store) DeleteRecord(ctx context.Context, kind, id string) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
-	defer s.inflight.Done()
+	defer s.gate.Leave()
 	_, err := s.pool.Exec(ctx, `DELETE FROM records WHERE kind = $1 AND id = $2`, kind, id)
 	return wrap("delete record", err)
 }
