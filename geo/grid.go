@@ -107,7 +107,7 @@ func (ix *Index) buildGrid(cellM float64) {
 	// Sized from the default layout's density at 16 m cells (each tent is
 	// listed by ~26 cells), to spare repeated growth of the big slices.
 	perTent := math.Pi * sq(tentR+4) / sq(cellM)
-	ix.tentRefs = make([]ref, 0, int(float64(len(ix.tents))*perTent)+64)
+	ix.tentRefs = make([]tentRef, 0, int(float64(len(ix.tents))*perTent)+64)
 	g.dir = make([]int32, nbx*nby)
 	var near []ref
 	var spans [blockSpans]span
@@ -153,7 +153,9 @@ func (ix *Index) buildGrid(cellM float64) {
 			})
 			visit++
 			sortRefs(near)
-			ix.tentRefs = append(ix.tentRefs, near...)
+			for _, r := range near {
+				ix.tentRefs = append(ix.tentRefs, ix.newTentRef(r, centre))
+			}
 		}
 		if len(ix.campRefs) == campLo {
 			continue // no cell of the block is near a camp
@@ -163,6 +165,28 @@ func (ix *Index) buildGrid(cellM float64) {
 		g.spans = append(g.spans, spans[:]...)
 	}
 	ix.campRefs = ix.campRefs[:len(ix.campRefs):len(ix.campRefs)]
+}
+
+// newTentRef packs tent r.i as listed by the cell centred at centre.
+func (ix *Index) newTentRef(r ref, centre vec) tentRef {
+	t := &ix.rects[r.i]
+	c := vec{t.cx, t.cy}
+	// The whole outline, not just the equivalent rectangle, lies within rad.
+	var far float64
+	for _, p := range ix.tents[r.i].ring {
+		far = max(far, p.dist(c))
+	}
+	o := c.sub(centre)
+	dx, dy := math.Round(o.X/refUnitM), math.Round(o.Y/refUnitM)
+	out := tentRef{i: r.i, rad: radUnbounded, d: uint8(min(math.Floor(float64(r.d)/refDistUnitM), math.MaxUint8))}
+	if math.Abs(dx) <= math.MaxInt8 && math.Abs(dy) <= math.MaxInt8 {
+		// Rounding moved the centre by up to half a unit on each axis.
+		rad := math.Ceil((far + math.Sqrt2/2*refUnitM) / refUnitM)
+		if rad < radUnbounded {
+			out.dx, out.dy, out.rad = int8(dx), int8(dy), uint8(rad)
+		}
+	}
+	return out
 }
 
 // farGrid serves fixes more than campReachM from every camp, which need
@@ -177,6 +201,21 @@ type farGrid struct {
 	fnx, fny   float64
 	off        []int32 // cell (row by row, from the south) → start in camps; the next ends it
 	camps      []int32
+	areaOff    []int32 // the same for areas: those whose box meets the cell
+	areas      []int32
+}
+
+// areasNear returns the areas (indices into Index.areas, sites first) whose
+// box meets p's far-grid cell: usually none or one, so a fix tests a few
+// areas rather than every one. Beyond the far grid it returns them all.
+func (ix *Index) areasNear(p vec) []int32 {
+	g := &ix.far
+	fx, fy := (p.X-g.x0)*g.inv, (p.Y-g.y0)*g.inv
+	if !(fx >= 0 && fy >= 0 && fx < g.fnx && fy < g.fny) {
+		return ix.allAreas
+	}
+	k := int(fy)*g.nx + int(fx)
+	return g.areas[g.areaOff[k]:g.areaOff[k+1]]
 }
 
 // farCellM is the side of a farGrid cell: small enough that each lists a
@@ -228,4 +267,25 @@ func (ix *Index) buildFar() {
 		}
 	}
 	f.off = append(f.off, int32(len(f.camps)))
+
+	ix.allAreas = make([]int32, len(ix.areas))
+	for i := range ix.allAreas {
+		ix.allAreas[i] = int32(i)
+	}
+	f.areaOff = make([]int32, 0, f.nx*f.ny+1)
+	for y := 0; y < f.ny; y++ {
+		for x := 0; x < f.nx; x++ {
+			cell := boxXY{
+				vec{f.x0 + float64(x)*farCellM, f.y0 + float64(y)*farCellM},
+				vec{f.x0 + float64(x+1)*farCellM, f.y0 + float64(y+1)*farCellM},
+			}
+			f.areaOff = append(f.areaOff, int32(len(f.areas)))
+			for i := range ix.areas {
+				if ix.areas[i].box.intersects(cell) {
+					f.areas = append(f.areas, int32(i))
+				}
+			}
+		}
+	}
+	f.areaOff = append(f.areaOff, int32(len(f.areas)))
 }

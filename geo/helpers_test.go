@@ -98,7 +98,8 @@ func campBounds(l *Layout) map[string]bound {
 func (ix *Index) locateByScan(p Point, accM float64) Location {
 	var loc Location
 	loc.AccuracyM = accM
-	s := newLocState(ix.f.xy(p), accM)
+	var s locState
+	s.init(ix.f.xy(p), accM)
 	ix.scanAll(&s)
 	ix.fill(&loc, &s)
 	return loc

@@ -44,11 +44,13 @@ type Index struct {
 	grid     cellGrid
 	far      farGrid
 	campRefs []ref // per grid cell: camps in reach, nearest first
-	tentRefs []ref // per grid cell: tents in reach, nearest first
+	tentRefs []tentRef // per grid cell: tents in reach, nearest first
 
-	camps []campGeo
-	tents []tentGeo
-	areas []areaGeo
+	camps     []campGeo
+	campBoxes []boxXY // camps[i].box, packed: every fix reads several
+	tents     []tentGeo
+	areas     []areaGeo
+	allAreas  []int32 // 0, 1, … len(areas)−1: what areasNear returns beyond the far grid
 
 	// What Locate reads of a tent, packed: rects[i] is tent i's equivalent
 	// rectangle, outlines[i] where its outline starts in tentPts (all rings
@@ -75,6 +77,27 @@ type ref struct {
 	d float32
 }
 
+// tentRef is a tent listed by a grid cell: its index, where its centre lies
+// from the cell's centre (dx, dy, in refUnitM) and a radius around that
+// point holding the whole tent (rad, in refUnitM, rounded up to cover
+// dx and dy's rounding; radUnbounded when it does not fit), and its
+// distance from the cell's centre (d, in refDistUnitM, rounded down), by
+// which lists are sorted. Locate skips a tent by these alone, without
+// reading its rectangle: most of the tents a list names beyond a fix's reach
+// cost no cache miss. It is as small as the ref it replaced.
+type tentRef struct {
+	i      int32
+	dx, dy int8
+	rad    uint8
+	d      uint8
+}
+
+const (
+	refUnitM     = 0.5
+	refDistUnitM = 0.25
+	radUnbounded = math.MaxUint8 // 127.5 m: beyond any fix a cell's lists serve
+)
+
 // tentRect is tent i's equivalent rectangle as Locate needs it for every
 // tent in reach: centre (c, frame metres), unit axis and half sizes. It is
 // 32 bytes so that each sits in one cache line (scattered fixes spend more
@@ -92,6 +115,7 @@ type tentRect struct {
 type tentOutline struct {
 	slack float32
 	ptLo  int32
+	camp  int32 // the tent's camp, for the fix found in it
 }
 
 type campGeo struct {
@@ -190,6 +214,7 @@ func (ix *Index) buildGeometry() {
 			g.gates = append(g.gates, ix.f.xy(p))
 		}
 		campAt[c.ID] = int32(i)
+		ix.campBoxes = append(ix.campBoxes, g.box)
 	}
 	ix.tents = make([]tentGeo, len(l.Tents))
 	ix.rects = make([]tentRect, len(l.Tents))
@@ -216,7 +241,7 @@ func (ix *Index) buildGeometry() {
 			hu: float32(g.hu), hv: float32(g.hv),
 		}
 		slack := float32(math.Max(g.bu-g.hu, g.bv-g.hv))
-		ix.outlines[i] = tentOutline{slack: slack, ptLo: int32(lo)}
+		ix.outlines[i] = tentOutline{slack: slack, ptLo: int32(lo), camp: g.camp}
 		ix.maxSlack = max(ix.maxSlack, float64(slack))
 		ix.tentIDs[i] = t.ID
 		c := &ix.camps[g.camp]

@@ -53,13 +53,18 @@ type locState struct {
 	tent     int32
 	tentEdge float64
 
+	// The MaxCandidates most likely tents so far, most likely first, and
+	// the mass of every tent weighed.
 	n    int
 	cand [MaxCandidates]candidate
 	mass float64
 }
 
-func newLocState(p vec, accM float64) locState {
-	s := locState{p: p, camp: -1, tent: -1, near: [2]int32{-1, -1}}
+// init readies a zeroed locState for a fix at p with accuracy accM. It
+// works in place: the state is large, and returning it by value cost a
+// copy per fix.
+func (s *locState) init(p vec, accM float64) {
+	s.p, s.camp, s.tent, s.near = p, -1, -1, [2]int32{-1, -1}
 	s.nearD = [2]float64{math.Inf(1), math.Inf(1)}
 	s.campEdge, s.tentEdge = math.Inf(1), math.Inf(1)
 	s.σ = accM / accuracyToSigma
@@ -68,7 +73,6 @@ func newLocState(p vec, accM float64) locState {
 	// Builtin min and max: the same results as math.Min and math.Max (NaN,
 	// ±0), inlined, where those are assembly calls on amd64.
 	s.scan = max(s.reach, minScanM)
-	return s
 }
 
 // Locate places a fix: site, zone, camp, tent, the camps either side when in
@@ -97,7 +101,8 @@ func (ix *Index) place(loc *Location, lat, lon, accM float64) {
 	accM = min(accM, maxAccuracyM)
 	loc.AccuracyM = accM
 
-	s := newLocState(ix.f.xy(Point{Lat: lat, Lon: lon}), accM)
+	var s locState
+	s.init(ix.f.xy(Point{Lat: lat, Lon: lon}), accM)
 
 	switch k, centre, ok := ix.grid.cell(s.p); {
 	case s.scan > tentReachM:
@@ -112,11 +117,32 @@ func (ix *Index) place(loc *Location, lat, lon, accM float64) {
 	ix.fill(loc, &s)
 }
 
-// scanCell weighs the camps and tents listed by the fix's grid cell, whose
+// scanCell weighs the tents and camps listed by the fix's grid cell, whose
 // lists run from lo to hi.
 func (ix *Index) scanCell(s *locState, lo, hi span, centre vec) {
 	rel := s.p.sub(centre)
 	q := math.Sqrt(rel.dot(rel)) // the fix's distance from the cell's centre
+	// A tent at distance d from the cell's centre is at least d − q from
+	// the fix: stop at the first ref beyond the scan radius. Before that,
+	// skip the tents whose bounding circle lies beyond it.
+	stop := (s.scan + q) / refDistUnitM
+	for _, r := range ix.tentRefs[lo.tent:hi.tent] {
+		if float64(r.d) > stop {
+			break
+		}
+		ox, oy := rel.X-float64(r.dx)*refUnitM, rel.Y-float64(r.dy)*refUnitM
+		if reach := s.scan + float64(r.rad)*refUnitM; ox*ox+oy*oy > reach*reach {
+			continue
+		}
+		ix.weighTent(s, r.i)
+	}
+	if s.tent >= 0 {
+		// Tents lie inside their camp (Validate sees to it), so the fix is
+		// in that camp, and no nearer its fence than the tent's edge: the
+		// camp needs no test, and its edge cannot be the nearest.
+		s.camp = ix.outlines[s.tent].camp
+		return
+	}
 	for _, r := range ix.campRefs[lo.camp:hi.camp] {
 		limit := s.nearD[1]
 		if s.camp >= 0 {
@@ -132,17 +158,6 @@ func (ix *Index) scanCell(s *locState, lo, hi span, centre vec) {
 		s.nearD = [2]float64{math.Inf(1), math.Inf(1)}
 		s.near = [2]int32{-1, -1}
 		ix.nearestCamp(s)
-	}
-	// A tent at distance d from the cell's centre is at least d − q from
-	// the fix: stop at the first ref beyond the scan radius.
-	stop := s.scan + q
-	for _, r := range ix.tentRefs[lo.tent:hi.tent] {
-		if float64(r.d) > stop {
-			break
-		}
-		t := &ix.rects[r.i]
-		ix.considerTent(s, r.i, s.p.sub(vec{t.cx, t.cy}), vec{float64(t.ax), float64(t.ay)},
-			float64(t.hu), float64(t.hv))
 	}
 }
 
@@ -168,26 +183,26 @@ func (ix *Index) scanAll(s *locState) {
 		ix.considerCamp(s, int32(i))
 	}
 	for i := range ix.camps {
-		c := &ix.camps[i]
-		if c.box.dist2(s.p) > s.scan*s.scan {
+		if ix.campBoxes[i].dist2(s.p) > s.scan*s.scan {
 			continue
 		}
-		for _, t := range c.tentOrder {
-			if g := &ix.tents[t]; g.box.dist2(s.p) <= s.scan*s.scan {
-				ix.considerTent(s, t, s.p.sub(g.c), g.ax, g.hu, g.hv)
+		for _, t := range ix.camps[i].tentOrder {
+			if ix.tents[t].box.dist2(s.p) <= s.scan*s.scan {
+				ix.weighTent(s, t)
 			}
 		}
 	}
 }
 
 func (ix *Index) considerCamp(s *locState, i int32) {
+	d2 := ix.campBoxes[i].dist2(s.p)
+	if d2 > s.nearD[1]*s.nearD[1] {
+		return // farther than the second nearest camp: cannot be in it either
+	}
 	c := &ix.camps[i]
-	if c.box.dist2(s.p) == 0 && c.ring.contains(s.p) {
+	if d2 == 0 && c.ring.contains(s.p) {
 		s.camp = i
 		s.campEdge = c.ring.edgeDist(s.p)
-		return
-	}
-	if c.box.dist2(s.p) > s.nearD[1]*s.nearD[1] {
 		return
 	}
 	d := c.ring.edgeDist(s.p)
@@ -200,32 +215,31 @@ func (ix *Index) considerCamp(s *locState, i int32) {
 	}
 }
 
-// considerTent weighs tent i, given the fix relative to the tent's
-// equivalent rectangle (d) and the rectangle's unit axis and half sizes.
-func (ix *Index) considerTent(s *locState, i int32, d, ax vec, hu, hv float64) {
-	u, v := d.dot(ax), ax.cross(d)
-	ou, ov := math.Abs(u)-hu, math.Abs(v)-hv
-	var edge float64
-	switch {
-	case ou <= 0 && ov <= 0:
-		edge = -ou
-		if -ov < edge {
-			edge = -ov
-		}
-	case ou <= 0:
-		edge = ov
-	case ov <= 0:
-		edge = ou
-	default:
-		edge = math.Sqrt(ou*ou + ov*ov)
-	}
+// weighTent weighs tent i: the distance to its edge, whether the fix is in
+// it, and the Gaussian's mass over it. It is the inner loop of Locate, and
+// which of its tests pass follows the tents around a fix, which no branch
+// predictor learns: the edge distance is computed without branches.
+func (ix *Index) weighTent(s *locState, i int32) {
+	t := &ix.rects[i]
+	dx, dy := s.p.X-t.cx, s.p.Y-t.cy
+	ax, ay := float64(t.ax), float64(t.ay)
+	hu, hv := float64(t.hu), float64(t.hv)
+	// The fix in the rectangle's axes, and how far outside it is along each
+	// (negative inside).
+	u, v := dx*ax+dy*ay, ax*dy-ay*dx
+	au, av := math.Abs(u), math.Abs(v)
+	ou, ov := au-hu, av-hv
+	xu, xv := max(ou, 0), max(ov, 0)
+	out := math.Sqrt(xu*xu + xv*xv) // distance from outside, 0 inside
+	worst := max(ou, ov)
+	edge := out - min(worst, 0) // inside: the distance to the nearest side
 	// Containment is decided on the true outline; the rectangle grown by
 	// the tent's slack (how far the tent may reach beyond it) says when
 	// that is worth asking (it matches a rectangular tent to ~1 mm). The
 	// slack is read only past the bound every tent's slack is under.
-	if s.tent < 0 && ou < nearRectM+ix.maxSlack && ov < nearRectM+ix.maxSlack {
+	if worst < nearRectM+ix.maxSlack && s.tent < 0 {
 		o := &ix.outlines[i]
-		if slack := float64(o.slack); ou < nearRectM+slack && ov < nearRectM+slack {
+		if worst < nearRectM+float64(o.slack) {
 			// The outline itself, read from the packed tentPts (no bounding
 			// box test: the ray test is exact on its own).
 			if ring := ringXY(ix.tentPts[o.ptLo:ix.outlines[i+1].ptLo]); ring.contains(s.p) {
@@ -234,25 +248,24 @@ func (ix *Index) considerTent(s *locState, i int32, d, ax vec, hu, hv float64) {
 			}
 		}
 	}
-	if edge < s.tentEdge {
-		s.tentEdge = edge
-	}
-	if (ou > 0 || ov > 0) && edge > s.reach {
+	s.tentEdge = min(s.tentEdge, edge)
+	if out > s.reach {
 		return
 	}
 	// The model's ½[erf((h−u)w) + erf((h+u)w)] is even in u: with |u| the
-	// second term's argument is never negative and the first is −ou·w, the
-	// same floats as before in fewer steps.
+	// second term's argument is never negative and the first is −ou·w.
 	e := &ix.erf
 	w := s.inv
-	pu := 0.5 * (e.pos((hu+math.Abs(u))*w) - e.at(ou*w))
-	pv := 0.5 * (e.pos((hv+math.Abs(v))*w) - e.at(ov*w))
+	pu := 0.5 * (e.pos((hu+au)*w) - e.at(ou*w))
+	pv := 0.5 * (e.pos((hv+av)*w) - e.at(ov*w))
 	p := pu * pv
 	if !(p > 0) {
 		return
 	}
 	s.mass += p
-	// Keep the MaxCandidates most likely, most likely first.
+	// Keep the MaxCandidates most likely, most likely first. (Branch-free
+	// ways to do this, counting ranks or a compare-and-swap pass, measured
+	// slower: more work than the mispredictions they save.)
 	k := s.n
 	if k == MaxCandidates {
 		if p <= s.cand[k-1].p {
@@ -271,12 +284,13 @@ func (ix *Index) considerTent(s *locState, i int32, d, ax vec, hu, hv float64) {
 
 func (ix *Index) fill(loc *Location, s *locState) {
 	l := ix.layout
+	areas := ix.areasNear(s.p)
 	if s.camp >= 0 {
 		c := &ix.camps[s.camp]
 		loc.Site, loc.Zone, loc.Camp, loc.CampNumber = c.site, c.zone, c.id, c.num
 		loc.EdgeDistanceM = s.campEdge
 	} else {
-		for i := range ix.areas {
+		for _, i := range areas {
 			a := &ix.areas[i]
 			if a.isSite && a.box.dist2(s.p) == 0 && a.ring.contains(s.p) {
 				loc.Site = a.site
@@ -296,7 +310,7 @@ func (ix *Index) fill(loc *Location, s *locState) {
 			}
 		}
 	}
-	for i := range ix.areas {
+	for _, i := range areas {
 		a := &ix.areas[i]
 		if a.landmk && a.box.dist2(s.p) == 0 && a.ring.contains(s.p) {
 			loc.Area = l.Areas[a.layoutI].ID

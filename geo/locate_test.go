@@ -533,7 +533,7 @@ func BenchmarkLocateGrid(b *testing.B) {
 			}
 			cpu.report(b)
 			b.ReportMetric(float64(len(ix.grid.spans)), "cells")
-			b.ReportMetric(float64((len(ix.tentRefs)+len(ix.campRefs))*int(unsafe.Sizeof(ref{})))/1e6, "refMB")
+			b.ReportMetric(float64(len(ix.tentRefs)*int(unsafe.Sizeof(tentRef{}))+len(ix.campRefs)*int(unsafe.Sizeof(ref{})))/1e6, "refMB")
 		})
 	}
 }

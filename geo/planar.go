@@ -32,44 +32,47 @@ func onSegment(a, b, p vec) bool {
 		math.Min(a.Y, b.Y) <= p.Y && p.Y <= math.Max(a.Y, b.Y)
 }
 
-// segDist2 is the squared distance from p to segment ab.
+// segDist2 is the squared distance from p to segment ab. The clamp to the
+// segment is min and max, not branches: which end is nearest follows the
+// geometry around a fix, which a branch predictor cannot learn.
 func segDist2(p, a, b vec) float64 {
 	ab := b.sub(a)
 	l2 := ab.dot(ab)
 	if l2 == 0 {
 		return p.dist2(a)
 	}
-	t := p.sub(a).dot(ab) / l2
-	if t < 0 {
-		t = 0
-	} else if t > 1 {
-		t = 1
-	}
+	t := min(max(p.sub(a).dot(ab)/l2, 0), 1)
 	return p.dist2(a.add(ab.scale(t)))
 }
 
 // ringXY is a closed ring in metres (last point repeats the first).
 type ringXY []vec
 
+// contains reports whether p is inside the ring (even-odd rule; a point
+// exactly on an edge may fall either way). It counts crossings with flags
+// rather than branches, for Locate's hot path: whether an edge crosses
+// follows the geometry, which a branch predictor cannot learn.
 func (r ringXY) contains(p vec) bool {
-	in := false
+	in := 0
 	n := len(r)
 	for i, j := 0, n-1; i < n; j, i = i, i+1 {
 		a, b := r[i], r[j]
-		if (a.Y > p.Y) != (b.Y > p.Y) && p.X < (b.X-a.X)*(p.Y-a.Y)/(b.Y-a.Y)+a.X {
-			in = !in
-		}
+		// The edge spans p's latitude, and meets it east of p: p.X <
+		// a.X + (b.X−a.X)(p.Y−a.Y)/dy, multiplied out by dy (whose sign
+		// flips the test) to spare a division.
+		spans := b2i(a.Y > p.Y) ^ b2i(b.Y > p.Y)
+		dy := b.Y - a.Y
+		east := b2i((p.X-a.X)*dy < (b.X-a.X)*(p.Y-a.Y)) ^ b2i(dy < 0)
+		in ^= spans & east
 	}
-	return in
+	return in == 1
 }
 
 // edgeDist is the distance from p to the ring's boundary.
 func (r ringXY) edgeDist(p vec) float64 {
 	best := math.Inf(1)
 	for i := 0; i+1 < len(r); i++ {
-		if d := segDist2(p, r[i], r[i+1]); d < best {
-			best = d
-		}
+		best = min(best, segDist2(p, r[i], r[i+1]))
 	}
 	return math.Sqrt(best)
 }
@@ -192,4 +195,12 @@ func (r ringXY) innerPoint() (vec, bool) {
 		}
 	}
 	return vec{}, false
+}
+
+// b2i is 1 for true, 0 for false: compiled to a flag, never a branch.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
