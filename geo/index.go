@@ -47,7 +47,8 @@ type Index struct {
 	tentRefs []tentRef // per grid cell: tents in reach, nearest first
 
 	camps     []campGeo
-	campBoxes []boxXY // camps[i].box, packed: every fix reads several
+	campBoxes  []boxXY       // camps[i].box, packed: every fix reads several
+	campPlanes [][]halfplane // camps[i]'s edges when it is convex, else nil
 	tents     []tentGeo
 	areas     []areaGeo
 	allAreas  []int32 // 0, 1, … len(areas)−1: what areasNear returns beyond the far grid
@@ -60,6 +61,7 @@ type Index struct {
 	// outlines only for the few tents a fix may be in.
 	rects    []tentRect
 	outlines []tentOutline
+	planes   []halfplane // convex tents' edges, back to back
 	maxSlack float64
 	tentPts  []vec
 	tentIDs  []string
@@ -113,9 +115,10 @@ type tentRect struct {
 // starts in tentPts (it ends where the next tent's starts; outlines has one
 // sentinel entry at the end).
 type tentOutline struct {
-	slack float32
-	ptLo  int32
-	camp  int32 // the tent's camp, for the fix found in it
+	slack   float32
+	ptLo    int32
+	planeLo int32 // where its edges start in planes, when convex (ends at the next tent's)
+	camp    int32 // the tent's camp, for the fix found in it
 }
 
 type campGeo struct {
@@ -215,6 +218,7 @@ func (ix *Index) buildGeometry() {
 		}
 		campAt[c.ID] = int32(i)
 		ix.campBoxes = append(ix.campBoxes, g.box)
+		ix.campPlanes = append(ix.campPlanes, convexPlanes(g.ring))
 	}
 	ix.tents = make([]tentGeo, len(l.Tents))
 	ix.rects = make([]tentRect, len(l.Tents))
@@ -241,13 +245,15 @@ func (ix *Index) buildGeometry() {
 			hu: float32(g.hu), hv: float32(g.hv),
 		}
 		slack := float32(math.Max(g.bu-g.hu, g.bv-g.hv))
-		ix.outlines[i] = tentOutline{slack: slack, ptLo: int32(lo), camp: g.camp}
+		ix.outlines[i] = tentOutline{slack: slack, ptLo: int32(lo), planeLo: int32(len(ix.planes)), camp: g.camp}
+		ix.planes = append(ix.planes, convexPlanes(g.ring)...)
 		ix.maxSlack = max(ix.maxSlack, float64(slack))
 		ix.tentIDs[i] = t.ID
 		c := &ix.camps[g.camp]
 		c.tentOrder = append(c.tentOrder, int32(i))
 	}
-	ix.outlines[len(l.Tents)].ptLo = int32(len(ix.tentPts)) // sentinel: end of the last outline
+	// Sentinel: where the last outline and its planes end.
+	ix.outlines[len(l.Tents)] = tentOutline{ptLo: int32(len(ix.tentPts)), planeLo: int32(len(ix.planes))}
 
 	for i := range l.Areas {
 		a := &l.Areas[i]

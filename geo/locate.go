@@ -26,6 +26,7 @@ import "math"
 const (
 	accuracyToSigma  = 1.5096
 	defaultAccuracyM = 10.0
+	minAccuracyM     = 0.01 // keeps 1/σ finite
 	maxAccuracyM     = 2000.0
 	reachSigmas      = 3.0
 	minScanM         = 10.0 // tents this close are always measured for EdgeDistanceM
@@ -98,7 +99,7 @@ func (ix *Index) place(loc *Location, lat, lon, accM float64) {
 	if !(accM > 0) {
 		accM = defaultAccuracyM
 	}
-	accM = min(accM, maxAccuracyM)
+	accM = min(max(accM, minAccuracyM), maxAccuracyM)
 	loc.AccuracyM = accM
 
 	var s locState
@@ -200,10 +201,16 @@ func (ix *Index) considerCamp(s *locState, i int32) {
 		return // farther than the second nearest camp: cannot be in it either
 	}
 	c := &ix.camps[i]
-	if d2 == 0 && c.ring.contains(s.p) {
-		s.camp = i
-		s.campEdge = c.ring.edgeDist(s.p)
-		return
+	if d2 == 0 {
+		if ps := ix.campPlanes[i]; ps != nil {
+			if w := planesWorst(ps, s.p); w <= 0 {
+				s.camp, s.campEdge = i, -w
+				return
+			}
+		} else if c.ring.contains(s.p) {
+			s.camp, s.campEdge = i, c.ring.edgeDist(s.p)
+			return
+		}
 	}
 	d := c.ring.edgeDist(s.p)
 	switch {
@@ -240,11 +247,13 @@ func (ix *Index) weighTent(s *locState, i int32) {
 	if worst < nearRectM+ix.maxSlack && s.tent < 0 {
 		o := &ix.outlines[i]
 		if worst < nearRectM+float64(o.slack) {
-			// The outline itself, read from the packed tentPts (no bounding
-			// box test: the ray test is exact on its own).
-			if ring := ringXY(ix.tentPts[o.ptLo:ix.outlines[i+1].ptLo]); ring.contains(s.p) {
-				s.tent = i
-				edge = ring.edgeDist(s.p)
+			if ps := ix.planes[o.planeLo:ix.outlines[i+1].planeLo]; len(ps) > 0 {
+				// Convex: a few products answer both questions.
+				if w := planesWorst(ps, s.p); w <= 0 {
+					s.tent, edge = i, -w
+				}
+			} else if ring := ringXY(ix.tentPts[o.ptLo:ix.outlines[i+1].ptLo]); ring.contains(s.p) {
+				s.tent, edge = i, ring.edgeDist(s.p)
 			}
 		}
 	}
@@ -370,24 +379,28 @@ type erfTable [erfSteps + 2]float64
 func newErfTable() *erfTable {
 	var t erfTable
 	for i := range t {
-		t[i] = math.Erf(float64(i) * erfMax / erfSteps)
+		t[i] = math.Erf(float64(min(i, erfSteps)) * erfMax / erfSteps)
 	}
+	// The last piece is flat: an index clamped to erfSteps reads erf(4)
+	// whatever its fraction.
 	return &t
 }
 
 func (t *erfTable) at(x float64) float64 {
 	// Branch-free and small enough to inline: four calls per tent make a
-	// call's overhead as costly as the lookup. Beyond erfMax the clamp
-	// returns erf(4), within 1.5e-8 of 1. A NaN fails the index's bounds
-	// check as before.
-	f := min(math.Abs(x)*(erfSteps/erfMax), erfSteps)
-	i := int(f)
+	// call's overhead as costly as the lookup. The index is clamped as an
+	// integer (a conversion beyond int64's range gives a negative, which is
+	// huge as a uint), and the flat last piece turns any x beyond erfMax
+	// into erf(4), within 1.5e-8 of 1. x is finite: place bounds the
+	// accuracy, and so 1/σ.
+	f := math.Abs(x) * (erfSteps / erfMax)
+	i := min(uint(int(f)), erfSteps)
 	return math.Copysign(t[i]+(t[i+1]-t[i])*(f-float64(i)), x)
 }
 
-// pos is at for x ≥ 0 (or NaN).
+// pos is at for x ≥ 0.
 func (t *erfTable) pos(x float64) float64 {
-	f := min(x*(erfSteps/erfMax), erfSteps)
-	i := int(f)
+	f := x * (erfSteps / erfMax)
+	i := min(uint(int(f)), erfSteps)
 	return t[i] + (t[i+1]-t[i])*(f-float64(i))
 }

@@ -68,6 +68,58 @@ func (r ringXY) contains(p vec) bool {
 	return in == 1
 }
 
+// halfplane is an edge of a convex ring as a line n·p = c, with n the unit
+// normal pointing out of the ring: n·p − c is p's signed distance from the
+// line, ≤ 0 on the ring's side.
+type halfplane struct {
+	n vec
+	c float64
+}
+
+// convexPlanes returns r's edges as halfplanes when r is convex, else nil
+// (concave or degenerate rings keep the ring tests).
+func convexPlanes(r ringXY) []halfplane {
+	n := len(r) - 1 // edges; r[n] repeats r[0]
+	if n < 3 {
+		return nil
+	}
+	var area float64
+	for i := 0; i < n; i++ {
+		area += r[i].cross(r[i+1])
+	}
+	sign := 1.0 // counter-clockwise: the outside is on each edge's right
+	switch {
+	case area < 0:
+		sign = -1
+	case !(area > 0):
+		return nil
+	}
+	out := make([]halfplane, 0, n)
+	for i := 0; i < n; i++ {
+		a, b, c := r[i], r[i+1], r[(i+2)%n]
+		d := b.sub(a)
+		if orient(a, b, c)*sign < 0 || d.len() == 0 {
+			return nil
+		}
+		u := d.unit()
+		nrm := vec{u.Y, -u.X}.scale(sign)
+		out = append(out, halfplane{nrm, nrm.dot(a)})
+	}
+	return out
+}
+
+// planesWorst is the largest signed distance of p from the lines of a
+// convex ring's edges: p is inside when it is ≤ 0, and then −worst is its
+// distance to the boundary. It costs a few products an edge where the ring
+// tests walk every edge twice with branches.
+func planesWorst(ps []halfplane, p vec) float64 {
+	w := math.Inf(-1)
+	for _, h := range ps {
+		w = max(w, h.n.dot(p)-h.c)
+	}
+	return w
+}
+
 // edgeDist is the distance from p to the ring's boundary.
 func (r ringXY) edgeDist(p vec) float64 {
 	best := math.Inf(1)
