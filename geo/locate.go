@@ -34,6 +34,10 @@ const (
 	// nearRectM: a fix this far outside a tent's equivalent rectangle may
 	// still be inside the tent (non-rectangular tents, projection rounding).
 	nearRectM = 0.05
+	// rectSlackM: a tent within this of its equivalent rectangle is
+	// measured as the rectangle (real tents are rectangles; projection
+	// leaves them a few millimetres off).
+	rectSlackM = 0.01
 )
 
 type candidate struct {
@@ -259,6 +263,13 @@ func (ix *Index) weighTent(s *locState, i int32) {
 			} else if ring := ringXY(ix.tentPts[o.ptLo:ix.outlines[i+1].ptLo]); ring.contains(s.p) {
 				s.tent, edge = i, ring.edgeDist(s.p)
 			}
+		}
+	}
+	if ix.maxSlack > rectSlackM && s.tent != i && out-1.5*ix.maxSlack < s.tentEdge {
+		// A layout with tents that are not rectangles: their rectangle
+		// misplaces their edge by up to the slack, so measure the outline.
+		if o := &ix.outlines[i]; float64(o.slack) > rectSlackM {
+			edge = ringXY(ix.tentPts[o.ptLo:ix.outlines[i+1].ptLo]).edgeDist(s.p)
 		}
 	}
 	s.tentEdge = min(s.tentEdge, edge)
