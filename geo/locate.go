@@ -383,9 +383,9 @@ func round4(x float64) float64 { return math.Floor(x*1e4+0.5) / 1e4 }
 // erfTable is erf on [0, erfMax] in erfSteps linear pieces: a few
 // instructions a value, inlined, instead of math.Erf's ~25 ns, off by
 // < 5e-7. Four values per tent near a fix make this the inner loop of
-// Locate. The sign is restored with Copysign and the range clamped with min
-// rather than branches: they follow the layout of the tents around the fix,
-// which a branch predictor cannot learn.
+// Locate. The sign is restored with Copysign and the index clamped with an
+// integer min rather than branches: they follow the layout of the tents
+// around the fix, which a branch predictor cannot learn.
 const (
 	erfSteps = 2048
 	erfMax   = 4.0 // erf(4) = 1 − 1.5e-8

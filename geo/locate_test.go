@@ -442,6 +442,32 @@ func BenchmarkLocateNoH3(b *testing.B) {
 	cpu.report(b)
 }
 
+// BenchmarkLocateNeighbourhoodNoH3 is BenchmarkLocateNoH3 for fixes
+// scattered within ~20 m of one tent: the same work and the same
+// unpredictable branches, but the neighbourhood's lists stay in cache. Its
+// distance from BenchmarkLocateNoH3 is the cost of memory; from
+// BenchmarkLocateWarmNoH3, of mispredicted branches.
+func BenchmarkLocateNeighbourhoodNoH3(b *testing.B) {
+	ix := testIndex(b)
+	tt, _ := ix.Layout().Tent("mina-094/3")
+	c := tt.Polygon.Centroid()
+	rng := rand.New(rand.NewPCG(7, 8))
+	ps := make([]Point, 4096)
+	for i := range ps {
+		ps[i] = Point{Lat: c.Lat + (rng.Float64()-0.5)*4e-4, Lon: c.Lon + (rng.Float64()-0.5)*4e-4}
+	}
+	b.ReportAllocs()
+	i := 0
+	cpu := startCPU()
+	for b.Loop() {
+		p := ps[i&4095]
+		var loc Location
+		ix.place(&loc, p.Lat, p.Lon, 8)
+		i++
+	}
+	cpu.report(b)
+}
+
 // cpuClock reports thread CPU time per op as "cpu-ns/op".
 type cpuClock struct{ start time.Duration }
 
