@@ -43,15 +43,15 @@ type Index struct {
 
 	grid     cellGrid
 	far      farGrid
-	campRefs []ref // per grid cell: camps in reach, nearest first
+	campRefs []ref     // per grid cell: camps in reach, nearest first
 	tentRefs []tentRef // per grid cell: tents in reach, nearest first
 
-	camps     []campGeo
+	camps      []campGeo
 	campBoxes  []boxXY       // camps[i].box, packed: every fix reads several
 	campPlanes [][]halfplane // camps[i]'s edges when it is convex, else nil
-	tents     []tentGeo
-	areas     []areaGeo
-	allAreas  []int32 // 0, 1, … len(areas)−1: what areasNear returns beyond the far grid
+	tents      []tentGeo
+	areas      []areaGeo
+	allAreas   []int32 // 0, 1, … len(areas)−1: what areasNear returns beyond the far grid
 
 	// What Locate reads of a tent, packed: rects[i] is tent i's equivalent
 	// rectangle, outlines[i] where its outline starts in tentPts (all rings
