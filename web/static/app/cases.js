@@ -1,10 +1,13 @@
 // CasesPanel is the lost-case queue: open cases with age and state, one
 // case's detail and timeline, and the buttons that move it along
-// open → located → escorted → reunited → closed (or cancelled).
+// open → located → escorted → reunited → closed (or cancelled), who works
+// it (assignment, staff only), and a sighting of its pilgrim.
 
 /* global L */
 
 import { age, ago, el, placeLabel, routeLine } from './common.js';
+import { AssignControl, assigneeText } from './assign.js';
+import { SightingForm } from './sighting.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -40,6 +43,13 @@ export class CasesPanel {
     this.cases = [];
     this.current = '';
     $('cases-refresh').addEventListener('click', () => this.refresh());
+    if (app.staff()) {
+      this.assign = new AssignControl(app, () => this.current, async (c) => {
+        if (c && c.id === this.current) this.show(c);
+        await this.refresh();
+      });
+    }
+    this.sighting = new SightingForm(app, $('c-sighting'), () => (this.shown && this.shown.pilgrim) || '');
     app.onLive((msg) => {
       if (msg.type !== 'event' && msg.type !== 'case') return;
       if (msg.type === 'event' && msg.kind !== 'case') return;
@@ -84,12 +94,13 @@ export class CasesPanel {
       list.replaceChildren(el('li', { class: 'muted' }, 'No open cases.'));
       return;
     }
-    list.replaceChildren(...open.map((c) => el('li', { class: `case-item state-${c.state}`, dataset: { id: c.id, state: c.state } },
+    list.replaceChildren(...open.map((c) => el('li', { class: `case-item state-${c.state}`, dataset: { id: c.id, state: c.state, assignee: c.assignee || '' } },
       el('button', { type: 'button', onclick: () => this.open(c.id) },
         el('strong', {}, c.pilgrim_name || c.pilgrim || c.luggage || c.id),
         ' ', el('span', { class: `badge state-${c.state}` }, c.state),
         el('br'),
-        el('span', { class: 'muted' }, `${c.id} · open ${age(openedAt(c))}${c.assignee ? ` · ${c.assignee}` : ''}`),
+        el('span', { class: 'muted' }, `${c.id} · open ${age(openedAt(c))} · `),
+        el('span', { class: c.assignee ? 'assignee' : 'assignee none' }, assigneeText(c.assignee)),
         c.next ? el('div', { class: 'next' }, c.next) : ''))));
   }
 
@@ -109,6 +120,8 @@ export class CasesPanel {
   }
 
   show(c) {
+    if ($('case').dataset.id !== c.id) this.sighting.reset();
+    this.shown = c;
     $('case').hidden = false;
     $('case').dataset.id = c.id;
     $('case').dataset.state = c.state;
@@ -118,6 +131,10 @@ export class CasesPanel {
     $('c-pilgrim').replaceChildren(pid ? el('a', { href: '#', onclick: (ev) => { ev.preventDefault(); this.app.pilgrim.show(pid); } }, c.pilgrim_name ? `${c.pilgrim_name} (${pid})` : pid) : (c.luggage || '–'));
     $('c-opened').textContent = openedAt(c) ? `${new Date(openedAt(c)).toLocaleString()} (${ago(openedAt(c))})` : '–';
     $('c-reporter').textContent = c.reported_by || '–';
+    $('c-assignee').textContent = c.assignee || 'nobody yet';
+    $('c-assignee').dataset.assignee = c.assignee || '';
+    if (this.assign) this.assign.show(c, finished.has(c.state));
+    $('c-sighting-box').hidden = finished.has(c.state) || !pid;
     const loc = c.place || null;
     const hint = c.last_known ? `not yet; last known ${placeText(c.last_known)} ${ago(c.last_known.ts)}` :
       (c.last_seen_place ? `not yet; last seen at ${c.last_seen_place}` : 'not yet');
@@ -138,7 +155,7 @@ export class CasesPanel {
       actions.push(el('button', { type: 'button', class: 'danger', dataset: { to: 'cancelled' }, onclick: () => this.transition(c.id, 'cancelled') }, 'Cancel'));
     }
     $('c-actions').replaceChildren(...actions);
-    $('c-timeline').replaceChildren(...timelineOf(c).map((ev) => el('li', { dataset: { action: ev.action || '', state: ev.state || '' } },
+    $('c-timeline').replaceChildren(...timelineOf(c).map((ev) => el('li', { dataset: { action: ev.action || '', state: ev.state || '', by: ev.by || '' } },
       el('strong', {}, ev.action === 'transition' ? `${ev.from || ''} → ${ev.state}` : (ev.action || ev.state || '')),
       ' ', el('span', { class: 'muted' }, [ev.ts ? new Date(ev.ts).toLocaleTimeString() : '', ev.by || ''].filter(Boolean).join(' · ')),
       ev.note ? el('div', {}, ev.note) : '',

@@ -177,6 +177,13 @@ function num(v) {
   return typeof v === 'number' ? v : (v === undefined || v === null || v === '' ? undefined : Number(v));
 }
 
+// errorText says what went wrong in an API call, naming the field at fault
+// when the API does ("q: nobody matches xyz").
+export function errorText(e) {
+  if (!e) return '';
+  return `${e.field ? `${e.field}: ` : ''}${e.message || String(e)}`;
+}
+
 // esc makes text safe to put into HTML.
 export function esc(s) {
   return String(s === undefined || s === null ? '' : s).replace(/[&<>"']/g, (c) => (

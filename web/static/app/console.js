@@ -1,12 +1,14 @@
 // The helpdesk console and guide view: sign-in, role-scoped UI, the layout
-// map with live positions, and the panels (search, pilgrim, group, cases,
-// luggage, alerts), each in its own module.
+// map with live positions, and the panels (search, found a pilgrim, pilgrim,
+// group, cases, luggage, alerts), each in its own module.
 
 import { API, APIError, LiveFeed, positionsOf } from './common.js';
 import { LayoutMap } from './layoutmap.js';
+import { MapPick } from './mappick.js';
 import { LiveLayer } from './live.js';
 import { PilgrimPanel } from './pilgrim.js';
 import { SearchPanel } from './search.js';
+import { FoundPanel } from './found.js';
 import { CasesPanel } from './cases.js';
 import { LuggagePanel } from './luggage.js';
 import { AlertsPanel } from './alerts.js';
@@ -95,6 +97,7 @@ class Console {
     for (const b of document.querySelectorAll('.jump button')) {
       b.addEventListener('click', () => this.map.fitSite(b.dataset.site));
     }
+    this.pick = new MapPick(this);
     this.live = new LiveLayer(this);
     this.feed = new LiveFeed(() => sessionStorage.getItem(TOKEN_KEY) || '', (m) => this.dispatch(m), (s) => this.liveStatus(s));
     this.pilgrim = new PilgrimPanel(this);
@@ -102,6 +105,7 @@ class Console {
     if (this.staff() || role === 'guide') this.cases = new CasesPanel(this);
     if (this.staff()) {
       this.search = new SearchPanel(this);
+      this.found = new FoundPanel(this);
       this.luggage = new LuggagePanel(this);
       this.showTab('results');
     }

@@ -1,11 +1,12 @@
 // PilgrimPanel shows one pilgrim: profile, guide contact, live position with
 // camp/tent and the tent probability, trail, and the walking route to the
-// assigned tent drawn on the map. The live dot follows the pilgrim:<PID>
-// topic.
+// assigned tent drawn on the map, and a sighting form. The live dot follows
+// the pilgrim:<PID> topic.
 
 /* global L */
 
 import { ago, el, flattenPosition, metres, placeLabel, routeLine } from './common.js';
+import { SightingForm } from './sighting.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -32,6 +33,7 @@ export class PilgrimPanel {
     $('p-route').addEventListener('click', () => this.showRoute());
     $('p-trail').addEventListener('click', () => this.showTrail());
     $('p-open-case').addEventListener('click', () => this.reportLost());
+    this.sighting = new SightingForm(app, $('p-sighting'), () => this.pid);
     // The open pilgrim's dot follows every update at once, unbatched: it is
     // one marker, and the helpdesk is watching it.
     app.onLive((msg, positions) => this.onPositions(positions));
@@ -48,6 +50,7 @@ export class PilgrimPanel {
       return;
     }
     if (this.pid && this.pid !== pid) this.app.feed.unsubscribe(`pilgrim:${this.pid}`);
+    if (this.pid !== pid) this.sighting.reset();
     this.clearLines();
     this.pid = pid;
     const { p, live, guide, group, devices } = profileOf(ans);
