@@ -171,7 +171,9 @@ func (ix *Index) buildGrid(cellM float64) {
 func (ix *Index) newTentRef(r ref, centre vec) tentRef {
 	t := &ix.rects[r.i]
 	c := vec{t.cx, t.cy}
-	// The whole outline, not just the equivalent rectangle, lies within rad.
+	// The whole outline lies within rad (and so does the rectangle, but for
+	// the corners of odd shapes, which sit beyond 3σ whenever the tent is
+	// skipped).
 	var far float64
 	for _, p := range ix.tents[r.i].ring {
 		far = max(far, p.dist(c))

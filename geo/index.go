@@ -63,8 +63,10 @@ type Index struct {
 	outlines []tentOutline
 	planes   []halfplane // convex tents' edges, back to back
 	maxSlack float64
-	tentPts  []vec
-	tentIDs  []string
+	// anyOutline: some tent is not a rectangle (see tentOutline.outline).
+	anyOutline bool
+	tentPts    []vec
+	tentIDs    []string
 
 	walk *walkGraph
 	erf  erfTable
@@ -119,6 +121,7 @@ type tentOutline struct {
 	ptLo    int32
 	planeLo int32 // where its edges start in planes, when convex (ends at the next tent's)
 	camp    int32 // the tent's camp, for the fix found in it
+	outline bool  // not a rectangle: its walls are measured on the outline
 }
 
 type campGeo struct {
@@ -245,7 +248,9 @@ func (ix *Index) buildGeometry() {
 			hu: float32(g.hu), hv: float32(g.hv),
 		}
 		slack := float32(math.Max(g.bu-g.hu, g.bv-g.hv))
-		ix.outlines[i] = tentOutline{slack: slack, ptLo: int32(lo), planeLo: int32(len(ix.planes)), camp: g.camp}
+		ix.outlines[i] = tentOutline{slack: slack, ptLo: int32(lo), planeLo: int32(len(ix.planes)), camp: g.camp,
+			outline: len(g.ring) != 5 || float64(slack) > rectSlackM}
+		ix.anyOutline = ix.anyOutline || ix.outlines[i].outline
 		ix.planes = append(ix.planes, convexPlanes(g.ring)...)
 		ix.maxSlack = max(ix.maxSlack, float64(slack))
 		ix.tentIDs[i] = t.ID

@@ -34,9 +34,9 @@ const (
 	// nearRectM: a fix this far outside a tent's equivalent rectangle may
 	// still be inside the tent (non-rectangular tents, projection rounding).
 	nearRectM = 0.05
-	// rectSlackM: a tent within this of its equivalent rectangle is
-	// measured as the rectangle (real tents are rectangles; projection
-	// leaves them a few millimetres off).
+	// rectSlackM: a four-cornered tent within this of its equivalent
+	// rectangle is measured as the rectangle (real tents are rectangles;
+	// projection leaves them a few millimetres off).
 	rectSlackM = 0.01
 )
 
@@ -83,7 +83,10 @@ func (s *locState) init(p vec, accM float64) {
 // Locate places a fix: site, zone, camp, tent, the camps either side when in
 // a street, the distance to the nearest edge, and the tents the accuracy
 // circle spans with their probabilities. accM ≤ 0 means unknown (10 m is
-// assumed). It does not allocate and is safe for concurrent use.
+// assumed); it is taken as at least 1 cm and at most 2 km. The edge
+// distance is exact up to the scan radius, max(3σ, 10 m); a larger value
+// only says that no wall is that close. It does not allocate and is safe
+// for concurrent use.
 func (ix *Index) Locate(lat, lon, accM float64) Location {
 	var loc Location
 	if !(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180) {
@@ -211,7 +214,9 @@ func (ix *Index) considerCamp(s *locState, i int32) {
 	c := &ix.camps[i]
 	if d2 == 0 {
 		if ps := ix.campPlanes[i]; ps != nil {
-			if w := planesWorst(ps, s.p); w <= 0 {
+			if w := planesWorst(ps, s.p); w < 0 || (w == 0 && c.ring.contains(s.p)) {
+				// Exactly on the fence, the ring's rule decides: it gives a
+				// point on a shared fence to one camp only.
 				s.camp, s.campEdge = i, -w
 				return
 			}
@@ -250,25 +255,29 @@ func (ix *Index) weighTent(s *locState, i int32) {
 	edge := out - min(worst, 0) // inside: the distance to the nearest side
 	// Containment is decided on the true outline; the rectangle grown by
 	// the tent's slack (how far the tent may reach beyond it) says when
-	// that is worth asking (it matches a rectangular tent to ~1 mm). The
-	// slack is read only past the bound every tent's slack is under.
+	// that is worth asking (it matches the default layout's tents to 5 mm).
+	// The slack is read only past the bound every tent's slack is under.
 	if worst < nearRectM+ix.maxSlack && s.tent < 0 {
 		o := &ix.outlines[i]
 		if worst < nearRectM+float64(o.slack) {
+			ring := ringXY(ix.tentPts[o.ptLo:ix.outlines[i+1].ptLo])
 			if ps := ix.planes[o.planeLo:ix.outlines[i+1].planeLo]; len(ps) > 0 {
-				// Convex: a few products answer both questions.
-				if w := planesWorst(ps, s.p); w <= 0 {
+				// Convex: a few products answer both questions. Exactly on
+				// a wall, the ring's rule decides, which gives a point on a
+				// shared wall to one tent only.
+				if w := planesWorst(ps, s.p); w < 0 || (w == 0 && ring.contains(s.p)) {
 					s.tent, edge = i, -w
 				}
-			} else if ring := ringXY(ix.tentPts[o.ptLo:ix.outlines[i+1].ptLo]); ring.contains(s.p) {
+			} else if ring.contains(s.p) {
 				s.tent, edge = i, ring.edgeDist(s.p)
 			}
 		}
 	}
-	if ix.maxSlack > rectSlackM && s.tent != i && out-1.5*ix.maxSlack < s.tentEdge {
+	if ix.anyOutline && s.tent != i && out-1.5*ix.maxSlack < s.tentEdge {
 		// A layout with tents that are not rectangles: their rectangle
-		// misplaces their edge by up to the slack, so measure the outline.
-		if o := &ix.outlines[i]; float64(o.slack) > rectSlackM {
+		// misplaces their walls (by up to the slack outside it, by any
+		// recess inside it), so measure the outline.
+		if o := &ix.outlines[i]; o.outline {
 			edge = ringXY(ix.tentPts[o.ptLo:ix.outlines[i+1].ptLo]).edgeDist(s.p)
 		}
 	}
@@ -406,8 +415,8 @@ func newErfTable() *erfTable {
 func (t *erfTable) at(x float64) float64 {
 	// Branch-free and small enough to inline: four calls per tent make a
 	// call's overhead as costly as the lookup. The index is clamped as an
-	// integer (a conversion beyond int64's range gives a negative, which is
-	// huge as a uint), and the flat last piece turns any x beyond erfMax
+	// integer (a conversion beyond int64's range gives a negative on amd64,
+	// huge as a uint, and saturates on arm64), and the flat last piece turns any x beyond erfMax
 	// into erf(4), within 1.5e-8 of 1. x is finite: place bounds the
 	// accuracy, and so 1/σ.
 	f := math.Abs(x) * (erfSteps / erfMax)

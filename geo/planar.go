@@ -59,10 +59,13 @@ func (r ringXY) contains(p vec) bool {
 		a, b := r[i], r[j]
 		// The edge spans p's latitude, and meets it east of p: p.X <
 		// a.X + (b.X−a.X)(p.Y−a.Y)/dy, multiplied out by dy (whose sign
-		// flips the test) to spare a division.
+		// flips the comparison) to spare a division. Strict both ways, as
+		// the division form is: a point on an edge shared by two rings
+		// falls in exactly one.
 		spans := b2i(a.Y > p.Y) ^ b2i(b.Y > p.Y)
 		dy := b.Y - a.Y
-		east := b2i((p.X-a.X)*dy < (b.X-a.X)*(p.Y-a.Y)) ^ b2i(dy < 0)
+		lhs, rhs := (p.X-a.X)*dy, (b.X-a.X)*(p.Y-a.Y)
+		east := b2i(lhs < rhs)&b2i(dy > 0) | b2i(lhs > rhs)&b2i(dy < 0)
 		in ^= spans & east
 	}
 	return in == 1

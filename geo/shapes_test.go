@@ -14,14 +14,10 @@ import (
 // in Mina.
 func shapesLayout(t testing.TB) *Layout {
 	t.Helper()
-	origin := Point{Lat: 21.4140, Lon: 39.8850}
 	ring := func(xy ...float64) Ring {
 		var r Ring
 		for i := 0; i+1 < len(xy); i += 2 {
-			r = append(r, Point{
-				Lat: origin.Lat + xy[i+1]/111_000,
-				Lon: origin.Lon + xy[i]/(111_000*math.Cos(origin.Lat*math.Pi/180)),
-			})
+			r = append(r, shapesPoint(xy[i], xy[i+1]))
 		}
 		return append(r, r[0])
 	}
@@ -41,6 +37,13 @@ func shapesLayout(t testing.TB) *Layout {
 		// A hall longer than a grid cell's packed offsets reach.
 		{ID: "mina-201/4", Camp: "mina-201", Number: 4, Capacity: 400, Polygon: ring(30, 35, 190, 35, 190, 45, 30, 45)},
 		{ID: "mina-201/5", Camp: "mina-201", Number: 5, Capacity: 20, Polygon: ring(10, 100, 18, 100, 18, 108, 10, 108)},
+		// A door recess, 0.3 m wide and 1 m deep: close to a rectangle by
+		// area, far from it for a fix in the recess.
+		{ID: "mina-201/6", Camp: "mina-201", Number: 6, Capacity: 20,
+			Polygon: ring(100, 10, 112.35, 10, 112.35, 11, 112.65, 11, 112.65, 10, 125, 10, 125, 20, 100, 20)},
+		// Two tents sharing a wall.
+		{ID: "mina-201/7", Camp: "mina-201", Number: 7, Capacity: 20, Polygon: ring(140, 10, 148, 10, 148, 18, 140, 18)},
+		{ID: "mina-201/8", Camp: "mina-201", Number: 8, Capacity: 20, Polygon: ring(148, 10, 156, 10, 156, 18, 148, 18)},
 		{ID: "mina-202/1", Camp: "mina-202", Number: 1, Capacity: 20, Polygon: ring(90, 90, 98, 90, 98, 98, 90, 98)},
 	}
 	l, err := NewLayout(append([]Area(nil), Default().Areas...), camps, tents)
@@ -48,6 +51,15 @@ func shapesLayout(t testing.TB) *Layout {
 		t.Fatalf("NewLayout: %v", err)
 	}
 	return l
+}
+
+// shapesPoint is the point x metres east and y north of shapesLayout's origin.
+func shapesPoint(x, y float64) Point {
+	origin := Point{Lat: 21.4140, Lon: 39.8850}
+	return Point{
+		Lat: origin.Lat + y/111_000,
+		Lon: origin.Lon + x/(111_000*math.Cos(origin.Lat*math.Pi/180)),
+	}
 }
 
 // TestLocateShapes checks Locate on concave and non-rectangular camps and
@@ -76,7 +88,7 @@ func TestLocateShapes(t *testing.T) {
 	seen := map[string]int{}
 	for k := 0; k < 20000; k++ {
 		x, y := -20+rng.Float64()*240, -20+rng.Float64()*200
-		p := ix.f.point(vec{x, y}.add(ix.f.xy(Point{Lat: 21.4140, Lon: 39.8850})))
+		p := shapesPoint(x, y)
 		loc := ix.Locate(p.Lat, p.Lon, 5)
 		camp, tent := bruteForce(l, p)
 		if loc.Camp != camp || loc.Tent != tent {
@@ -108,5 +120,37 @@ func TestLocateShapes(t *testing.T) {
 		if seen[want] == 0 {
 			t.Errorf("no random point fell in %q: the test misses that path", want)
 		}
+	}
+}
+
+// TestLocateWallsAndRecesses: a point exactly on the wall two tents share
+// falls in one of them, the same one at every accuracy (the grid's path and
+// the wide scan's alike) and as the polygon scan says; a fix in a door
+// recess measures the recess's walls, not the rectangle around it.
+func TestLocateWallsAndRecesses(t *testing.T) {
+	l := shapesLayout(t)
+	ix, err := NewIndex(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := l.Tent("mina-201/7")
+	wall := mid(a.Polygon[1], a.Polygon[2]) // the east wall of 7, the west wall of 8
+	_, want := bruteForce(l, wall)
+	if want == "" {
+		t.Fatal("the polygon scan puts the shared wall in no tent")
+	}
+	for _, acc := range []float64{1, 5, 12, 30, 200} {
+		if got := ix.Locate(wall.Lat, wall.Lon, acc).Tent; got != want {
+			t.Errorf("on the shared wall at ±%g m: tent %q, want %q", acc, got, want)
+		}
+	}
+
+	recess := shapesPoint(112.5, 10.9)
+	loc := ix.Locate(recess.Lat, recess.Lon, 3)
+	if loc.Tent != "" || loc.Camp != "mina-201" {
+		t.Fatalf("in the door recess: camp %q tent %q, want camp mina-201 and no tent", loc.Camp, loc.Tent)
+	}
+	if math.Abs(loc.EdgeDistanceM-0.1) > 0.011 {
+		t.Errorf("in the door recess: edge %.3f m, want 0.10 m (the recess's end wall)", loc.EdgeDistanceM)
 	}
 }
