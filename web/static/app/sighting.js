@@ -17,12 +17,13 @@ export function sightingSummary(ans) {
 }
 
 export class SightingForm {
-  // form holds select[name=source], input[name=note], .pick (the place),
-  // .status and .error; pidOf() names the pilgrim; onRecorded(ans) follows a
-  // recorded sighting.
+  // form is filled from the page's #sighting-form template: select[name=source],
+  // input[name=note], .pick (the place), .status and .error. pidOf() names
+  // the pilgrim; onRecorded(ans) follows a recorded sighting.
   constructor(app, form, pidOf, onRecorded) {
     this.app = app;
     this.form = form;
+    form.replaceChildren(document.getElementById('sighting-form').content.cloneNode(true));
     this.pidOf = pidOf;
     this.onRecorded = onRecorded || (() => {});
     app.pick.watch(form.querySelector('.pick'));
