@@ -429,17 +429,7 @@ func BenchmarkLocate(b *testing.B) {
 // own work per fix.
 func BenchmarkLocateNoH3(b *testing.B) {
 	ix := testIndex(b)
-	ps := fixes(ix.Layout(), 4096)
-	b.ReportAllocs()
-	i := 0
-	cpu := startCPU()
-	for b.Loop() {
-		p := ps[i&4095]
-		var loc Location
-		ix.place(&loc, p.Lat, p.Lon, 8)
-		i++
-	}
-	cpu.report(b)
+	benchPlace(b, ix, fixes(ix.Layout(), 4096))
 }
 
 // BenchmarkLocateNeighbourhoodNoH3 is BenchmarkLocateNoH3 for fixes
@@ -456,6 +446,12 @@ func BenchmarkLocateNeighbourhoodNoH3(b *testing.B) {
 	for i := range ps {
 		ps[i] = Point{Lat: c.Lat + (rng.Float64()-0.5)*4e-4, Lon: c.Lon + (rng.Float64()-0.5)*4e-4}
 	}
+	benchPlace(b, ix, ps)
+}
+
+// benchPlace times place (Locate without the H3 call) over 4,096 fixes at
+// ±8 m, in turn.
+func benchPlace(b *testing.B, ix *Index, ps []Point) {
 	b.ReportAllocs()
 	i := 0
 	cpu := startCPU()
