@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"dalil/tracking"
 )
@@ -141,27 +143,61 @@ func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// GET /v1/audit?since=&limit=: the audit log, oldest first (admin).
+// GET /v1/audit?since=&until=&limit=&target=&subject=&action=: the audit
+// log, oldest first (admin).
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.authorize(w, r, RoleAdmin); !ok {
 		return
 	}
-	since, err := timeParam(r, "since", time.Now().Add(-24*time.Hour))
+	q, err := auditParams(r, time.Now())
 	if err != nil {
 		badParam(w, err)
 		return
 	}
-	limit, err := intParam(r, "limit", 1000, 1, 100000)
-	if err != nil {
-		badParam(w, err)
-		return
-	}
-	es, err := s.audits.since(r.Context(), since, limit)
+	es, err := s.audits.find(r.Context(), q)
 	if err != nil {
 		s.storeError(w, "audit", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": es, "count": len(es)})
+}
+
+// auditParams reads GET /v1/audit's query. until is exclusive; since
+// defaults to the 24 hours before until (or before now), so "until=" alone
+// pages back a day at a time. The filters are exact matches.
+func auditParams(r *http.Request, now time.Time) (auditQuery, error) {
+	var q auditQuery
+	var err error
+	if q.Until, err = timeParam(r, "until", time.Time{}); err != nil {
+		return q, err
+	}
+	end := now
+	if !q.Until.IsZero() {
+		end = q.Until
+	}
+	if q.Since, err = timeParam(r, "since", end.Add(-24*time.Hour)); err != nil {
+		return q, err
+	}
+	if !q.Until.IsZero() && !q.Until.After(q.Since) {
+		return q, &paramError{"until", fmt.Sprintf("until must be after since (%s), got %s",
+			q.Since.UTC().Format(time.RFC3339Nano), q.Until.UTC().Format(time.RFC3339Nano))}
+	}
+	if q.Limit, err = intParam(r, "limit", 1000, 1, 100000); err != nil {
+		return q, err
+	}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"target", &q.Target}, {"subject", &q.Subject}, {"action", &q.Action}} {
+		v := r.URL.Query().Get(f.name)
+		// Entries are stored as JSON, which holds only valid UTF-8: any other
+		// value could never match, so it is a mistake worth naming.
+		if !utf8.ValidString(v) {
+			return q, &paramError{f.name, f.name + " is not valid UTF-8"}
+		}
+		*f.dst = v
+	}
+	return q, nil
 }
 
 // storeError answers a store failure: 503 with Retry-After when the store is

@@ -27,6 +27,14 @@ func (s hangingStore) ScanRecords(ctx context.Context, kind string, fn func(id s
 	return errors.Join(tracking.ErrUnavailable, ctx.Err())
 }
 
+func (s hangingStore) ScanRecordsFrom(ctx context.Context, kind, from string, fn func(id string, data []byte) error) error {
+	if s.pass[kind] {
+		return s.Store.ScanRecordsFrom(ctx, kind, from, fn)
+	}
+	<-ctx.Done()
+	return errors.Join(tracking.ErrUnavailable, ctx.Err())
+}
+
 // New reads the store under its context: a start-up deadline ends a hanging
 // load instead of blocking the start forever.
 func TestNewHonoursContext(t *testing.T) {

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -130,10 +131,18 @@ func (s *trkStore) GetRecord(ctx context.Context, kind, id string) ([]byte, erro
 }
 
 func (s *trkStore) ScanRecords(ctx context.Context, kind string, fn func(id string, data []byte) error) error {
+	return s.ScanRecordsFrom(ctx, kind, "", fn)
+}
+
+// ScanRecordsFrom copies the matching records under the lock and calls fn
+// without it, so that fn may call the store (as it may with the real ones).
+func (s *trkStore) ScanRecordsFrom(ctx context.Context, kind, from string, fn func(id string, data []byte) error) error {
 	s.mu.Lock()
 	ids := make([]string, 0, len(s.records[kind]))
 	for id := range s.records[kind] {
-		ids = append(ids, id)
+		if id >= from {
+			ids = append(ids, id)
+		}
 	}
 	data := make(map[string][]byte, len(ids))
 	for _, id := range ids {
@@ -143,6 +152,9 @@ func (s *trkStore) ScanRecords(ctx context.Context, kind string, fn func(id stri
 	slices.Sort(ids)
 	for _, id := range ids {
 		if err := fn(id, data[id]); err != nil {
+			if errors.Is(err, ErrStopScan) {
+				return nil
+			}
 			return err
 		}
 	}

@@ -13,6 +13,12 @@ var ErrNotFound = errors.New("not found")
 // them with 503 and Retry-After.
 var ErrUnavailable = errors.New("store unavailable")
 
+// ErrStopScan, returned by a scan callback, ends the scan early without an
+// error: the store stops reading and the scan returns nil. A caller that has
+// what it needs (the first limit entries of a log) stops the store from
+// reading the rest of the kind.
+var ErrStopScan = errors.New("stop scan")
+
 // PositionStore keeps the history of every ping.
 type PositionStore interface {
 	// AppendPositions stores a batch durably: when it returns nil every
@@ -44,8 +50,16 @@ type RecordStore interface {
 	PutRecords(ctx context.Context, kind string, recs []Record) error
 	// GetRecord returns ErrNotFound for a missing id.
 	GetRecord(ctx context.Context, kind, id string) ([]byte, error)
-	// ScanRecords calls fn for every record of a kind in id order.
+	// ScanRecords calls fn for every record of a kind in id order. An error
+	// from fn ends the scan and is returned, except ErrStopScan, which ends it
+	// with nil.
 	ScanRecords(ctx context.Context, kind string, fn func(id string, data []byte) error) error
+	// ScanRecordsFrom is ScanRecords starting at the first id >= from (byte
+	// order; "" is the start of the kind). The store seeks to from instead of
+	// reading the ids before it, so a caller with time-ordered ids (the audit
+	// log) reads a recent range of a long log without the old part; fn
+	// returns ErrStopScan at its end.
+	ScanRecordsFrom(ctx context.Context, kind, from string, fn func(id string, data []byte) error) error
 	DeleteRecord(ctx context.Context, kind, id string) error
 }
 

@@ -72,7 +72,7 @@ func (s *Store) GetRecord(ctx context.Context, kind, id string) ([]byte, error) 
 
 // ScanRecords calls fn for every record of kind in id byte order. fn's data
 // is only valid during the call. An error from fn stops the scan and is
-// returned as is.
+// returned as is, except tracking.ErrStopScan, which stops it with nil.
 func (s *Store) ScanRecords(ctx context.Context, kind string, fn func(id string, data []byte) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -80,14 +80,36 @@ func (s *Store) ScanRecords(ctx context.Context, kind string, fn func(id string,
 	if err := check.Name("record kind", kind); err != nil {
 		return fmt.Errorf("embedded: scan records: %w", err)
 	}
+	return s.scanRecords(ctx, "scan records", kind, "", fn)
+}
+
+// ScanRecordsFrom is ScanRecords from the first id >= from: the iterator's
+// lower bound is the key of (kind, from), so Pebble seeks straight to it and
+// never reads the ids before it.
+func (s *Store) ScanRecordsFrom(ctx context.Context, kind, from string, fn func(id string, data []byte) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := check.ScanFrom(kind, from); err != nil {
+		return fmt.Errorf("embedded: scan records from: %w", err)
+	}
+	return s.scanRecords(ctx, "scan records from", kind, from, fn)
+}
+
+// scanRecords iterates the keys of kind from (kind, from) to the end of the
+// kind's prefix. The caller has checked ctx, kind and from.
+func (s *Store) scanRecords(ctx context.Context, op, kind, from string, fn func(id string, data []byte) error) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
 	defer s.gate.Leave()
 	prefix := recordPrefix(kind)
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
+		LowerBound: recordKey(kind, from),
+		UpperBound: prefixEnd(prefix),
+	})
 	if err != nil {
-		return unavailable("scan records", err)
+		return unavailable(op, err)
 	}
 	defer it.Close()
 	n := 0
@@ -99,14 +121,17 @@ func (s *Store) ScanRecords(ctx context.Context, kind string, fn func(id string,
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return unavailable("scan records", err)
+			return unavailable(op, err)
 		}
 		if err := fn(string(it.Key()[len(prefix):]), v); err != nil {
+			if errors.Is(err, tracking.ErrStopScan) {
+				return nil
+			}
 			return err
 		}
 	}
 	if err := it.Error(); err != nil {
-		return unavailable("scan records", err)
+		return unavailable(op, err)
 	}
 	return nil
 }

@@ -433,6 +433,9 @@ func testContextCancelled(t *testing.T, open Opener) {
 	if err := st.ScanRecords(ctx, "case", func(string, []byte) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Fatalf("ScanRecords: %v, want context.Canceled", err)
 	}
+	if err := st.ScanRecordsFrom(ctx, "case", "c", func(string, []byte) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("ScanRecordsFrom: %v, want context.Canceled", err)
+	}
 	if _, err := st.GetRecord(context.Background(), "case", "c1"); !errors.Is(err, tracking.ErrNotFound) {
 		t.Fatalf("a cancelled PutRecords stored its record: %v", err)
 	}
@@ -475,6 +478,7 @@ func testClosed(t *testing.T, open Opener) {
 	_, err = st.GetRecord(ctx, "k", "i")
 	unavailable("GetRecord", err)
 	unavailable("ScanRecords", st.ScanRecords(ctx, "k", func(string, []byte) error { return nil }))
+	unavailable("ScanRecordsFrom", st.ScanRecordsFrom(ctx, "k", "i", func(string, []byte) error { return nil }))
 	unavailable("DeleteRecord", st.DeleteRecord(ctx, "k", "i"))
 	unavailable("Ping", st.Ping(ctx))
 }

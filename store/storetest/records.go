@@ -211,3 +211,116 @@ func testPutRecordsAtomic(t *testing.T, open Opener) {
 		t.Fatalf("import: scanned %d records, want %d", len(ids), n)
 	}
 }
+
+// scanFrom returns a kind's ids from `from` on, in scan order.
+func scanFrom(t *testing.T, st tracking.Store, kind, from string) []string {
+	t.Helper()
+	ids := []string{}
+	err := st.ScanRecordsFrom(context.Background(), kind, from, func(id string, d []byte) error {
+		if string(d) != "data-"+id {
+			t.Errorf("ScanRecordsFrom(%s, %q): %s has data %q", kind, from, id, d)
+		}
+		ids = append(ids, id)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ScanRecordsFrom(%s, %q): %v", kind, from, err)
+	}
+	return ids
+}
+
+func testRecordsScanFrom(t *testing.T, open Opener) {
+	st := openStore(t, open)
+	ctx := context.Background()
+	// Time-ordered ids like the audit log's; 2,000 of them, so that ranges
+	// cross any batch size a store reads in (a round thousand included).
+	const n = 2000
+	ids := make([]string, n)
+	recs := make([]tracking.Record, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%020d-%06d", 1_780_000_000_000_000_000+int64(i)*1_000_000, i)
+		recs[i] = tracking.Record{ID: ids[i], Data: []byte("data-" + ids[i])}
+	}
+	if err := st.PutRecords(ctx, "audit", recs); err != nil {
+		t.Fatal(err)
+	}
+	// Neighbouring kinds, with ids inside the scanned range, must not leak in.
+	for _, kind := range []string{"audi", "audits", "audit2", "b"} {
+		id := ids[n/2] + "x"
+		err := st.PutRecords(ctx, kind, []tracking.Record{{ID: id, Data: []byte("data-" + id)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(what string, got, want []string) {
+		t.Helper()
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: got %d ids, want %d\n got %q…\nwant %q…", what, len(got), len(want), got[:min(3, len(got))], want[:min(3, len(want))])
+		}
+	}
+	want("from an id in the middle", scanFrom(t, st, "audit", ids[700]), ids[700:])
+	want("from between two ids", scanFrom(t, st, "audit", ids[700]+"0"), ids[701:])
+	want("from \"\"", scanFrom(t, st, "audit", ""), ids)
+	want("from before the first id", scanFrom(t, st, "audit", "0"), ids)
+	want("from the last id", scanFrom(t, st, "audit", ids[n-1]), ids[n-1:])
+	want("from after the last id", scanFrom(t, st, "audit", ids[n-1]+"0"), []string{})
+	want("from far after", scanFrom(t, st, "audit", "~"), []string{})
+	want("an empty kind", scanFrom(t, st, "nothing", ""), []string{})
+	want("a neighbouring kind alone", scanFrom(t, st, "audits", ""), []string{ids[n/2] + "x"})
+
+	// ErrStopScan ends either scan early, with no error.
+	var seen []string
+	err := st.ScanRecordsFrom(ctx, "audit", ids[10], func(id string, _ []byte) error {
+		seen = append(seen, id)
+		if len(seen) == 3 {
+			return tracking.ErrStopScan
+		}
+		return nil
+	})
+	if err != nil || !slices.Equal(seen, ids[10:13]) {
+		t.Fatalf("ScanRecordsFrom stopped with ErrStopScan: %v after %q, want nil after %q", err, seen, ids[10:13])
+	}
+	seen = nil
+	err = st.ScanRecords(ctx, "audit", func(id string, _ []byte) error {
+		seen = append(seen, id)
+		if len(seen) == 2 {
+			return tracking.ErrStopScan
+		}
+		return nil
+	})
+	if err != nil || !slices.Equal(seen, ids[:2]) {
+		t.Fatalf("ScanRecords stopped with ErrStopScan: %v after %q, want nil after %q", err, seen, ids[:2])
+	}
+	// Any other error from fn ends the scan and comes back as is.
+	stop := errors.New("stop here")
+	calls := 0
+	err = st.ScanRecordsFrom(ctx, "audit", ids[5], func(string, []byte) error { calls++; return stop })
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("ScanRecordsFrom with a failing fn: %v after %d calls, want %v after 1", err, calls, stop)
+	}
+
+	// A bad kind or start is refused, and not as "unavailable".
+	for _, bad := range [][2]string{{"", "a"}, {"aud\x00it", "a"}, {"audit", "a\x00"}, {"audit", "\xc3\x28"}} {
+		err := st.ScanRecordsFrom(ctx, bad[0], bad[1], func(string, []byte) error { return nil })
+		if err == nil || errors.Is(err, tracking.ErrUnavailable) {
+			t.Fatalf("ScanRecordsFrom(%q, %q): %v, want an invalid-name error", bad[0], bad[1], err)
+		}
+	}
+
+	// A context cancelled during the scan ends it with the context's error.
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	calls = 0
+	err = st.ScanRecordsFrom(cctx, "audit", ids[100], func(string, []byte) error {
+		if calls++; calls == 1 {
+			cancel()
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || calls >= n-100 {
+		t.Fatalf("ScanRecordsFrom cancelled after its first record: %v after %d of %d calls, want context.Canceled before the end",
+			err, calls, n-100)
+	}
+	// The store is still usable.
+	want("after a cancelled scan", scanFrom(t, st, "audit", ids[n-2]), ids[n-2:])
+}

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) tracking.Store) {
 		{"ContextCancelled", testContextCancelled},
 		{"RecordsCRUD", testRecordsCRUD},
 		{"RecordsScanOrder", testRecordsScanOrder},
+		{"RecordsScanFrom", testRecordsScanFrom},
 		{"PutRecordsAtomic", testPutRecordsAtomic},
 		{"ClosedIsUnavailable", testClosed},
 	}

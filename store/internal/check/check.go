@@ -78,6 +78,19 @@ func Record(kind, id string) error {
 	return Name("record id", id)
 }
 
+// ScanFrom checks a range scan's kind and start. "" starts at the first id;
+// any other start follows the id rules, so that both stores refuse the same
+// bounds (PostgreSQL text cannot hold NUL or invalid UTF-8).
+func ScanFrom(kind, from string) error {
+	if err := Name("record kind", kind); err != nil {
+		return err
+	}
+	if from == "" {
+		return nil
+	}
+	return Name("scan start id", from)
+}
+
 // Time is the precision both stores keep: PostgreSQL timestamptz holds
 // microseconds, so the embedded store truncates the same way and a position
 // reads back identically from either.

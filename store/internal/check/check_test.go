@@ -61,3 +61,16 @@ func TestClamp(t *testing.T) {
 		t.Errorf("Clamp(%v) = %v", at, got)
 	}
 }
+
+func TestScanFrom(t *testing.T) {
+	for _, from := range []string{"", "a", "00000000000000000001-000000"} {
+		if err := ScanFrom("audit", from); err != nil {
+			t.Errorf("ScanFrom(audit, %q): %v", from, err)
+		}
+	}
+	for _, bad := range [][2]string{{"", ""}, {"audit", "a\x00"}, {"audit", "\xff"}, {"audit", strings.Repeat("x", MaxNameLen+1)}} {
+		if err := ScanFrom(bad[0], bad[1]); err == nil {
+			t.Errorf("ScanFrom(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
+}
