@@ -143,8 +143,9 @@ func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// GET /v1/audit?since=&until=&limit=&target=&subject=&action=: the audit
-// log, oldest first (admin).
+// GET /v1/audit?since=&until=&after=&limit=&target=&subject=&action=&token_id=:
+// the audit log, oldest first (admin). A full page (count == limit) carries
+// "next", its last entry's id, to pass as after= for the next page.
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.authorize(w, r, RoleAdmin); !ok {
 		return
@@ -159,23 +160,41 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, "audit", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": es, "count": len(es)})
+	resp := map[string]any{"entries": es, "count": len(es)}
+	if len(es) > 0 && len(es) == q.Limit {
+		resp["next"] = es[len(es)-1].ID
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // auditParams reads GET /v1/audit's query. until is exclusive; since
 // defaults to the 24 hours before until (or before now), so "until=" alone
-// pages back a day at a time. The filters are exact matches.
+// pages back a day at a time, unless after (an entry id: the page starts past
+// it) is given, which is the start by itself; with both, the later one
+// starts. after is refused when empty or not of an id's exact shape: a cursor
+// that silently fell back to a default start would page the log forever. The
+// filters are exact matches.
 func auditParams(r *http.Request, now time.Time) (auditQuery, error) {
 	var q auditQuery
 	var err error
 	if q.Until, err = timeParam(r, "until", time.Time{}); err != nil {
 		return q, err
 	}
-	end := now
-	if !q.Until.IsZero() {
-		end = q.Until
+	if r.URL.Query().Has("after") {
+		q.After = r.URL.Query().Get("after")
+		if _, _, ok := parseAuditID(q.After); !ok {
+			return q, &paramError{"after", fmt.Sprintf(
+				"after must be an audit entry id (20 digits, \"-\", 6 digits: a previous answer's next), got %q", q.After)}
+		}
 	}
-	if q.Since, err = timeParam(r, "since", end.Add(-24*time.Hour)); err != nil {
+	since := now.Add(-24 * time.Hour)
+	switch {
+	case q.After != "":
+		since = time.Time{} // after starts the page by itself
+	case !q.Until.IsZero():
+		since = q.Until.Add(-24 * time.Hour)
+	}
+	if q.Since, err = timeParam(r, "since", since); err != nil {
 		return q, err
 	}
 	if !q.Until.IsZero() && !q.Until.After(q.Since) {
@@ -188,7 +207,7 @@ func auditParams(r *http.Request, now time.Time) (auditQuery, error) {
 	for _, f := range []struct {
 		name string
 		dst  *string
-	}{{"target", &q.Target}, {"subject", &q.Subject}, {"action", &q.Action}} {
+	}{{"target", &q.Target}, {"subject", &q.Subject}, {"action", &q.Action}, {"token_id", &q.TokenID}} {
 		v := r.URL.Query().Get(f.name)
 		// Entries are stored as JSON, which holds only valid UTF-8: any other
 		// value could never match, so it is a mistake worth naming.
