@@ -1,13 +1,20 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"dalil/store/embedded"
+	"dalil/store/postgres"
 	"dalil/tracking"
 )
 
@@ -90,4 +97,188 @@ func TestWebhookDoesNotFollowRedirects(t *testing.T) {
 		t.Errorf("the redirect target received the event (signature %q)", sig)
 	default:
 	}
+	// The operator sees why the event was given up.
+	_, metrics := f.do("GET", "/metrics", "admin", "")
+	if !strings.Contains(string(metrics), `dalil_webhook_given_up_total{reason="refused"} 1`) {
+		t.Errorf("metrics do not count the refused delivery:\n%s", grepLines(string(metrics), "dalil_webhook_"))
+	}
+}
+
+// A case event the gateway could not take before a restart is delivered once
+// after it, with the event id it had before: pending events wait in the
+// server's store, and shutdown waits for the notifier before closing it. On
+// the embedded store and, with DALIL_TEST_POSTGRES, on PostgreSQL.
+func TestWebhookPendingEventSurvivesServerRestart(t *testing.T) {
+	t.Run("embedded", func(t *testing.T) {
+		dir := t.TempDir()
+		webhookRestart(t, func() tracking.Store {
+			st, err := embedded.Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		raw := os.Getenv("DALIL_TEST_POSTGRES")
+		if raw == "" {
+			t.Skip("DALIL_TEST_POSTGRES is not set; skipping the PostgreSQL run")
+		}
+		dsn := helpdeskSchema(t, raw)
+		webhookRestart(t, func() tracking.Store {
+			st, err := postgres.Open(context.Background(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		})
+	})
+}
+
+func webhookRestart(t *testing.T, open func() tracking.Store) {
+	const secret = "gateway-shared-secret"
+	type hookRequest struct {
+		eventID  string
+		p        tracking.WebhookPayload
+		accepted bool
+	}
+	var up atomic.Bool
+	var mu sync.Mutex
+	var seen []hookRequest
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !tracking.VerifyWebhook([]byte(secret), body, r.Header.Get("X-Dalil-Signature")) {
+			t.Errorf("webhook signature does not verify")
+		}
+		var p tracking.WebhookPayload
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		ok := up.Load()
+		mu.Lock()
+		seen = append(seen, hookRequest{eventID: r.Header.Get("X-Dalil-Event-Id"), p: p, accepted: ok})
+		mu.Unlock()
+		if !ok {
+			http.Error(w, "gateway starting", http.StatusServiceUnavailable)
+		}
+	}))
+	defer hook.Close()
+	requests := func() []hookRequest {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]hookRequest(nil), seen...)
+	}
+
+	ctx := context.Background()
+	ix := testIndex(t)
+	tent := ix.Layout().Tents[0]
+	st := open()
+	reg := tracking.NewRegistry()
+	if err := reg.Import(ctx, st, []tracking.Pilgrim{{PID: "w1", NameEN: "Abdul Karim", Group: "gW", Camp: tent.Camp, Tent: tent.ID}},
+		[]tracking.Group{{ID: "gW"}}); err != nil {
+		t.Fatal(err)
+	}
+	s1 := startWebhookServer(t, st, reg, hook.URL, secret)
+	var c tracking.Case
+	s1.call("POST", "/v1/cases", `{"pilgrim":"w1","note":"lost near the Jamarat"}`, http.StatusCreated, &c)
+	waitUntil(t, "a first delivery attempt", func() bool { return len(requests()) > 0 })
+	s1.stop()
+	first := requests()[0]
+	if first.p.Event.Case != c.ID || first.eventID == "" {
+		t.Fatalf("first attempt: %+v, want case %s with an event id", first, c.ID)
+	}
+
+	up.Store(true)
+	st2 := open()
+	reg2, err := tracking.LoadRegistry(ctx, st2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := startWebhookServer(t, st2, reg2, hook.URL, secret)
+	defer s2.stop()
+	waitUntil(t, "delivery after the restart", func() bool { return s2.srv.webhook.Stats().Delivered == 1 })
+	waitUntil(t, "the delivered event removed from the store", func() bool {
+		n := 0
+		_ = st2.ScanRecords(ctx, tracking.KindWebhook, func(string, []byte) error { n++; return nil })
+		return n == 0
+	})
+	var accepted []hookRequest
+	for _, r := range requests() {
+		if r.accepted {
+			accepted = append(accepted, r)
+		}
+	}
+	if len(accepted) != 1 || accepted[0].eventID != first.eventID || accepted[0].p.Event.Case != c.ID {
+		t.Fatalf("accepted %+v, want case %s once with event id %s", accepted, c.ID, first.eventID)
+	}
+}
+
+// webhookServer is a server with a webhook whose background tasks the test
+// starts and stops, as Serve does, over a store the test reopens.
+type webhookServer struct {
+	*restartServer
+	stopBG func()
+}
+
+func startWebhookServer(t *testing.T, st tracking.Store, reg *tracking.Registry, url, secret string) *webhookServer {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.AdminToken = adminSecret
+	cfg.Webhook.URL, cfg.Webhook.Secret = url, secret
+	// Fast retries that never run out while the gateway is down.
+	cfg.Webhook.InitialBackoff, cfg.Webhook.MaxBackoff, cfg.Webhook.MaxAttempts = time.Millisecond, 10*time.Millisecond, 1<<30
+	srv, err := New(t.Context(), cfg, Deps{Store: st, Index: testIndex(t), Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.EnsureAdmin(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if srv.webhook == nil {
+		t.Fatal("no webhook notifier started")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	srv.mu.Lock()
+	tasks := append([]func(context.Context){}, srv.background...)
+	srv.mu.Unlock()
+	for _, fn := range tasks {
+		wg.Go(func() { fn(ctx) })
+	}
+	var once sync.Once
+	w := &webhookServer{
+		restartServer: &restartServer{t: t, st: st, srv: srv, ts: httptest.NewServer(srv.Handler())},
+		stopBG:        func() { once.Do(func() { cancel(); wg.Wait() }) },
+	}
+	t.Cleanup(w.stopBG)
+	return w
+}
+
+// stop shuts down in Serve's order: requests, then background tasks, then
+// the store.
+func (w *webhookServer) stop() {
+	w.ts.Close()
+	w.stopBG()
+	w.restartServer.stop()
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func grepLines(s, prefix string) string {
+	var out []string
+	for line := range strings.Lines(s) {
+		if strings.HasPrefix(line, prefix) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "")
 }

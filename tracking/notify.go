@@ -1,22 +1,13 @@
 package tracking
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,10 +20,14 @@ type WebhookConfig struct {
 	// Secret signs every body: header X-Dalil-Signature: sha256=<hex HMAC>.
 	Secret string
 	// Kinds are the event kinds sent (default: case, separation,
-	// separation_clear, outside_camp_night).
+	// separation_clear, outside_camp_night). Each is stored as it is
+	// published: a kind the engine raises (camp_enter, …) would put a store
+	// write on the ingest path.
 	Kinds []EventKind
-	// QueueSize bounds the deliveries waiting; when full, new events are
-	// dropped and counted rather than slowing the tracker.
+	// QueueSize bounds the events held in memory. Beyond it events wait in
+	// the store only and are loaded, oldest first, as the queue drains; only
+	// an event the store could not take is dropped (and counted) when the
+	// queue is full, rather than slowing the tracker.
 	QueueSize int
 	// MaxAttempts per delivery, with exponential backoff from
 	// InitialBackoff, doubling up to MaxBackoff (with ±20% jitter).
@@ -43,21 +38,38 @@ type WebhookConfig struct {
 	Timeout time.Duration
 	// Workers deliver in parallel.
 	Workers int
+	// StoreTimeout bounds one store write or delete, so that a store that
+	// hangs holds a publisher (the case book, the alert monitor) at most
+	// this long before the event is kept in memory only.
+	StoreTimeout time.Duration
 }
 
-// DefaultWebhookConfig: 1024 queued, 8 attempts from 1 s to 5 min, 10 s
-// per attempt, 2 workers.
+// DefaultWebhookConfig: 1024 queued in memory, 8 attempts from 1 s to 5 min,
+// 10 s per attempt, 2 workers, 2 s per store call.
 func DefaultWebhookConfig() WebhookConfig {
 	return WebhookConfig{
 		Kinds:     []EventKind{EventCase, EventSeparation, EventRejoined, EventOutsideCamp},
 		QueueSize: 1024, MaxAttempts: 8, InitialBackoff: time.Second, MaxBackoff: 5 * time.Minute,
-		Timeout: 10 * time.Second, Workers: 2,
+		Timeout: 10 * time.Second, Workers: 2, StoreTimeout: 2 * time.Second,
 	}
+}
+
+// WebhookDeps are what a notifier works with.
+type WebhookDeps struct {
+	// Store keeps every event (records of kind "webhook") from Publish until
+	// it is delivered or given up, so a restart or a crash loses nothing.
+	// Required.
+	Store RecordStore
+	// Client may be nil: the notifier builds one that follows no redirects.
+	Client *http.Client
+	Logger *slog.Logger
 }
 
 // WebhookPayload is the JSON body of every delivery.
 type WebhookPayload struct {
-	ID     string    `json:"id"` // unique per delivery; the same on every retry
+	// ID identifies the event: the same on every retry and after a restart
+	// (it is the store record's id), so receivers de-duplicate on it.
+	ID     string    `json:"id"`
 	Type   EventKind `json:"type"`
 	SentAt time.Time `json:"sent_at"`
 	Event  Event     `json:"event"`
@@ -66,26 +78,38 @@ type WebhookPayload struct {
 // WebhookStats counts deliveries.
 type WebhookStats struct {
 	Delivered uint64 `json:"delivered"`
-	Failed    uint64 `json:"failed"`  // gave up after MaxAttempts or a 4xx answer
-	Dropped   uint64 `json:"dropped"` // the queue was full
-	Retries   uint64 `json:"retries"`
+	// Failed counts events given up, for one of three reasons: Refused (a
+	// 3xx or 4xx answer), Exhausted (MaxAttempts used) or Unreadable (a
+	// stored event that no longer decodes).
+	Failed     uint64 `json:"failed"`
+	Refused    uint64 `json:"refused"`
+	Exhausted  uint64 `json:"exhausted"`
+	Unreadable uint64 `json:"unreadable"`
+	// Dropped counts events lost unsent: the store could not take them and
+	// the memory queue was full, or they were still in memory at shutdown.
+	Dropped uint64 `json:"dropped"`
+	Retries uint64 `json:"retries"`
+	// StoreErrors counts store writes, deletes and loads that failed.
+	StoreErrors uint64 `json:"store_errors"`
+}
+
+// webhookCounters are the live counters behind WebhookStats.
+type webhookCounters struct {
+	delivered, refused, exhausted, unreadable, dropped, retries, storeErrors atomic.Uint64
 }
 
 // WebhookNotifier posts events to a webhook. It is a Publisher: Publish
-// enqueues without blocking; Run delivers.
+// stores the event and enqueues it; Run delivers.
 type WebhookNotifier struct {
 	cfg    WebhookConfig
 	client *http.Client
 	log    *slog.Logger
-	kinds  []EventKind
-	queue  chan WebhookPayload
-
-	delivered, failed, dropped, retries atomic.Uint64
+	q      *webhookQueue
+	count  *webhookCounters
 }
 
-// NewWebhookNotifier checks the configuration and returns a notifier. client
-// may be nil (a client with no redirects followed).
-func NewWebhookNotifier(cfg WebhookConfig, client *http.Client, log *slog.Logger) (*WebhookNotifier, error) {
+// NewWebhookNotifier checks the configuration and returns a notifier.
+func NewWebhookNotifier(cfg WebhookConfig, deps WebhookDeps) (*WebhookNotifier, error) {
 	def := DefaultWebhookConfig()
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -93,6 +117,9 @@ func NewWebhookNotifier(cfg WebhookConfig, client *http.Client, log *slog.Logger
 	}
 	if cfg.Secret == "" {
 		return nil, errors.New("webhook secret is required: receivers must be able to verify the sender")
+	}
+	if deps.Store == nil {
+		return nil, errors.New("webhook: a record store is required: pending deliveries must survive a restart")
 	}
 	if len(cfg.Kinds) == 0 {
 		cfg.Kinds = def.Kinds
@@ -115,142 +142,80 @@ func NewWebhookNotifier(cfg WebhookConfig, client *http.Client, log *slog.Logger
 	if cfg.Workers <= 0 {
 		cfg.Workers = def.Workers
 	}
+	if cfg.StoreTimeout <= 0 {
+		cfg.StoreTimeout = def.StoreTimeout
+	}
+	client := deps.Client
 	if client == nil {
 		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
+	log := deps.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &WebhookNotifier{cfg: cfg, client: client, log: log, kinds: cfg.Kinds, queue: make(chan WebhookPayload, cfg.QueueSize)}, nil
+	counters := &webhookCounters{}
+	return &WebhookNotifier{
+		cfg: cfg, client: client, log: log, count: counters,
+		q: newWebhookQueue(deps.Store, cfg, log, counters),
+	}, nil
 }
 
-// Publish implements Publisher.
+// Publish implements Publisher. Updates it does not send (positions, other
+// event kinds) cost a slice lookup. An event it sends is written to the store
+// before Publish returns, so that a case change acknowledged to an operator
+// is not lost by a crash; the events sent by default come from the case book
+// and the alert monitor, never from ingest. If the write fails (or takes
+// longer than StoreTimeout) the event is logged and delivered from memory
+// only: a store outage must not hold up the publishers.
 func (n *WebhookNotifier) Publish(u Update) {
-	if u.Event == nil || !slices.Contains(n.kinds, u.Event.Kind) {
+	if u.Event == nil || !slices.Contains(n.cfg.Kinds, u.Event.Kind) {
 		return
 	}
-	p := WebhookPayload{ID: newDeliveryID(), Type: u.Event.Kind, Event: *u.Event}
-	select {
-	case n.queue <- p:
-	default:
-		n.dropped.Add(1)
-	}
+	n.q.add(WebhookPayload{Type: u.Event.Kind, Event: *u.Event})
 }
 
 // Stats returns the delivery counters.
 func (n *WebhookNotifier) Stats() WebhookStats {
-	return WebhookStats{Delivered: n.delivered.Load(), Failed: n.failed.Load(), Dropped: n.dropped.Load(), Retries: n.retries.Load()}
+	c := n.count
+	s := WebhookStats{
+		Delivered: c.delivered.Load(), Refused: c.refused.Load(), Exhausted: c.exhausted.Load(),
+		Unreadable: c.unreadable.Load(), Dropped: c.dropped.Load(), Retries: c.retries.Load(),
+		StoreErrors: c.storeErrors.Load(),
+	}
+	s.Failed = s.Refused + s.Exhausted + s.Unreadable
+	return s
 }
 
-// Run delivers until ctx ends; deliveries still queued then are not sent.
+// Run delivers until ctx ends, then waits for its workers and returns.
+// It first loads the events a previous run left in the store, oldest first,
+// and delivers them before the events published since. An attempt cut short
+// by ctx is not given up: the event stays in the store and is sent again at
+// the next start. Call Run once.
 func (n *WebhookNotifier) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
+	wg.Go(func() { n.q.runLoader(ctx) })
 	for range n.cfg.Workers {
-		wg.Go(func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case p := <-n.queue:
-					n.deliver(ctx, p)
-				}
-			}
-		})
+		wg.Go(func() { n.work(ctx) })
 	}
 	wg.Wait()
+	if lost := n.q.dropMemoryOnly(); lost > 0 {
+		n.log.Warn("webhook: events held only in memory (the store did not take them) were not sent", "events", lost)
+	}
 	return ctx.Err()
 }
 
-// deliver tries one payload until it is accepted, refused or out of attempts.
-func (n *WebhookNotifier) deliver(ctx context.Context, p WebhookPayload) {
-	backoff := n.cfg.InitialBackoff
-	for attempt := 1; ; attempt++ {
-		p.SentAt = time.Now().UTC()
-		retry, wait, err := n.post(ctx, p)
-		if err == nil {
-			n.delivered.Add(1)
-			return
+// work delivers queued events one at a time until ctx ends.
+func (n *WebhookNotifier) work(ctx context.Context) {
+	for ctx.Err() == nil {
+		it, ok := n.q.take()
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return
+			case <-n.q.ready:
+			}
+			continue
 		}
-		if !retry || attempt >= n.cfg.MaxAttempts || ctx.Err() != nil {
-			n.failed.Add(1)
-			n.log.Warn("webhook delivery failed", "id", p.ID, "type", p.Type, "attempts", attempt, "err", err)
-			return
-		}
-		n.retries.Add(1)
-		if wait <= 0 {
-			wait = jitter(backoff)
-			backoff = min(backoff*2, n.cfg.MaxBackoff)
-		}
-		wait = min(wait, n.cfg.MaxBackoff)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			n.failed.Add(1)
-			return
-		case <-t.C:
-		}
+		n.deliver(ctx, it)
 	}
-}
-
-// post makes one attempt. It reports whether a failure is worth retrying and
-// how long the receiver asked to wait (Retry-After).
-func (n *WebhookNotifier) post(ctx context.Context, p WebhookPayload) (retry bool, wait time.Duration, err error) {
-	body, err := json.Marshal(p)
-	if err != nil {
-		return false, 0, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.cfg.URL, bytes.NewReader(body))
-	if err != nil {
-		return false, 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "dalil-webhook/1")
-	req.Header.Set("X-Dalil-Signature", SignWebhook([]byte(n.cfg.Secret), body))
-	req.Header.Set("X-Dalil-Delivery", p.ID)
-	req.Header.Set("X-Dalil-Event", string(p.Type))
-	resp, err := n.client.Do(req)
-	if err != nil {
-		return true, 0, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return false, 0, nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode >= 500:
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-			wait = time.Duration(s) * time.Second
-		}
-		return true, wait, fmt.Errorf("webhook answered %s", resp.Status)
-	default:
-		return false, 0, fmt.Errorf("webhook refused: %s", resp.Status)
-	}
-}
-
-// SignWebhook returns the X-Dalil-Signature value for body: "sha256=" and
-// the hex HMAC-SHA256 of the body under secret.
-func SignWebhook(secret, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// VerifyWebhook checks an X-Dalil-Signature header in constant time; a
-// receiver calls it on the raw body.
-func VerifyWebhook(secret, body []byte, header string) bool {
-	want := SignWebhook(secret, body)
-	return hmac.Equal([]byte(want), []byte(header))
-}
-
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.8 + 0.4*mrand.Float64()))
-}
-
-func newDeliveryID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,7 +18,7 @@ func TestWebhookSignedRetriedDelivered(t *testing.T) {
 	var calls atomic.Int32
 	var mu sync.Mutex
 	var got []WebhookPayload
-	var ids []string
+	var ids, deliveryIDs []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if !VerifyWebhook(secret, body, r.Header.Get("X-Dalil-Signature")) {
@@ -26,7 +27,8 @@ func TestWebhookSignedRetriedDelivered(t *testing.T) {
 		}
 		n := calls.Add(1)
 		mu.Lock()
-		ids = append(ids, r.Header.Get("X-Dalil-Delivery"))
+		ids = append(ids, r.Header.Get("X-Dalil-Event-Id"))
+		deliveryIDs = append(deliveryIDs, r.Header.Get("X-Dalil-Delivery"))
 		mu.Unlock()
 		if n <= 2 { // the SMS gateway is down twice
 			http.Error(w, "busy", http.StatusServiceUnavailable)
@@ -42,10 +44,11 @@ func TestWebhookSignedRetriedDelivered(t *testing.T) {
 	}))
 	defer srv.Close()
 
+	st := newTrkStore()
 	cfg := DefaultWebhookConfig()
 	cfg.URL, cfg.Secret = srv.URL, string(secret)
 	cfg.InitialBackoff, cfg.MaxBackoff, cfg.Workers = 5*time.Millisecond, 20*time.Millisecond, 1
-	n, err := NewWebhookNotifier(cfg, nil, nil)
+	n, err := NewWebhookNotifier(cfg, WebhookDeps{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,39 +60,44 @@ func TestWebhookSignedRetriedDelivered(t *testing.T) {
 	n.Publish(Update{Event: &Event{Kind: EventCampEnter, Pilgrim: "M1"}}) // nor routine events
 	n.Publish(Update{Event: &Event{Kind: EventCase, Case: "C000001", Pilgrim: "M1", Detail: "located: located"}})
 	hdWaitFor(t, "delivery", func() bool { return n.Stats().Delivered == 1 })
+	hdWaitFor(t, "the delivered event removed from the store", func() bool { return len(webhookRecords(st)) == 0 })
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) != 1 || got[0].Event.Case != "C000001" || got[0].Type != EventCase {
 		t.Fatalf("delivered %+v", got)
 	}
-	if len(ids) != 3 || ids[0] != ids[2] || ids[0] == "" {
-		t.Fatalf("retries must keep the delivery id: %v", ids)
+	if len(ids) != 3 || ids[0] != ids[2] || ids[0] == "" || ids[0] != got[0].ID || deliveryIDs[0] != ids[0] {
+		t.Fatalf("retries must keep the event id (header and body): %v %v body %q", ids, deliveryIDs, got[0].ID)
 	}
-	if s := n.Stats(); s.Retries != 2 || s.Failed != 0 {
+	if s := n.Stats(); s.Retries != 2 || s.Failed != 0 || s.StoreErrors != 0 {
 		t.Fatalf("stats = %+v", s)
 	}
 }
 
-func TestWebhookGivesUpAndNeverBlocks(t *testing.T) {
+// When the store refuses writes, events are still delivered from memory;
+// only then does a full queue drop them. A 4xx is given up at once.
+func TestWebhookStoreDownDeliversFromMemory(t *testing.T) {
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
 		http.Error(w, "no such number", http.StatusBadRequest) // 4xx: not retried
 	}))
 	defer srv.Close()
+	st := newTrkStore()
+	st.failPutKind = map[string]bool{KindWebhook: true}
 	cfg := DefaultWebhookConfig()
 	cfg.URL, cfg.Secret, cfg.QueueSize = srv.URL, "k", 4
 	cfg.InitialBackoff = time.Millisecond
-	n, err := NewWebhookNotifier(cfg, nil, nil)
+	n, err := NewWebhookNotifier(cfg, WebhookDeps{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Not running yet: the queue fills, then events are dropped, never blocking.
-	for i := 0; i < 10; i++ {
+	for range 10 {
 		n.Publish(Update{Event: &Event{Kind: EventSeparation, Pilgrim: "M1", Group: "G1"}})
 	}
-	if s := n.Stats(); s.Dropped != 6 {
-		t.Fatalf("dropped = %d, want 6", s.Dropped)
+	if s := n.Stats(); s.Dropped != 6 || s.StoreErrors != 10 {
+		t.Fatalf("stats = %+v, want 6 dropped and 10 store errors", s)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -98,13 +106,41 @@ func TestWebhookGivesUpAndNeverBlocks(t *testing.T) {
 	if c := calls.Load(); c != 4 {
 		t.Fatalf("%d calls for 4 refused deliveries (4xx must not be retried)", c)
 	}
+	if s := n.Stats(); s.Refused != 4 || s.Exhausted != 0 {
+		t.Fatalf("stats = %+v, want 4 refused", s)
+	}
+}
 
-	if _, err := NewWebhookNotifier(WebhookConfig{URL: "ftp://x", Secret: "k"}, nil, nil); err == nil {
+func TestWebhookConfigChecked(t *testing.T) {
+	st := newTrkStore()
+	if _, err := NewWebhookNotifier(WebhookConfig{URL: "ftp://x", Secret: "k"}, WebhookDeps{Store: st}); err == nil {
 		t.Fatal("ftp URL accepted")
 	}
-	if _, err := NewWebhookNotifier(WebhookConfig{URL: "http://x/hook"}, nil, nil); err == nil {
+	if _, err := NewWebhookNotifier(WebhookConfig{URL: "http://x/hook"}, WebhookDeps{Store: st}); err == nil {
 		t.Fatal("missing secret accepted")
 	}
+	if _, err := NewWebhookNotifier(WebhookConfig{URL: "http://x/hook", Secret: "k"}, WebhookDeps{}); err == nil {
+		t.Fatal("missing store accepted: pending events would not survive a restart")
+	}
+}
+
+// Ids sort by enqueue time, so the store's id order is delivery order.
+func TestWebhookIDsSortByTime(t *testing.T) {
+	t0 := time.Date(2025, 6, 5, 4, 0, 0, 0, time.UTC)
+	ids := []string{webhookID(t0, 999_999), webhookID(t0.Add(time.Nanosecond), 1_000_000), webhookID(t0.Add(time.Second), 3)}
+	if !slices.IsSorted(ids) || ids[0] == ids[1] {
+		t.Fatalf("ids do not sort by time: %v", ids)
+	}
+}
+
+// webhookRecords lists the ids of the stored webhook events.
+func webhookRecords(st *trkStore) []string {
+	var ids []string
+	_ = st.ScanRecords(context.Background(), KindWebhook, func(id string, _ []byte) error {
+		ids = append(ids, id)
+		return nil
+	})
+	return ids
 }
 
 func TestWebhookSignature(t *testing.T) {
