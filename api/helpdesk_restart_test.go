@@ -27,9 +27,16 @@ import (
 // all there, and new IDs do not reuse old ones. On the embedded store and,
 // with DALIL_TEST_POSTGRES, on PostgreSQL.
 func TestHelpdeskSurvivesRestart(t *testing.T) {
+	onBothStores(t, helpdeskRestart)
+}
+
+// onBothStores runs a restart test on the embedded store and, with
+// DALIL_TEST_POSTGRES, on PostgreSQL in a schema of its own: run gets a
+// function that (re)opens the same store each time it is called.
+func onBothStores(t *testing.T, run func(t *testing.T, open func() tracking.Store)) {
 	t.Run("embedded", func(t *testing.T) {
 		dir := t.TempDir()
-		helpdeskRestart(t, func() tracking.Store {
+		run(t, func() tracking.Store {
 			st, err := embedded.Open(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -44,7 +51,7 @@ func TestHelpdeskSurvivesRestart(t *testing.T) {
 				"(e.g. DALIL_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
 		}
 		dsn := helpdeskSchema(t, raw)
-		helpdeskRestart(t, func() tracking.Store {
+		run(t, func() tracking.Store {
 			st, err := postgres.Open(context.Background(), dsn)
 			if err != nil {
 				t.Fatal(err)

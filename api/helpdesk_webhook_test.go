@@ -6,15 +6,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"dalil/store/embedded"
-	"dalil/store/postgres"
 	"dalil/tracking"
 )
 
@@ -109,30 +106,7 @@ func TestWebhookDoesNotFollowRedirects(t *testing.T) {
 // server's store, and shutdown waits for the notifier before closing it. On
 // the embedded store and, with DALIL_TEST_POSTGRES, on PostgreSQL.
 func TestWebhookPendingEventSurvivesServerRestart(t *testing.T) {
-	t.Run("embedded", func(t *testing.T) {
-		dir := t.TempDir()
-		webhookRestart(t, func() tracking.Store {
-			st, err := embedded.Open(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		raw := os.Getenv("DALIL_TEST_POSTGRES")
-		if raw == "" {
-			t.Skip("DALIL_TEST_POSTGRES is not set; skipping the PostgreSQL run")
-		}
-		dsn := helpdeskSchema(t, raw)
-		webhookRestart(t, func() tracking.Store {
-			st, err := postgres.Open(context.Background(), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		})
-	})
+	onBothStores(t, webhookRestart)
 }
 
 func webhookRestart(t *testing.T, open func() tracking.Store) {
