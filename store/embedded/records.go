@@ -74,16 +74,11 @@ func (s *Store) GetRecord(ctx context.Context, kind, id string) ([]byte, error) 
 // is only valid during the call. An error from fn stops the scan and is
 // returned as is, except tracking.ErrStopScan, which stops it with nil.
 func (s *Store) ScanRecords(ctx context.Context, kind string, fn func(id string, data []byte) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := check.Name("record kind", kind); err != nil {
-		return fmt.Errorf("embedded: scan records: %w", err)
-	}
-	return s.scanRecords(ctx, "scan records", kind, "", fn)
+	return s.ScanRecordsFrom(ctx, kind, "", fn)
 }
 
-// ScanRecordsFrom is ScanRecords from the first id >= from: the iterator's
+// ScanRecordsFrom is ScanRecords from the first id >= from ("" is the
+// start of the kind): the iterator's
 // lower bound is the key of (kind, from), so Pebble seeks straight to it and
 // never reads the ids before it.
 func (s *Store) ScanRecordsFrom(ctx context.Context, kind, from string, fn func(id string, data []byte) error) error {
@@ -91,14 +86,14 @@ func (s *Store) ScanRecordsFrom(ctx context.Context, kind, from string, fn func(
 		return err
 	}
 	if err := check.ScanFrom(kind, from); err != nil {
-		return fmt.Errorf("embedded: scan records from: %w", err)
+		return fmt.Errorf("embedded: scan records: %w", err)
 	}
-	return s.scanRecords(ctx, "scan records from", kind, from, fn)
+	return s.scanRecords(ctx, kind, from, fn)
 }
 
 // scanRecords iterates the keys of kind from (kind, from) to the end of the
 // kind's prefix. The caller has checked ctx, kind and from.
-func (s *Store) scanRecords(ctx context.Context, op, kind, from string, fn func(id string, data []byte) error) error {
+func (s *Store) scanRecords(ctx context.Context, kind, from string, fn func(id string, data []byte) error) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
@@ -109,7 +104,7 @@ func (s *Store) scanRecords(ctx context.Context, op, kind, from string, fn func(
 		UpperBound: prefixEnd(prefix),
 	})
 	if err != nil {
-		return unavailable(op, err)
+		return unavailable("scan records", err)
 	}
 	defer it.Close()
 	n := 0
@@ -121,7 +116,7 @@ func (s *Store) scanRecords(ctx context.Context, op, kind, from string, fn func(
 		}
 		v, err := it.ValueAndErr()
 		if err != nil {
-			return unavailable(op, err)
+			return unavailable("scan records", err)
 		}
 		if err := fn(string(it.Key()[len(prefix):]), v); err != nil {
 			if errors.Is(err, tracking.ErrStopScan) {
@@ -131,7 +126,7 @@ func (s *Store) scanRecords(ctx context.Context, op, kind, from string, fn func(
 		}
 	}
 	if err := it.Error(); err != nil {
-		return unavailable(op, err)
+		return unavailable("scan records", err)
 	}
 	return nil
 }

@@ -83,16 +83,11 @@ func (s *Store) GetRecord(ctx context.Context, kind, id string) ([]byte, error) 
 // column is COLLATE "C"). An error from fn stops the scan and is returned as
 // is, except tracking.ErrStopScan, which stops it with nil.
 func (s *Store) ScanRecords(ctx context.Context, kind string, fn func(id string, data []byte) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := check.Name("record kind", kind); err != nil {
-		return fmt.Errorf("postgres: scan records: %w", err)
-	}
-	return s.scanRecords(ctx, "scan records", kind, "", fn)
+	return s.ScanRecordsFrom(ctx, kind, "", fn)
 }
 
-// ScanRecordsFrom is ScanRecords from the first id >= from. The primary key
+// ScanRecordsFrom is ScanRecords from the first id >= from ("" is the
+// start of the kind). The primary key
 // (kind, id), COLLATE "C" like the comparison, serves it as one index range:
 // the ids before from are never read.
 func (s *Store) ScanRecordsFrom(ctx context.Context, kind, from string, fn func(id string, data []byte) error) error {
@@ -100,9 +95,9 @@ func (s *Store) ScanRecordsFrom(ctx context.Context, kind, from string, fn func(
 		return err
 	}
 	if err := check.ScanFrom(kind, from); err != nil {
-		return fmt.Errorf("postgres: scan records from: %w", err)
+		return fmt.Errorf("postgres: scan records: %w", err)
 	}
-	return s.scanRecords(ctx, "scan records from", kind, from, fn)
+	return s.scanRecords(ctx, kind, from, fn)
 }
 
 // scanFetch is how many rows one FETCH brings: a scan stopped early has
@@ -117,27 +112,27 @@ const scanFetch = 1000
 // snapshot keeps the scan as consistent as a single SELECT (a PutRecords
 // batch is seen whole or not at all). The caller has checked ctx, kind and
 // from.
-func (s *Store) scanRecords(ctx context.Context, op, kind, from string, fn func(id string, data []byte) error) error {
+func (s *Store) scanRecords(ctx context.Context, kind, from string, fn func(id string, data []byte) error) error {
 	if err := s.acquire(); err != nil {
 		return err
 	}
 	defer s.gate.Leave()
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return wrap(op, err)
+		return wrap("scan records", err)
 	}
 	// Ending the transaction closes the cursor; a scan that stops early
 	// leaves the rest of the range unread on the server.
 	defer func() { _ = tx.Rollback(ctx) }()
 	if _, err := tx.Exec(ctx, `DECLARE scan NO SCROLL CURSOR FOR
 		SELECT id, data FROM records WHERE kind = $1 AND id >= $2 ORDER BY id`, kind, from); err != nil {
-		return wrap(op, err)
+		return wrap("scan records", err)
 	}
 	fetch := fmt.Sprintf("FETCH %d FROM scan", scanFetch)
 	for {
 		rows, err := tx.Query(ctx, fetch)
 		if err != nil {
-			return wrap(op, err)
+			return wrap("scan records", err)
 		}
 		n := 0
 		for rows.Next() {
@@ -146,7 +141,7 @@ func (s *Store) scanRecords(ctx context.Context, op, kind, from string, fn func(
 			var data []byte
 			if err := rows.Scan(&id, &data); err != nil {
 				rows.Close()
-				return wrap(op, err)
+				return wrap("scan records", err)
 			}
 			if err := fn(id, data); err != nil {
 				rows.Close()
@@ -157,7 +152,7 @@ func (s *Store) scanRecords(ctx context.Context, op, kind, from string, fn func(
 			}
 		}
 		if err := rows.Err(); err != nil {
-			return wrap(op, err)
+			return wrap("scan records", err)
 		}
 		if n < scanFetch {
 			return nil
