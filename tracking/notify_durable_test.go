@@ -51,6 +51,12 @@ func newHookReceiver(t *testing.T, status int) *hookReceiver {
 			t.Errorf("body: %v", err)
 		}
 		code := int(r.status.Load())
+		if req.URL.Path == "/down" {
+			// Always down: a sender stopped before the gateway came back
+			// posts here, so an attempt it abandoned, still being handled
+			// after the status changed, is not counted as accepted.
+			code = http.StatusServiceUnavailable
+		}
 		r.mu.Lock()
 		r.requests = append(r.requests, hookRequest{eventID: req.Header.Get("X-Dalil-Event-Id"), p: p, status: code})
 		r.mu.Unlock()
@@ -207,7 +213,7 @@ func TestWebhookEventsSurviveRestart(t *testing.T) {
 	hook := newHookReceiver(t, http.StatusServiceUnavailable)
 
 	st := openHookStore(t, dir)
-	n1, stop1 := startNotifier(t, st, hook.url, func(c *tracking.WebhookConfig) { c.MaxAttempts = 1 << 30 })
+	n1, stop1 := startNotifier(t, st, hook.url+"/down", func(c *tracking.WebhookConfig) { c.MaxAttempts = 1 << 30 })
 	for _, id := range []string{"C1", "C2", "C3"} {
 		n1.Publish(caseEvent(id))
 	}
