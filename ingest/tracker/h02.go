@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"strconv"
@@ -193,27 +192,31 @@ func (h02) serve(ctx context.Context, c *conn) error {
 	}
 }
 
-// readH02 reads one frame, '*' to '#', of at most max bytes into c.buf.
-func readH02(c *conn, max int) ([]byte, error) {
-	b, err := c.br.Peek(1)
-	if err != nil {
-		return nil, err
-	}
-	if b[0] != '*' {
-		return nil, malformed("frame starts with %q, want '*'", b[0])
-	}
-	c.buf = c.buf[:0]
+// readH02 reads one frame, '*' to '#', of at most max bytes (and at most
+// the read buffer's size) into c.buf. It looks only at what has arrived, so
+// a frame that never ends is refused as soon as it is too long.
+func readH02(c *conn, limit int) ([]byte, error) {
+	limit = min(limit, readBufferSize)
+	want := 1
 	for {
-		chunk, err := c.br.ReadSlice('#')
-		if len(c.buf)+len(chunk) > max {
-			return nil, errTooLarge
+		b, err := c.br.Peek(want)
+		if len(b) > 0 && b[0] != '*' {
+			return nil, malformed("frame starts with %q, want '*'", b[0])
 		}
-		c.buf = append(c.buf, chunk...)
-		if err == nil {
+		if i := bytes.IndexByte(b, '#'); i >= 0 {
+			if i+1 > limit {
+				return nil, errTooLarge
+			}
+			c.buf = append(c.buf[:0], b[:i+1]...)
+			_, _ = c.br.Discard(i + 1)
 			return c.buf, nil
 		}
-		if err != bufio.ErrBufferFull {
+		if len(b) >= limit {
+			return nil, errTooLarge
+		}
+		if err != nil {
 			return nil, err
 		}
+		want = max(len(b)+1, c.br.Buffered())
 	}
 }

@@ -172,6 +172,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
+// readBufferSize is each connection's read buffer; it also bounds an H02
+// text frame.
+const readBufferSize = 1024
+
 // conn is one tracker connection.
 type conn struct {
 	s       *Server
@@ -189,7 +193,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	c := &conn{
 		s:       s,
 		nc:      nc,
-		br:      bufio.NewReaderSize(nc, 1024),
+		br:      bufio.NewReaderSize(nc, readBufferSize),
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.FrameRate), s.cfg.FrameBurst),
 		batch:   s.h.NewBatch(s.proto.kind()),
 	}
