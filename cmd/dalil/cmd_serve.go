@@ -137,7 +137,7 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	fs.Int64Var(&o.ingestMaxSingleBody, "ingest-max-single-body", getenv.integer("DALIL_INGEST_MAX_SINGLE_BODY", ic.MaxSingleBodyBytes, &errs), "largest OsmAnd or OwnTracks body, bytes (DALIL_INGEST_MAX_SINGLE_BODY)")
 	fs.IntVar(&o.ingestMaxBatch, "ingest-max-batch", int(getenv.integer("DALIL_INGEST_MAX_BATCH", int64(ic.MaxBatch), &errs)), "most pings in one request; 0 disables (DALIL_INGEST_MAX_BATCH)")
 	fs.BoolVar(&o.ingestRequireToken, "ingest-require-token", getenv.boolean("DALIL_INGEST_REQUIRE_TOKEN", ic.RequireDeviceToken, &errs), "OsmAnd and OwnTracks devices must present their device token; turn on in production (DALIL_INGEST_REQUIRE_TOKEN)")
-	addStreamFlags(fs, getenv, &o.streams)
+	addStreamFlags(fs, getenv, &o.streams, &errs)
 	fs.StringVar(&o.logLevel, "log-level", getenv.str("DALIL_LOG_LEVEL", "info"), "debug, info, warn or error (DALIL_LOG_LEVEL)")
 	fs.StringVar(&o.logFormat, "log-format", getenv.str("DALIL_LOG_FORMAT", "text"), "text or json (DALIL_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
