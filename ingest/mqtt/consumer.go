@@ -39,6 +39,12 @@ type Config struct {
 	// Workers process messages in parallel; MaxBatch messages at most go
 	// to the store in one write.
 	Workers, MaxBatch int
+	// Linger is how long a batch waits for more messages before it is
+	// stored: one commit then serves many messages (latency traded for
+	// CPU, docs/performance.md). The broker limits how many unacknowledged
+	// messages it sends at once (Mosquitto: max_inflight_messages, 20 by
+	// default), which bounds a batch too.
+	Linger time.Duration
 	// RetryMax caps the wait between attempts to store a batch the store
 	// refused (the messages stay unacknowledged meanwhile).
 	RetryMax time.Duration
@@ -55,9 +61,10 @@ func DefaultConfig() Config {
 		Topic:      "owntracks/+/+",
 		ShareGroup: "dalil",
 		Identity:   IdentityUserDevice,
-		Workers:    4,
-		MaxBatch:   64,
+		Workers:    1, // one worker batches best: what arrives during a commit goes into the next
+		MaxBatch:   256,
 		RetryMax:   5 * time.Second,
+		Linger:     5 * time.Millisecond,
 	}
 }
 
@@ -201,15 +208,19 @@ func (c *Consumer) work(ctx context.Context, q chan paho.Message) {
 		case <-ctx.Done():
 			return
 		}
+		linger := time.NewTimer(c.cfg.Linger)
 	drain:
 		for len(msgs) < c.cfg.MaxBatch {
 			select {
 			case m := <-q:
 				msgs = append(msgs, m)
-			default:
+			case <-linger.C:
+				break drain
+			case <-ctx.Done():
 				break drain
 			}
 		}
+		linger.Stop()
 		c.ingest(ctx, b, msgs, ids)
 		clear(msgs)
 		clear(ids[:cap(ids)])

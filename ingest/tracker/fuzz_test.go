@@ -97,10 +97,14 @@ func FuzzServe(f *testing.F) {
 		protos := []protocol{gt06{}, teltonika{}, h02{}}
 		p := protos[int(which)%len(protos)]
 		s := newServer(DefaultConfig(), p, h, devs, nil, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		committed := make(chan struct{})
+		go func() { s.group.run(ctx); close(committed) }()
+		defer func() { cancel(); <-committed }()
 		nc := &fakeConn{r: bytes.NewReader(input)}
 		c := &conn{s: s, nc: nc, br: bufio.NewReaderSize(nc, readBufferSize),
-			limiter: rate.NewLimiter(rate.Inf, 1), batch: h.NewBatch(p.kind())}
-		if err := p.serve(context.Background(), c); err == nil {
+			limiter: rate.NewLimiter(rate.Inf, 1), batch: h.NewBatch(p.kind()), done: make(chan error, 1)}
+		if err := p.serve(ctx, c); err == nil {
 			t.Fatal("serve returned nil at the end of the input")
 		}
 	})

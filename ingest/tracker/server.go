@@ -36,6 +36,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	// MaxConns bounds the open connections of one server.
 	MaxConns int
+	// CommitLinger is how long the fixes of one connection wait for other
+	// connections' fixes to share a store commit with (latency traded for
+	// CPU: see docs/performance.md). 0 commits at once.
+	CommitLinger time.Duration
 	// RetryStore is how long a location waits for a store that refuses
 	// before the connection is closed unacknowledged (the tracker resends).
 	RetryStore time.Duration
@@ -52,6 +56,7 @@ func DefaultConfig() Config {
 		WriteTimeout: 10 * time.Second,
 		MaxConns:     50000,
 		RetryStore:   10 * time.Second,
+		CommitLinger: 5 * time.Millisecond,
 	}
 }
 
@@ -67,6 +72,7 @@ type Server struct {
 	devices Devices
 	log     *slog.Logger
 	m       *protoMetrics
+	group   *committer
 	conns   atomic.Int64
 	wg      sync.WaitGroup
 }
@@ -117,6 +123,9 @@ func newServer(cfg Config, p protocol, h *ingest.Handler, devices Devices, m *Me
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = def.MaxConns
 	}
+	if cfg.CommitLinger < 0 {
+		cfg.CommitLinger = 0
+	}
 	if cfg.RetryStore <= 0 {
 		cfg.RetryStore = def.RetryStore
 	}
@@ -126,7 +135,7 @@ func newServer(cfg Config, p protocol, h *ingest.Handler, devices Devices, m *Me
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, proto: p, h: h, devices: devices, log: log, m: m.of(p.name())}
+	return &Server{cfg: cfg, proto: p, h: h, devices: devices, log: log, m: m.of(p.name()), group: newCommitter(h, p.kind(), cfg.CommitLinger)}
 }
 
 // Protocol is the server's protocol name: gt06, h02 or teltonika.
@@ -139,6 +148,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { <-ctx.Done(); ln.Close() }()
+	var committing sync.WaitGroup
+	committing.Go(func() { s.group.run(ctx) })
+	defer committing.Wait()
 	var err error
 	for {
 		var nc net.Conn
@@ -182,7 +194,8 @@ type conn struct {
 	nc      net.Conn
 	br      *bufio.Reader
 	limiter *rate.Limiter
-	batch   *ingest.Batch
+	batch   *ingest.Batch       // counts refusals; fixes go through the server's committer
+	done    chan error          // this connection's answer from the committer
 	dev     tracking.Device     // zero until login
 	pending []tracking.Position // fixes of the frame being handled
 	buf     []byte              // frame assembly
@@ -196,6 +209,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 		br:      bufio.NewReaderSize(nc, readBufferSize),
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.FrameRate), s.cfg.FrameBurst),
 		batch:   s.h.NewBatch(s.proto.kind()),
+		done:    make(chan error, 1),
 	}
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
@@ -205,7 +219,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	r := closeReason(ctx, err)
 	s.m.closed(r).Inc()
 	if r == reasonUnknownDevice {
-		s.h.NewBatch(s.proto.kind()).RejectUnknown(1)
+		c.batch.RejectUnknown(1)
 	}
 	lvl := slog.LevelDebug
 	if r == reasonMalformed || r == reasonTooLarge || r == reasonStore {
@@ -314,10 +328,7 @@ func (c *conn) commit(ctx context.Context) error {
 	deadline := time.Now().Add(c.s.cfg.RetryStore)
 	wait := 50 * time.Millisecond
 	for {
-		for _, p := range c.pending {
-			c.batch.Add(p)
-		}
-		_, err := c.batch.Commit(ctx)
+		err := c.s.group.commit(ctx, c.pending, c.done)
 		if err == nil {
 			c.pending = c.pending[:0]
 			return nil
