@@ -60,6 +60,9 @@ func parseH02(b []byte) (h02Msg, error) {
 		return m, malformed("validity %q, want A or V", f[4])
 	}
 	m.fix = f[4][0] == 'A'
+	if !m.fix {
+		return m, nil // no fix: the rest is often empty or zeros, and is not stored
+	}
 	t, err := h02Time(f[3], f[11])
 	if err != nil {
 		return m, err

@@ -57,6 +57,8 @@ func TestH02LiveSession(t *testing.T) {
 	expectH02Reply(t, c, imeiBand, "V1")
 	send(t, c, []byte("*HQ,"+imeiBand+",V1,"+hms+",V,2125.2700,N,03949.5400,E,0.00,0,"+dmy+",FFFFFBFF#")) // no fix
 	expectH02Reply(t, c, imeiBand, "V1")
+	send(t, c, []byte("*HQ,"+imeiBand+",V1,"+hms+",V,,,,,,,"+dmy+",FFFFFBFF#")) // no fix, fields empty
+	expectH02Reply(t, c, imeiBand, "V1")
 	send(t, c, []byte("*HQ,"+imeiBand+",HTBT#"))
 	expectH02Reply(t, c, imeiBand, "HTBT")
 	ps := r.sink.WaitStored(t, 1, 5*time.Second)
