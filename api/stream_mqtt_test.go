@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"dalil/ingest/mqtt"
 	"dalil/tracking"
@@ -40,6 +42,38 @@ func TestOwnTracksOverMQTTReachesTrailAndLiveFeed(t *testing.T) {
 	if broker == "" {
 		t.Skip("DALIL_TEST_MQTT is not set (e.g. tcp://127.0.0.1:1883, a Mosquitto); .ci/run sets it")
 	}
+	ownTracksOverMQTT(t, broker, "dalil")
+}
+
+// The same through NATS's MQTT listener (a current nats-server in-process,
+// JetStream on), which has no shared subscriptions.
+func TestOwnTracksOverNATSMQTTReachesTrailAndLiveFeed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a nats-server")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ns, err := natsserver.NewServer(&natsserver.Options{
+		ServerName: "dalil-api-test", Host: "127.0.0.1", Port: -1, NoSigs: true,
+		JetStream: true, StoreDir: t.TempDir(),
+		MQTT: natsserver.MQTTOpts{Host: "127.0.0.1", Port: port},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(20 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	ownTracksOverMQTT(t, fmt.Sprintf("tcp://127.0.0.1:%d", port), "")
+}
+
+func ownTracksOverMQTT(t *testing.T, broker, shareGroup string) {
 	f := newFixture(t)
 	ctx := context.Background()
 	if err := f.srv.registry.PutDevice(ctx, f.st, tracking.Device{ID: "fatima/phone", Kind: tracking.DevicePhone, Pilgrim: "a1"}); err != nil {
@@ -47,7 +81,7 @@ func TestOwnTracksOverMQTTReachesTrailAndLiveFeed(t *testing.T) {
 	}
 	root := fmt.Sprintf("dalil-api-test-%d", time.Now().UnixNano())
 	cfg := mqtt.DefaultConfig()
-	cfg.Broker, cfg.ClientID, cfg.Topic = broker, root, root+"/+/+"
+	cfg.Broker, cfg.ClientID, cfg.Topic, cfg.ShareGroup = broker, root, root+"/+/+", shareGroup
 	c, err := mqtt.New(cfg, f.srv.Ingest(), f.srv.Ingest().Devices(), nil)
 	if err != nil {
 		t.Fatal(err)

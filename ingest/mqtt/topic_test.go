@@ -1,6 +1,9 @@
 package mqtt
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestTopicPattern(t *testing.T) {
 	tp, err := parsePattern("owntracks/+/+")
@@ -36,4 +39,29 @@ func TestTopicPattern(t *testing.T) {
 			t.Errorf("parsePattern(%q): no error", bad)
 		}
 	}
+}
+
+func FuzzTopicMatch(f *testing.F) {
+	f.Add("owntracks/+/+", "owntracks/alice/phone")
+	f.Add("hajj/+/loc/+", "hajj/u/loc/d/x")
+	f.Fuzz(func(t *testing.T, pattern, topic string) {
+		tp, err := parsePattern(pattern)
+		if err != nil {
+			return
+		}
+		u, d, ok := tp.match(topic)
+		if !ok {
+			return
+		}
+		// What matched names two non-empty levels of the topic, and
+		// rebuilding the topic from the pattern gives it back.
+		if u == "" || d == "" || strings.Contains(u, "/") || strings.Contains(d, "/") {
+			t.Fatalf("match(%q) on %q = %q, %q", topic, pattern, u, d)
+		}
+		levels := append([]string(nil), tp.levels...)
+		levels[tp.user], levels[tp.device] = u, d
+		if got := strings.Join(levels, "/"); got != topic {
+			t.Fatalf("rebuilt %q from %q, want %q", got, pattern, topic)
+		}
+	})
 }
