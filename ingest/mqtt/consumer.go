@@ -151,6 +151,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 		SetAutoReconnect(true).
 		SetMaxReconnectInterval(10 * time.Second).
 		SetConnectTimeout(10 * time.Second)
+	if bufferedScheme(c.cfg.Broker) {
+		opts.SetCustomOpenConnectionFn(openBuffered)
+	}
 	opts.SetOnConnectHandler(func(cl paho.Client) {
 		c.log.Info("mqtt: connected", "broker", c.cfg.Broker, "subscription", c.Subscription())
 		// Subscribe on every connect: a broker that lost its state (no
