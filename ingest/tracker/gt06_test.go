@@ -164,3 +164,22 @@ func TestGT06RateLimitDelays(t *testing.T) {
 		t.Errorf("throttled = %v, want at least 1", got)
 	}
 }
+
+// Trying IMEIs one connection after another spends the source address's
+// budget of failed logins; then its connections are closed at once, known
+// IMEI or not, so the answers tell nothing.
+func TestFailedLoginsAreRateLimitedPerSource(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.FailedLogins, cfg.FailedLoginBurst = 0.001, 3
+	r := newRig(t, "gt06", cfg)
+	for i := range 3 {
+		c := r.dial()
+		send(t, c, gt06LoginFrame(fmt.Sprintf("99999999999999%d", i), 1))
+		expectClosed(t, c)
+	}
+	r.waitClosed(reasonUnknownDevice, 3)
+	c := r.dial()
+	send(t, c, gt06LoginFrame(imeiBand, 1)) // registered, but this source is out of budget
+	expectClosed(t, c)
+	r.waitClosed(reasonRateLimited, 1)
+}

@@ -40,6 +40,10 @@ type Config struct {
 	// connections' fixes to share a store commit with (latency traded for
 	// CPU: see docs/performance.md). 0 commits at once.
 	CommitLinger time.Duration
+	// FailedLogins per minute (burst FailedLoginBurst) may come from one
+	// source address; beyond, its connections are closed at once.
+	FailedLogins     float64
+	FailedLoginBurst int
 	// RetryStore is how long a location waits for a store that refuses
 	// before the connection is closed unacknowledged (the tracker resends).
 	RetryStore time.Duration
@@ -48,15 +52,17 @@ type Config struct {
 // DefaultConfig returns the defaults documented in docs/ingest.md.
 func DefaultConfig() Config {
 	return Config{
-		MaxFrame:     4096,
-		FrameRate:    20,
-		FrameBurst:   100,
-		IdleTimeout:  15 * time.Minute,
-		LoginTimeout: 30 * time.Second,
-		WriteTimeout: 10 * time.Second,
-		MaxConns:     50000,
-		RetryStore:   10 * time.Second,
-		CommitLinger: 5 * time.Millisecond,
+		MaxFrame:         4096,
+		FrameRate:        20,
+		FrameBurst:       100,
+		IdleTimeout:      15 * time.Minute,
+		LoginTimeout:     30 * time.Second,
+		WriteTimeout:     10 * time.Second,
+		MaxConns:         50000,
+		RetryStore:       10 * time.Second,
+		CommitLinger:     5 * time.Millisecond,
+		FailedLogins:     10,
+		FailedLoginBurst: 30,
 	}
 }
 
@@ -73,6 +79,7 @@ type Server struct {
 	log     *slog.Logger
 	m       *protoMetrics
 	group   *committer
+	refused *refusals
 	conns   atomic.Int64
 	wg      sync.WaitGroup
 }
@@ -126,6 +133,12 @@ func newServer(cfg Config, p protocol, h *ingest.Handler, devices Devices, m *Me
 	if cfg.CommitLinger < 0 {
 		cfg.CommitLinger = 0
 	}
+	if cfg.FailedLogins <= 0 {
+		cfg.FailedLogins = def.FailedLogins
+	}
+	if cfg.FailedLoginBurst <= 0 {
+		cfg.FailedLoginBurst = def.FailedLoginBurst
+	}
 	if cfg.RetryStore <= 0 {
 		cfg.RetryStore = def.RetryStore
 	}
@@ -135,7 +148,8 @@ func newServer(cfg Config, p protocol, h *ingest.Handler, devices Devices, m *Me
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, proto: p, h: h, devices: devices, log: log, m: m.of(p.name()), group: newCommitter(h, p.kind(), cfg.CommitLinger)}
+	return &Server{cfg: cfg, proto: p, h: h, devices: devices, log: log, m: m.of(p.name()), group: newCommitter(h, p.kind(), cfg.CommitLinger),
+		refused: newRefusals(cfg.FailedLogins, cfg.FailedLoginBurst)}
 }
 
 // Protocol is the server's protocol name: gt06, h02 or teltonika.
@@ -169,6 +183,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		if s.conns.Load() >= int64(s.cfg.MaxConns) {
 			s.m.closed(reasonTooMany).Inc()
+			nc.Close()
+			continue
+		}
+		if s.refused.blocked(sourceOf(nc.RemoteAddr()), time.Now()) {
+			s.m.closed(reasonRateLimited).Inc()
 			nc.Close()
 			continue
 		}
@@ -220,6 +239,7 @@ func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	s.m.closed(r).Inc()
 	if r == reasonUnknownDevice {
 		c.batch.RejectUnknown(1)
+		s.refused.failed(sourceOf(nc.RemoteAddr()), time.Now())
 	}
 	lvl := slog.LevelDebug
 	if r == reasonMalformed || r == reasonTooLarge || r == reasonStore {
@@ -241,11 +261,12 @@ const (
 	reasonStore         = "store_failed"   // the store refused for RetryStore: unacknowledged, the tracker resends
 	reasonShutdown      = "shutdown"       // the server stopped
 	reasonTooMany       = "too_many_connections"
+	reasonRateLimited   = "rate_limited" // too many failed logins from the source address
 	reasonIOError       = "io_error"
 )
 
 var allReasons = []string{reasonEOF, reasonIdle, reasonMalformed, reasonTooLarge, reasonUnknownDevice,
-	reasonNoLogin, reasonStore, reasonShutdown, reasonTooMany, reasonIOError}
+	reasonNoLogin, reasonStore, reasonShutdown, reasonTooMany, reasonRateLimited, reasonIOError}
 
 // Errors the protocol loops return; closeReason maps them to reasons.
 var (
