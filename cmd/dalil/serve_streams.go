@@ -32,7 +32,7 @@ func addStreamFlags(fs *flag.FlagSet, getenv env, o *streamOptions, errs *[]erro
 	fs.StringVar(&o.mqttPassword, "mqtt-password", getenv.str("DALIL_MQTT_PASSWORD", ""), "Dalil's own MQTT password; prefer the environment variable (DALIL_MQTT_PASSWORD)")
 	fs.StringVar(&o.mqttClientID, "mqtt-client-id", getenv.str("DALIL_MQTT_CLIENT_ID", md.ClientID), "MQTT client id: stable across restarts, distinct per Dalil process (DALIL_MQTT_CLIENT_ID)")
 	fs.StringVar(&o.mqttTopic, "mqtt-topic", getenv.str("DALIL_MQTT_TOPIC", md.Topic), "topic filter whose two + levels are the OwnTracks user and device (DALIL_MQTT_TOPIC)")
-	fs.StringVar(&o.mqttShareGroup, "mqtt-share-group", getenv.str("DALIL_MQTT_SHARE_GROUP", md.ShareGroup), "shared subscription group ($share/<group>/…) so Dalil processes split the load; empty: plain subscription, e.g. for NATS (DALIL_MQTT_SHARE_GROUP)")
+	fs.StringVar(&o.mqttShareGroup, "mqtt-share-group", getenv.str("DALIL_MQTT_SHARE_GROUP", md.ShareGroup), "shared subscription group ($share/<group>/…) so Dalil processes split the load; empty or none: plain subscription, e.g. for NATS (DALIL_MQTT_SHARE_GROUP)")
 	fs.StringVar(&o.mqttIdentity, "mqtt-identity", getenv.str("DALIL_MQTT_IDENTITY", md.Identity), `registered device a topic names: "user/device" or "user" (DALIL_MQTT_IDENTITY)`)
 	td := tracker.DefaultConfig()
 	fs.StringVar(&o.gt06Addr, "gt06-addr", getenv.str("DALIL_GT06_ADDR", ""), "serve GT06 (Concox) trackers on this address, e.g. :5023; empty: off (DALIL_GT06_ADDR)")
@@ -52,6 +52,9 @@ func startStreams(srv *api.Server, o streamOptions, log *slog.Logger) error {
 		cfg := mqtt.DefaultConfig()
 		cfg.Broker, cfg.Username, cfg.Password = o.mqttBroker, o.mqttUser, o.mqttPassword
 		cfg.ClientID, cfg.Topic, cfg.ShareGroup, cfg.Identity = o.mqttClientID, o.mqttTopic, o.mqttShareGroup, o.mqttIdentity
+		if cfg.ShareGroup == "none" { // an empty environment variable reads as unset
+			cfg.ShareGroup = ""
+		}
 		c, err := mqtt.New(cfg, srv.Ingest(), srv.Ingest().Devices(), log)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
