@@ -17,20 +17,22 @@ import (
 
 // streamBenchFlags are the flags of `dalil bench --protocol mqtt|gt06`.
 type streamBenchFlags struct {
-	broker, topicRoot, gt06Addr *string
-	publishers                  *int
+	broker, topicRoot, gt06Addr, teltonikaAddr *string
+	publishers, records                        *int
 }
 
 func addStreamBenchFlags(fs *flag.FlagSet) streamBenchFlags {
 	return streamBenchFlags{
-		broker:     fs.String("mqtt-broker", "tcp://127.0.0.1:1883", "mqtt: the broker the server subscribes to (run it with --mqtt-identity user)"),
-		topicRoot:  fs.String("mqtt-topic-root", "owntracks", "mqtt: devices publish to <root>/<device id>/phone"),
-		publishers: fs.Int("mqtt-publishers", 8, "mqtt: client connections the simulated phones share"),
-		gt06Addr:   fs.String("gt06-addr", "127.0.0.1:5023", "gt06: the server's GT06 port; one persistent connection per device"),
+		broker:        fs.String("mqtt-broker", "tcp://127.0.0.1:1883", "mqtt: the broker the server subscribes to (run it with --mqtt-identity user)"),
+		topicRoot:     fs.String("mqtt-topic-root", "owntracks", "mqtt: devices publish to <root>/<device id>/phone"),
+		publishers:    fs.Int("mqtt-publishers", 8, "mqtt: client connections the simulated phones share"),
+		gt06Addr:      fs.String("gt06-addr", "127.0.0.1:5023", "gt06: the server's GT06 port; one persistent connection per device"),
+		teltonikaAddr: fs.String("teltonika-addr", "127.0.0.1:5027", "teltonika: the server's Teltonika port; one persistent connection per device"),
+		records:       fs.Int("records", 1, "teltonika: fixes a tracker buffers into one packet (sent every records×interval)"),
 	}
 }
 
-func isStreamProtocol(p string) bool { return p == "mqtt" || p == "gt06" }
+func isStreamProtocol(p string) bool { return p == "mqtt" || p == "gt06" || p == "teltonika" }
 
 type streamBenchArgs struct {
 	flags                                     streamBenchFlags
@@ -58,7 +60,7 @@ func runStreamBench(ctx context.Context, stdout io.Writer, a streamBenchArgs) er
 		return err
 	}
 	want := tracking.DevicePhone
-	if a.protocol == "gt06" {
+	if a.protocol != "mqtt" {
 		want = tracking.DeviceWristband
 	}
 	var devs []load.Device
@@ -70,10 +72,14 @@ func runStreamBench(ctx context.Context, stdout io.Writer, a streamBenchArgs) er
 	if len(devs) < a.devices {
 		return fmt.Errorf("%w: --devices %d: the registry has only %d %s devices", errUsage, a.devices, len(devs), want)
 	}
+	addr := *a.flags.gt06Addr
+	if a.protocol == "teltonika" {
+		addr = *a.flags.teltonikaAddr
+	}
 	rep, err := streambench.Run(ctx, streambench.Config{
 		Protocol: a.protocol, Devices: devs[:a.devices], Interval: a.interval, Duration: a.duration,
 		Target: a.target, AdminToken: a.token, Broker: *a.flags.broker, TopicRoot: *a.flags.topicRoot,
-		Publishers: *a.flags.publishers, Addr: *a.flags.gt06Addr, ServerPID: a.serverPID, Seed: a.seed,
+		Publishers: *a.flags.publishers, Addr: addr, Records: *a.flags.records, ServerPID: a.serverPID, Seed: a.seed,
 	})
 	if err != nil {
 		return err

@@ -28,7 +28,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	watchers := fs.Int("watchers", 100, fmt.Sprintf("websocket watchers (at most %d)", load.MaxWatchers))
 	guides := fs.Float64("guide-share", 0.5, "share of the watchers that are guides following a group; the rest are operators with a bbox")
 	bbox := fs.Float64("bbox-m", 400, "side of an operator's bbox in metres")
-	protocol := fs.String("protocol", "native", "osmand, owntracks, native or mixed; or mqtt or gt06 (bench_stream.go)")
+	protocol := fs.String("protocol", "native", "osmand, owntracks, native or mixed; or mqtt, gt06 or teltonika (bench_stream.go)")
 	batch := fs.Int("batch", 1, "native: fixes a device buffers into one request (sent every batch×interval)")
 	conns := fs.Int("conns", 256, "HTTP requests in flight")
 	pilgrims := fs.Int("pilgrims", 0, "pilgrims of the server's generated registry (default: --devices; same as the server's --demo-pilgrims or `registry generate --pilgrims`)")

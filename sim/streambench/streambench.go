@@ -29,7 +29,7 @@ import (
 
 // Config describes one run.
 type Config struct {
-	Protocol string // "mqtt" or "gt06"
+	Protocol string // "mqtt", "gt06" or "teltonika"
 	Devices  []load.Device
 	Interval time.Duration // each device sends one fix per interval
 	Duration time.Duration
@@ -40,9 +40,13 @@ type Config struct {
 	// <TopicRoot>/<device id>/phone; run the server with --mqtt-identity user.
 	Broker, TopicRoot string
 	Publishers        int // MQTT client connections the devices share
-	// Addr (gt06) is the server's GT06 port; each device holds its own
-	// connection.
-	Addr      string
+	// Addr (gt06, teltonika) is the server's port; each device holds its
+	// own connection.
+	Addr string
+	// Records (teltonika) is how many fixes a device buffers into one AVL
+	// packet, sent every Records×Interval (trackers are often configured
+	// to send several records at once).
+	Records   int
 	ServerPID int // default: the process listening on Target's port
 	Seed      int64
 }
@@ -98,15 +102,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		d, err = newMQTT(ctx, cfg)
 	case "gt06":
 		d, err = newGT06(ctx, cfg)
+	case "teltonika":
+		cfg.Records = max(1, cfg.Records)
+		d, err = newTeltonika(ctx, cfg)
 	default:
-		return nil, fmt.Errorf("streambench: protocol %q: want mqtt or gt06", cfg.Protocol)
+		return nil, fmt.Errorf("streambench: protocol %q: want mqtt, gt06 or teltonika", cfg.Protocol)
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer d.close()
 
-	rep := &Report{Protocol: cfg.Protocol, Devices: len(cfg.Devices), Interval: cfg.Interval, Duration: cfg.Duration, Machine: load.ThisMachine()}
+	name := cfg.Protocol
+	if cfg.Protocol == "teltonika" {
+		name = fmt.Sprintf("teltonika, %d records per packet", cfg.Records)
+	}
+	rep := &Report{Protocol: name, Devices: len(cfg.Devices), Interval: cfg.Interval, Duration: cfg.Duration, Machine: load.ThisMachine()}
 	stored0, err := storedFixes(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -124,6 +135,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for i := range n {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(cfg.Seed), uint64(i)))
+			var fixes []positionLike
 			dev := &cfg.Devices[i]
 			// Spread the devices over the interval.
 			next := start.Add(cfg.Interval * time.Duration(i) / time.Duration(n))
@@ -133,14 +145,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 				case <-runCtx.Done():
 					return
 				}
-				p := load.FixNear(rng, dev, time.Now())
-				sent.Add(1)
-				if err := d.send(runCtx, i, p); err == nil {
-					acked.Add(1)
+				k := max(1, cfg.Records)
+				now := time.Now()
+				fixes = fixes[:0]
+				for j := k - 1; j >= 0; j-- {
+					fixes = append(fixes, load.FixNear(rng, dev, now.Add(-time.Duration(j)*cfg.Interval)))
+				}
+				sent.Add(int64(k))
+				if err := d.send(runCtx, i, fixes); err == nil {
+					acked.Add(int64(k))
 				} else if runCtx.Err() != nil {
 					return
 				}
-				next = next.Add(cfg.Interval)
+				next = next.Add(cfg.Interval * time.Duration(k))
 			}
 		})
 	}
@@ -172,7 +189,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 // storedFixes reads dalil_pings_accepted_total of the protocol from /metrics.
 func storedFixes(ctx context.Context, cfg Config) (int64, error) {
-	label := map[string]string{"mqtt": "owntracks_mqtt", "gt06": "gt06"}[cfg.Protocol]
+	label := map[string]string{"mqtt": "owntracks_mqtt", "gt06": "gt06", "teltonika": "teltonika"}[cfg.Protocol]
 	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimSuffix(cfg.Target, "/")+"/metrics", nil)
 	if err != nil {
 		return 0, err
@@ -200,7 +217,7 @@ func storedFixes(ctx context.Context, cfg Config) (int64, error) {
 }
 
 type driver interface {
-	send(ctx context.Context, device int, p positionLike) error
+	send(ctx context.Context, device int, ps []positionLike) error
 	close()
 }
 
@@ -231,7 +248,8 @@ func newMQTT(ctx context.Context, cfg Config) (driver, error) {
 	return d, nil
 }
 
-func (d *mqttDriver) send(ctx context.Context, i int, p positionLike) error {
+func (d *mqttDriver) send(ctx context.Context, i int, ps []positionLike) error {
+	p := ps[len(ps)-1]
 	dev := d.cfg.Devices[i].ID
 	tok := d.clients[i%len(d.clients)].Publish(d.cfg.TopicRoot+"/"+dev+"/phone", 1, false, send.OwnTracksJSON(p))
 	select {
@@ -291,7 +309,8 @@ func (d *gt06Driver) exchange(c net.Conn, frame []byte) error {
 	return err
 }
 
-func (d *gt06Driver) send(_ context.Context, i int, p positionLike) error {
+func (d *gt06Driver) send(_ context.Context, i int, ps []positionLike) error {
+	p := ps[len(ps)-1]
 	d.seq[i]++
 	t := p.Time.UTC()
 	c := []byte{byte(t.Year() - 2000), byte(t.Month()), byte(t.Day()), byte(t.Hour()), byte(t.Minute()), byte(t.Second()), 0xC9}
@@ -325,4 +344,81 @@ func gt06Frame(proto byte, content []byte, serial uint16) []byte {
 	}
 	b = binary.BigEndian.AppendUint16(b, ^crc)
 	return append(b, 0x0D, 0x0A)
+}
+
+// teltonikaDriver holds one connection per device and sends Codec 8 packets.
+type teltonikaDriver struct {
+	conns []net.Conn
+}
+
+func newTeltonika(ctx context.Context, cfg Config) (driver, error) {
+	d := &teltonikaDriver{conns: make([]net.Conn, len(cfg.Devices))}
+	var dialer net.Dialer
+	for i, dev := range cfg.Devices {
+		c, err := dialer.DialContext(ctx, "tcp", cfg.Addr)
+		if err != nil {
+			d.close()
+			return nil, err
+		}
+		d.conns[i] = c
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := c.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(dev.ID))), dev.ID...)); err != nil {
+			d.close()
+			return nil, err
+		}
+		var ok [1]byte
+		if _, err := io.ReadFull(c, ok[:]); err != nil || ok[0] != 1 {
+			d.close()
+			return nil, fmt.Errorf("IMEI %s refused (%v): register it as a wristband or luggage tag", dev.ID, err)
+		}
+	}
+	return d, nil
+}
+
+func (d *teltonikaDriver) send(_ context.Context, i int, ps []positionLike) error {
+	data := []byte{0x08, byte(len(ps))}
+	for _, p := range ps {
+		data = binary.BigEndian.AppendUint64(data, uint64(p.Time.UnixMilli()))
+		data = append(data, 0)
+		data = binary.BigEndian.AppendUint32(data, uint32(int32(p.Lon*1e7)))
+		data = binary.BigEndian.AppendUint32(data, uint32(int32(p.Lat*1e7)))
+		data = append(data, 0, 0, 0, 0, 9, 0, 0) // altitude, angle, 9 satellites, speed
+		data = append(data, 0, 0, 0, 0, 0, 0)    // no IO elements
+	}
+	data = append(data, byte(len(ps)))
+	pk := binary.BigEndian.AppendUint32(make([]byte, 4), uint32(len(data)))
+	pk = append(pk, data...)
+	crc := uint16(0)
+	for _, x := range data {
+		crc ^= uint16(x)
+		for range 8 {
+			if crc&1 != 0 {
+				crc = crc>>1 ^ 0xA001
+			} else {
+				crc >>= 1
+			}
+		}
+	}
+	pk = binary.BigEndian.AppendUint32(pk, uint32(crc))
+	c := d.conns[i]
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Write(pk); err != nil {
+		return err
+	}
+	var n [4]byte
+	if _, err := io.ReadFull(c, n[:]); err != nil {
+		return err
+	}
+	if int(binary.BigEndian.Uint32(n[:])) != len(ps) {
+		return fmt.Errorf("server took %d of %d records", binary.BigEndian.Uint32(n[:]), len(ps))
+	}
+	return nil
+}
+
+func (d *teltonikaDriver) close() {
+	for _, c := range d.conns {
+		if c != nil {
+			c.Close()
+		}
+	}
 }
