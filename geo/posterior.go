@@ -29,8 +29,8 @@ import "math"
 //   - Posterior ∝ prior density × mass over each region, then mixed with
 //     jumpShare of "this fix is garbage" (a jump), which caps every
 //     probability below 1 − jumpShare.
-var (
-	floorM          = 3.0  // per-axis σ of error shared by successive fixes (multipath)
+const (
+	floorM          = 4.0  // per-axis σ of error shared by successive fixes (multipath)
 	corrTauS        = 60.0 // time constant of the correlated part of GPS error
 	movingMps       = 0.6  // a reported speed above this is walking
 	maxGapS         = 600.0
@@ -38,7 +38,7 @@ var (
 	jumpGate        = 16.0 // squared Mahalanobis distance beyond which a fix is far
 	jumpShare       = 0.01 // chance that a fix is a jump, kept out of every answer
 	restTentToLane  = 20.0 // resting: tents this much denser than lanes …
-	restStreetRatio = 0.5  // … and streets this dense relative to lanes
+	restStreetRatio = 1.0  // … and streets as dense as lanes
 	walkTentToLane  = 0.05 // walking: tents this much less dense than lanes
 	assignedTentK   = 50.0 // the registered tent's density over another tent's
 	assignedCampK   = 2.0  // the registered camp's density over another camp's
