@@ -66,7 +66,8 @@ type Track struct {
 	valid  bool
 }
 
-// Fixes returns how many independent fixes the track is worth (0 when empty).
+// fusedWeight is how many independent fixes of accuracy accM the track is
+// worth (0 when empty).
 func (tr *Track) fusedWeight(accM float64) float64 {
 	if !tr.valid {
 		return 0
@@ -188,57 +189,94 @@ func (ix *Index) weighPosterior(s *postState, m vec, σ float64, moving bool, pr
 			aCamp = int32(i)
 		}
 	}
-	campsMass := 0.0
-	visit := func(c int32) {
+
+	// The camps in reach, each with its mass and prior weight.
+	var campMass, campK, tentMass [maxPostCamps]float64
+	addCamp := func(c int32) {
 		if ix.campBoxes[c].dist2(m) > reach*reach || s.nc == maxPostCamps {
 			return
 		}
-		cm := ix.campMass(c, m, inv)
-		if cm <= 0 {
-			return
-		}
-		k := 1.0
-		if c == aCamp {
-			k = assignedCampK
-		}
-		tents := 0.0
-		w := 0.0
-		for _, t := range ix.camps[c].tentOrder {
-			if ix.tents[t].box.dist2(m) > reach*reach {
-				continue
+		if cm := ix.campMass(c, m, inv); cm > 0 {
+			s.camps[s.nc], campMass[s.nc], campK[s.nc] = c, cm, 1
+			if c == aCamp {
+				campK[s.nc] = assignedCampK
 			}
-			p := ix.rectMass(t, m, inv)
-			if p <= 0 {
-				continue
-			}
-			tents += p
-			wt := tentD * k * p
-			if t == aTent {
-				wt *= assignedTentK
-			}
-			w += wt
-			s.addCandidate(t, wt)
+			s.nc++
 		}
-		campsMass += cm
-		s.tentW += w
-		w += laneD * k * max(0, cm-tents)
-		s.camps[s.nc], s.campW[s.nc] = c, w
-		s.nc++
-		s.total += w
 	}
-	if k, centre, ok := ix.grid.cell(m); ok && reach+centre.dist(m) < campReachM {
+	k, centre, inGrid := ix.grid.cell(m)
+	q := centre.dist(m)
+	switch {
+	case inGrid && reach+q < campReachM:
 		lo, hi := ix.grid.spans[k], ix.grid.spans[k+1]
 		for _, r := range ix.campRefs[lo.camp:hi.camp] {
-			visit(r.i)
+			addCamp(r.i)
 		}
-	} else if !ok && ix.nearestCampDist(m) > reach {
+	case !inGrid && ix.nearestCampDist(m) > reach:
 		// Far from every camp: nothing but streets.
-	} else {
+	default:
 		for i := range ix.camps {
-			visit(int32(i))
+			addCamp(int32(i))
 		}
 	}
-	s.total += streetD * max(0, 1-campsMass)
+	slotOf := func(c int32) int {
+		for j := 0; j < s.nc; j++ {
+			if s.camps[j] == c {
+				return j
+			}
+		}
+		return -1
+	}
+	weigh := func(t int32, slot int) {
+		p := ix.rectMass(t, m, inv)
+		if !(p > 0) {
+			return
+		}
+		tentMass[slot] += p
+		w := tentD * campK[slot] * p
+		if t == aTent {
+			w *= assignedTentK
+		}
+		s.campW[slot] += w
+		s.tentW += w
+		s.addCandidate(t, w)
+	}
+	if inGrid && reach <= tentReachM && s.nc > 0 {
+		// The cell lists every tent within tentReachM, nearest first: the
+		// same walk as Locate's scanCell.
+		lo, hi := ix.grid.spans[k], ix.grid.spans[k+1]
+		rel := m.sub(centre)
+		stop := int(math.Ceil((reach + q) / refDistUnitM))
+		rx, ry := int(math.Floor(rel.X/refUnitM+0.5)), int(math.Floor(rel.Y/refUnitM+0.5))
+		rr := int(math.Ceil(reach/refUnitM)) + 1
+		for _, r := range ix.tentRefs[lo.tent:hi.tent] {
+			if int(r.d) > stop {
+				break
+			}
+			ox, oy, lim := rx-int(r.dx), ry-int(r.dy), rr+int(r.rad)
+			if ox*ox+oy*oy > lim*lim {
+				continue
+			}
+			if slot := slotOf(ix.outlines[r.i].camp); slot >= 0 {
+				weigh(r.i, slot)
+			}
+		}
+	} else {
+		for slot := 0; slot < s.nc; slot++ {
+			for _, t := range ix.camps[s.camps[slot]].tentOrder {
+				if ix.tents[t].box.dist2(m) <= reach*reach {
+					weigh(t, slot)
+				}
+			}
+		}
+	}
+	all := 0.0
+	for j := 0; j < s.nc; j++ {
+		s.campW[j] += laneD * campK[j] * max(0, campMass[j]-tentMass[j])
+		s.total += s.campW[j]
+		all += campMass[j]
+	}
+	s.total += streetD * max(0, 1-all)
 }
 
 // nearestCampDist is a lower bound of the distance from m to any camp.

@@ -103,7 +103,7 @@ type Engine struct {
 	st     Store
 	reg    *Registry
 	loc    geo.Locator
-	post   posterior // loc's posterior, when it has one
+	post   *geo.Index // loc, when it is one: its posterior
 	pub    Publisher
 	log    *slog.Logger
 	seed   maphash.Seed
@@ -169,7 +169,7 @@ func NewEngine(cfg EngineConfig, st Store, reg *Registry, loc geo.Locator, pub P
 		e.shards[i] = &engineShard{subjects: make(map[subjectKey]*subject),
 			grid: make(map[uint64]*bucket), camps: make(map[string]*bucket)}
 	}
-	e.post, _ = loc.(posterior)
+	e.post, _ = loc.(*geo.Index)
 	e.dir = make([]*dirShard, cfg.Shards)
 	for i := range e.dir {
 		e.dir[i] = &dirShard{m: make(map[string]*devState)}

@@ -13,11 +13,9 @@ import (
 // luggage tags and unregistered devices keep Locate's answer for the point,
 // since the posterior's prior (resting people are in tents) is about people.
 
-// posterior is what a Locator offers beyond Locate; *geo.Index has it.
-type posterior interface {
-	Refine(loc *geo.Location, tr *geo.Track, f geo.Fix, pr geo.Prior)
-	Estimate(loc *geo.Location, tr *geo.Track, pr geo.Prior, accM float64)
-}
+// The posterior is *geo.Index's (e.post, nil for other Locators), called
+// as a concrete type: through an interface the Location passed in would
+// escape, and cost an allocation per fix.
 
 // home is the registry's camp and tent for a pilgrim: the posterior's prior.
 func (r *Registry) home(pid string) geo.Prior {
