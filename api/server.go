@@ -238,6 +238,7 @@ func (s *Server) routes(ctx context.Context) http.Handler {
 	mux.HandleFunc("GET /v1/groups/{id}", s.handleGroup)
 
 	mux.HandleFunc("GET /v1/live", s.handleLive)
+	s.registerPprof(mux)
 
 	s.ingest.Register(mux)
 	s.registerHelpdesk(ctx, mux)
