@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -40,6 +39,12 @@ type Options struct {
 	// one group (default 4096); a full group commits at once.
 	CommitWindow time.Duration
 	MaxGroupRows int
+	// CheckpointEvery is how often the journal of latest positions is
+	// folded into each device's latest key (default 30 s); JournalEntries
+	// folds it sooner when it holds that many entries (default 2,000,000),
+	// which bounds what a restart replays.
+	CheckpointEvery time.Duration
+	JournalEntries  int
 	// FS replaces the operating system's file system (tests, benchmarks).
 	FS vfs.FS
 }
@@ -51,6 +56,7 @@ type Store struct {
 	seq *seqAlloc
 
 	commit *committer
+	ck     *checkpointer
 
 	// mu and inflight guard the handle: every call registers in inflight
 	// while the store is open, and Close waits for them before closing
@@ -58,10 +64,6 @@ type Store struct {
 	// read lock, so that a callback that calls the store again (Latest's fn)
 	// gets errClosed instead of deadlocking against a waiting Close.
 	gate check.Gate // open/closed; Close waits for calls in progress
-
-	// latestMu orders retention's read-then-delete of stale latest entries
-	// against appends (shared), so a delete cannot swallow a newer merge.
-	latestMu sync.RWMutex
 }
 
 var _ tracking.Store = (*Store)(nil)
@@ -110,7 +112,8 @@ func OpenOptions(dir string, o Options) (*Store, error) {
 		o.MaxGroupRows = 4096
 	}
 	st := &Store{db: db, dir: dir, seq: seq}
-	st.commit = newCommitter(db, seq, &checkpointer{}, o.CommitWindow, o.MaxGroupRows)
+	st.ck = newCheckpointer(db, o.CheckpointEvery, o.JournalEntries)
+	st.commit = newCommitter(db, seq, st.ck, o.CommitWindow, o.MaxGroupRows)
 	return st, nil
 }
 
@@ -150,8 +153,12 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.commit.close()
+	ckErr := s.ck.close() // the next open then reads no journal
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("embedded: close: %w", err)
+	}
+	if ckErr != nil {
+		return fmt.Errorf("embedded: close: last checkpoint (the journal is kept and read at the next open): %w", ckErr)
 	}
 	return nil
 }

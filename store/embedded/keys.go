@@ -8,7 +8,8 @@ import (
 // Key layout (all integers big-endian so that byte order is numeric order):
 //
 //	'p' device 0x00 time(8) seq(8)  → position value     (a device's trail is one range)
-//	'l' device                       → latest value       (merge operand, newest wins)
+//	'j' seq(8)                       → journal of a group: its devices' latest values (latest.go)
+//	'l' device                       → latest value       (merge operand, newest wins; checkpointed)
 //	'r' kind 0x00 id                 → record data        (a kind is one range, in id order)
 //	'm' "seq"                        → sequence lease     (uint64)
 //
@@ -19,6 +20,7 @@ import (
 // same device and microsecond apart and orders them by arrival.
 const (
 	prefixPosition = 'p'
+	prefixJournal  = 'j'
 	prefixLatest   = 'l'
 	prefixRecord   = 'r'
 	prefixMeta     = 'm'
