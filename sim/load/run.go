@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,11 +21,14 @@ import (
 
 // runner holds one run's state.
 type runner struct {
-	cfg    Config
-	baseU  *url.URL
-	base   string
-	client *http.Client
-	minter *send.Tokens
+	cfg   Config
+	baseU *url.URL
+	base  string
+	// osmandBase and osmandPath are where OsmAnd devices send: the API's
+	// /ingest/osmand, or "/" on the server's own OsmAnd listener.
+	osmandBase, osmandPath string
+	client                 *http.Client
+	minter                 *send.Tokens
 
 	tokens  []string         // per device, native only
 	slotOf  []int32          // device index -> latency slot, -1 when no watcher follows it
@@ -47,9 +51,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	u, _ := send.CheckTarget(cfg.Target)
 	r := &runner{
-		cfg:   cfg,
-		baseU: u,
-		base:  u.String(),
+		cfg:        cfg,
+		baseU:      u,
+		base:       u.String(),
+		osmandBase: u.String(), osmandPath: "/ingest/osmand?",
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			Proxy:               nil,
 			MaxIdleConns:        cfg.Conns,
@@ -60,6 +65,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}},
 	}
 	defer r.client.CloseIdleConnections()
+	if cfg.OsmAndTarget != "" {
+		ou, _ := send.CheckTarget(cfg.OsmAndTarget)
+		r.osmandBase, r.osmandPath = strings.TrimSuffix(ou.String(), "/"), "/?"
+	}
 	r.minter = send.NewTokens(r.base, cfg.AdminToken, r.client)
 	rep := &Report{
 		Label: cfg.Label, Started: time.Now().UTC(), Target: r.base, Protocol: string(cfg.Protocol),
