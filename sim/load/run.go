@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -113,6 +114,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}()
 	}
 	end := start.Add(cfg.Duration)
+	heap0, heapErr0 := r.liveHeap(ctx)
 	rep.LoadAvg[0] = loadAvg()
 	before, beforeErr := sampleOrZero(pid)
 	self0, _ := readProc(os.Getpid())
@@ -139,6 +141,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		w.close()
 	}
 	readers.Wait()
+	heap1, heapErr1 := r.liveHeap(ctx)
 
 	secs := elapsed.Seconds()
 	rep.ElapsedSeconds = secs
@@ -182,12 +185,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Server.RSSPeakMiB = mib(max(peak.max.Load(), after.rssBytes))
 		if cpu := float64(after.cpuTicks-before.cpuTicks) / clockTicks; cpu > 0 {
 			rep.Server.PingsPerCPUSecond = float64(rep.Accepted) / cpu
+			if rep.Accepted > 0 {
+				rep.Server.CPUMicrosPerFix = 1e6 * cpu / float64(rep.Accepted)
+			}
 		}
 		// Devices that reported: the schedule walks the devices in order,
 		// one device per request.
 		if n := min(int64(len(cfg.Devices)), rep.Requests); n > 0 {
 			rep.Server.BytesPerDevice = float64(after.rssBytes-before.rssBytes) / float64(n)
 		}
+	}
+	if n := min(int64(len(cfg.Devices)), rep.Requests); n > 0 && heapErr0 == nil && heapErr1 == nil {
+		rep.Server.HeapStartMiB, rep.Server.HeapEndMiB = mib(heap0), mib(heap1)
+		rep.Server.HeapBytesPerDevice = float64(heap1-heap0) / float64(n)
+	} else if heapErr0 != nil || heapErr1 != nil {
+		cfg.Log.Warn("bench: could not read the server's heap", "err", errors.Join(heapErr0, heapErr1))
 	}
 	rep.Client.CPUPercent = 100 * float64(self1.cpuTicks-self0.cpuTicks) / clockTicks / secs
 	rep.Client.RSSMiB = mib(self1.rssBytes)
