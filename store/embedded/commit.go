@@ -23,8 +23,8 @@ import (
 //
 // A group is committed when the committer is free and (CommitWindow after the
 // group's first write has passed, or the group holds MaxGroupRows positions),
-// whichever comes first. With the default window of 0 a group is whatever
-// arrived while the previous one synced.
+// whichever comes first (default 200 µs; with no window a group is whatever
+// arrived while the previous one synced).
 
 // group is one batch under construction, then in commit.
 type group struct {

@@ -34,9 +34,11 @@ type Options struct {
 	// 129 % of a core (docs/performance.md).
 	MemTableSize uint64
 	// CommitWindow is how long a group commit waits for more callers after
-	// its first one before it syncs (default 0: a group is whatever arrived
-	// while the previous group synced). MaxGroupRows bounds the positions of
-	// one group (default 4096); a full group commits at once.
+	// its first one before it syncs (default 200 µs; negative: no wait, a
+	// group is whatever arrived while the previous one synced). At 64–256
+	// one-fix callers the wait saves 20–30 % of the store's CPU per append
+	// (BenchmarkOneFixAppend) for 0.2 ms of latency. MaxGroupRows bounds the
+	// positions of one group (default 4096); a full group commits at once.
 	CommitWindow time.Duration
 	MaxGroupRows int
 	// CheckpointEvery is how often the journal of latest positions is
@@ -107,6 +109,9 @@ func OpenOptions(dir string, o Options) (*Store, error) {
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("embedded: open %s: %w", dir, err)
+	}
+	if o.CommitWindow == 0 {
+		o.CommitWindow = 200 * time.Microsecond
 	}
 	if o.MaxGroupRows <= 0 {
 		o.MaxGroupRows = 4096
