@@ -43,7 +43,7 @@ type Options struct {
 	MaxGroupRows int
 	// CheckpointEvery is how often the journal of latest positions is
 	// folded into each device's latest key (default 30 s); JournalEntries
-	// folds it sooner when it holds that many entries (default 2,000,000),
+	// folds it sooner when it holds that many entries (default 1,000,000),
 	// which bounds what a restart replays.
 	CheckpointEvery time.Duration
 	JournalEntries  int

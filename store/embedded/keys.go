@@ -12,6 +12,7 @@ import (
 //	'l' device                       → latest value       (merge operand, newest wins; checkpointed)
 //	'r' kind 0x00 id                 → record data        (a kind is one range, in id order)
 //	'm' "seq"                        → sequence lease     (uint64)
+//	'm' "jlow"                       → first journal key not yet checkpointed
 //
 // Device ids, kinds and ids never contain NUL (package check refuses it), so
 // the 0x00 separator makes "dev1" and "dev10" disjoint ranges.

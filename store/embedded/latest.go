@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -37,7 +38,7 @@ type latestEntry struct {
 // restart replays (docs/performance.md has the restart figures).
 const (
 	defaultCheckpointEvery = 30 * time.Second
-	defaultJournalEntries  = 2_000_000
+	defaultJournalEntries  = 1_000_000
 )
 
 type checkpointer struct {
@@ -157,7 +158,11 @@ func (k *checkpointer) checkpoint() error {
 		copy(op.Value, v)
 		_ = op.Finish()
 	}
-	if err := b.DeleteRange([]byte{prefixJournal}, append(last, 0), nil); err != nil {
+	end := append(last, 0) // the first key after last
+	if err := b.DeleteRange([]byte{prefixJournal}, end, nil); err != nil {
+		return err
+	}
+	if err := b.Set(journalLowKey, end, nil); err != nil {
 		return err
 	}
 	if err := b.Commit(pebble.NoSync); err != nil {
@@ -171,13 +176,32 @@ func (k *checkpointer) checkpoint() error {
 // foldJournal reads the journal and returns each device's newest latest
 // value in it, and the last journal key read (nil: empty journal).
 func foldJournal(ctx context.Context, r pebble.Reader) (map[string][]byte, []byte, error) {
+	// Start after the last checkpoint's journal: what it folded lies under
+	// its range deletion, and an iterator would still step over every
+	// deleted key still in the memtable.
 	lower := []byte{prefixJournal}
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	if v, closer, err := r.Get(journalLowKey); err == nil {
+		lower = append([]byte(nil), v...)
+		closer.Close()
+	} else if !errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil, unavailable("journal", err)
+	}
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd([]byte{prefixJournal})})
 	if err != nil {
 		return nil, nil, unavailable("journal", err)
 	}
 	defer it.Close()
+	// Values are copied into slabs, not one allocation each: a restart
+	// after a crash folds up to JournalEntries of them.
 	newest := make(map[string][]byte)
+	var slab []byte
+	keep := func(val []byte) []byte {
+		if len(slab)+len(val) > cap(slab) {
+			slab = make([]byte, 0, max(64<<10, len(val)))
+		}
+		slab = append(slab, val...)
+		return slab[len(slab)-len(val) : len(slab) : len(slab)]
+	}
 	var last []byte
 	n := 0
 	for ok := it.First(); ok; ok = it.Next() {
@@ -191,8 +215,14 @@ func foldJournal(ctx context.Context, r pebble.Reader) (map[string][]byte, []byt
 			return nil, nil, unavailable("journal", err)
 		}
 		if err := eachJournalEntry(v, func(dev, val []byte) {
-			if old, ok := newest[string(dev)]; !ok || newer(val, old) {
-				newest[string(dev)] = append(old[:0:0], val...)
+			if old, ok := newest[string(dev)]; !ok {
+				newest[string(dev)] = keep(val)
+			} else if newer(val, old) {
+				if len(old) >= len(val) { // same device, same shape: overwrite in place
+					newest[string(dev)] = old[:copy(old[:len(val)], val)]
+				} else {
+					newest[string(dev)] = keep(val)
+				}
 			}
 		}); err != nil {
 			return nil, nil, fmt.Errorf("embedded: journal %x: %w", it.Key(), err)
@@ -295,6 +325,9 @@ func (s *Store) latestAll(ctx context.Context, fn func(tracking.Position) error)
 }
 
 const journalKeyLen = 1 + seqLen
+
+// journalLowKey holds the first journal key the last checkpoint did not fold.
+var journalLowKey = []byte{prefixMeta, 'j', 'l', 'o', 'w'}
 
 func putJournalKey(b []byte, seq uint64) {
 	b[0] = prefixJournal
