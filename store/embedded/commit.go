@@ -35,7 +35,7 @@ type group struct {
 	durable chan struct{} // closed when its commit returned; err is then set
 	err     error
 	// latest is each device's newest position in the group, with its seq:
-	// what the journal of the group and the in-memory latest map take.
+	// what its latest keys are merged with.
 	latest []latestEntry
 }
 
@@ -48,7 +48,7 @@ type committer struct {
 	seq     *seqAlloc
 	window  time.Duration
 	maxRows int
-	ck      *checkpointer
+	latest  *latestWriter
 
 	mu   sync.Mutex
 	cur  *group
@@ -59,8 +59,8 @@ type committer struct {
 	commits, appends, positions atomic.Int64
 }
 
-func newCommitter(db *pebble.DB, seq *seqAlloc, ck *checkpointer, window time.Duration, maxRows int) *committer {
-	c := &committer{db: db, seq: seq, ck: ck, window: window, maxRows: maxRows,
+func newCommitter(db *pebble.DB, seq *seqAlloc, latest *latestWriter, window time.Duration, maxRows int) *committer {
+	c := &committer{db: db, seq: seq, latest: latest, window: window, maxRows: maxRows,
 		cur: newGroup(db.NewBatch()), kick: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go c.loop()
@@ -187,11 +187,10 @@ func (c *committer) commitOpen() {
 	c.mu.Unlock()
 	close(g.taken)
 
-	c.ck.journal(g) // one journal key for the group's latest positions
+	c.latest.add(g) // each device's newest position of the group
 	if err := g.b.Commit(pebble.Sync); err != nil {
 		g.err = unavailable("append", err)
 	} else {
-		c.ck.applied(g.latest)
 		c.commits.Add(1)
 		c.appends.Add(int64(g.callers))
 		c.positions.Add(int64(g.rows))

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -41,12 +42,6 @@ type Options struct {
 	// positions of one group (default 4096); a full group commits at once.
 	CommitWindow time.Duration
 	MaxGroupRows int
-	// CheckpointEvery is how often the journal of latest positions is
-	// folded into each device's latest key (default 30 s); JournalEntries
-	// folds it sooner when it holds that many entries (default 1,000,000),
-	// which bounds what a restart replays.
-	CheckpointEvery time.Duration
-	JournalEntries  int
 	// FS replaces the operating system's file system (tests, benchmarks).
 	FS vfs.FS
 }
@@ -58,7 +53,11 @@ type Store struct {
 	seq *seqAlloc
 
 	commit *committer
-	ck     *checkpointer
+
+	// latestMu orders retention's read-then-delete of stale latest entries
+	// against appends (shared, held until the append's group is durable),
+	// so a delete cannot swallow a newer merge.
+	latestMu sync.RWMutex
 
 	// mu and inflight guard the handle: every call registers in inflight
 	// while the store is open, and Close waits for them before closing
@@ -117,8 +116,7 @@ func OpenOptions(dir string, o Options) (*Store, error) {
 		o.MaxGroupRows = 4096
 	}
 	st := &Store{db: db, dir: dir, seq: seq}
-	st.ck = newCheckpointer(db, o.CheckpointEvery, o.JournalEntries)
-	st.commit = newCommitter(db, seq, st.ck, o.CommitWindow, o.MaxGroupRows)
+	st.commit = newCommitter(db, seq, &latestWriter{}, o.CommitWindow, o.MaxGroupRows)
 	return st, nil
 }
 
@@ -158,12 +156,8 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.commit.close()
-	ckErr := s.ck.close() // the next open then reads no journal
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("embedded: close: %w", err)
-	}
-	if ckErr != nil {
-		return fmt.Errorf("embedded: close: last checkpoint (the journal is kept and read at the next open): %w", ckErr)
 	}
 	return nil
 }

@@ -45,19 +45,6 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, opener(t))
 }
 
-// The latest positions live in the journal until a checkpoint folds them
-// into the latest keys: the suite passes with a checkpoint after every
-// group, and with none while the store is open (Latest then reads the
-// journal alone).
-func TestConformanceCheckpoints(t *testing.T) {
-	t.Run("EveryGroup", func(t *testing.T) {
-		storetest.Run(t, openerWith(embedded.Options{JournalEntries: 1}))
-	})
-	t.Run("Never", func(t *testing.T) {
-		storetest.Run(t, openerWith(embedded.Options{CheckpointEvery: time.Hour, JournalEntries: 1 << 40}))
-	})
-}
-
 func TestOpenCreatesDirectory(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "a", "b", "data")
 	st, err := embedded.Open(dir)

@@ -8,11 +8,9 @@ import (
 // Key layout (all integers big-endian so that byte order is numeric order):
 //
 //	'p' device 0x00 time(8) seq(8)  → position value     (a device's trail is one range)
-//	'j' seq(8)                       → journal of a group: its devices' latest values (latest.go)
-//	'l' device                       → latest value       (merge operand, newest wins; checkpointed)
+//	'l' device                       → latest value       (merge operand, newest wins)
 //	'r' kind 0x00 id                 → record data        (a kind is one range, in id order)
 //	'm' "seq"                        → sequence lease     (uint64)
-//	'm' "jlow"                       → first journal key not yet checkpointed
 //
 // Device ids, kinds and ids never contain NUL (package check refuses it), so
 // the 0x00 separator makes "dev1" and "dev10" disjoint ranges.
@@ -21,7 +19,6 @@ import (
 // same device and microsecond apart and orders them by arrival.
 const (
 	prefixPosition = 'p'
-	prefixJournal  = 'j'
 	prefixLatest   = 'l'
 	prefixRecord   = 'r'
 	prefixMeta     = 'm'

@@ -39,6 +39,8 @@ func (s *Store) AppendPositions(ctx context.Context, ps []tracking.Position) err
 		return err
 	}
 	defer s.gate.Leave()
+	s.latestMu.RLock()
+	defer s.latestMu.RUnlock()
 
 	return s.commit.append(ctx, ps)
 }
@@ -107,7 +109,36 @@ func (s *Store) Latest(ctx context.Context, fn func(tracking.Position) error) er
 		return err
 	}
 	defer s.gate.Leave()
-	return s.latestAll(ctx, fn)
+	lower := []byte{prefixLatest}
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
+	if err != nil {
+		return unavailable("latest", err)
+	}
+	defer it.Close()
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		if n++; n%ctxEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return unavailable("latest", err)
+		}
+		device := string(it.Key()[1:])
+		p, err := decodeLatestValue(device, v)
+		if err != nil {
+			return fmt.Errorf("embedded: latest %q: %w", device, err)
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+	}
+	if err := it.Error(); err != nil {
+		return unavailable("latest", err)
+	}
+	return nil
 }
 
 // DeletePositionsBefore removes every position older than t with one range
@@ -192,15 +223,9 @@ func (s *Store) deleteTrailsBefore(ctx context.Context, t time.Time) (int64, err
 }
 
 // deleteStaleLatest drops latest entries older than t. Candidates are found
-// without blocking anything; each is re-read and deleted while checkpoints
-// wait, so a newer ping that raced in is never deleted.
+// without blocking appends; each is re-read and deleted while appends wait,
+// so a newer ping that raced in is never deleted.
 func (s *Store) deleteStaleLatest(ctx context.Context, t time.Time) error {
-	// Fold the journal first, so that the scan below sees every latest
-	// position: an append whose positions deleteTrailsBefore removed was
-	// acknowledged, so journaled, before it returned.
-	if err := s.ck.checkpoint(); err != nil {
-		return unavailable("retention", err)
-	}
 	lower := []byte{prefixLatest}
 	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(lower)})
 	if err != nil {
@@ -223,11 +248,8 @@ func (s *Store) deleteStaleLatest(ctx context.Context, t time.Time) error {
 	if len(stale) == 0 {
 		return ctx.Err()
 	}
-	// No checkpoint may merge into 'l' between the re-read and the delete
-	// below. A newer fix journaled meanwhile stays in the journal, which
-	// Latest reads: deleting the stale 'l' key cannot hide it.
-	s.ck.run.Lock()
-	defer s.ck.run.Unlock()
+	s.latestMu.Lock()
+	defer s.latestMu.Unlock()
 	b := s.db.NewBatch()
 	defer b.Close()
 	for _, k := range stale {

@@ -15,12 +15,9 @@ import (
 
 // BenchmarkRestart measures what a restart reads to rebuild the live state:
 // open the store and call Latest for every device. Devices report twice;
-// "clean" is after Close (its last checkpoint folded the journal), "crash"
-// is a copy taken while the store was open, before its checkpointer ran,
-// so Latest also folds the journal: with the default JournalEntries
-// (2,000,000) a checkpoint ran during the first round, and the journal
-// holds the second round's fix of every device, the most a kill -9 leaves. Set
-// DALIL_BENCH_RESTART_DEVICES (default 200,000; the figures in
+// "clean" is after Close, "crash" is a copy taken while the store was open
+// (Checkpoint with the WAL flushed), as a kill -9 leaves it: Open replays
+// the WAL. Set DALIL_BENCH_RESTART_DEVICES (default 200,000; the figures in
 // docs/performance.md use 2,000,000). Run with -benchtime=1x.
 func BenchmarkRestart(b *testing.B) {
 	n := 200_000
@@ -32,7 +29,7 @@ func BenchmarkRestart(b *testing.B) {
 	}
 	base := b.TempDir()
 	clean, crash := filepath.Join(base, "clean"), filepath.Join(base, "crash")
-	st, err := embedded.OpenOptions(clean, embedded.Options{CheckpointEvery: time.Hour})
+	st, err := embedded.Open(clean)
 	if err != nil {
 		b.Fatal(err)
 	}
