@@ -15,7 +15,7 @@ type latestEntry struct {
 // the operands. (A journal key per group folded into 'l' by periodic
 // checkpoints was measured and dropped: it saved 0.5–1.4 CPU-µs per one-fix
 // append (BenchmarkOneFixAppend), 1–2 % of a 60–100 µs request, and made a
-// restart with 2 M devices 2–3.5× slower; docs/storage.md.)
+// restart with 2 M devices slower; docs/storage.md.)
 type latestWriter struct{}
 
 // add adds the group's latest positions to its batch: one merge operand
