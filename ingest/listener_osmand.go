@@ -143,6 +143,11 @@ func newOsmConn(s *OsmAndListener, c net.Conn) *osmConn {
 
 func (oc *osmConn) serve(ctx context.Context) {
 	defer func() {
+		// As net/http does: a panic in one request ends its connection, not
+		// the server.
+		if v := recover(); v != nil {
+			oc.s.h.log.Error("panic serving an OsmAnd request; connection closed", "remote", oc.c.RemoteAddr().String(), "panic", v)
+		}
 		oc.c.Close()
 		oc.s.mu.Lock()
 		delete(oc.s.conns, oc)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dalil/tracking"
 )
 
 // startOsmAnd runs the lean listener of rg's handler on a loopback port.
@@ -209,4 +211,36 @@ func FuzzOsmAndHead(f *testing.F) {
 			t.Fatalf("query %q holds a separator", hd.query)
 		}
 	})
+}
+
+// panicSink fails the way a bug would.
+type panicSink struct{}
+
+func (panicSink) Accept(context.Context, []tracking.Position) error { panic("bug") }
+
+// A panic while serving one request closes that connection; the listener
+// goes on serving others.
+func TestOsmAndListenerPanicClosesConnection(t *testing.T) {
+	rg := newRig(t)
+	rg.now = time.Now().UTC()
+	h := NewHandler(rg.h.cfg, panicSink{}, rg.h.devices, rg.h.auth, nil, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := h.OsmAndListener()
+	go l.Serve(context.Background(), ln)
+	defer l.Shutdown(context.Background())
+	for range 2 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "GET /?id=dev1&timestamp="+itoa(rg.now.Unix())+"&lat=21.4&lon=39.9 HTTP/1.1\r\n\r\n")
+		if b, err := io.ReadAll(c); err != nil || len(b) != 0 {
+			t.Fatalf("after a panic: %q, %v; want the connection closed without an answer", b, err)
+		}
+		c.Close()
+	}
 }
