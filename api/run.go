@@ -9,6 +9,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"dalil/ingest"
 )
 
 // Listen binds the API address (and the OsmAnd one when configured) so that
@@ -20,6 +22,11 @@ func (s *Server) Listen() (api, osmand net.Listener, err error) {
 	}
 	if s.cfg.OsmAndAddr != "" {
 		osmand, err = net.Listen("tcp", s.cfg.OsmAndAddr)
+		if err != nil && s.cfg.OsmAndOptional {
+			s.log.Warn("not serving the OsmAnd port: its default address is taken (set --osmand-addr to another address, or off)",
+				"addr", s.cfg.OsmAndAddr, "err", err)
+			return api, nil, nil
+		}
 		if err != nil {
 			api.Close()
 			return nil, nil, fmt.Errorf("listen osmand %s: %w", s.cfg.OsmAndAddr, err)
@@ -77,15 +84,16 @@ func (s *Server) Serve(ctx context.Context, api, osmand net.Listener) error {
 	}
 
 	servers := []*http.Server{s.httpServer(s.handler)}
-	listeners := []net.Listener{api}
+	errc := make(chan error, 2)
+	s.log.Info("listening", "addr", api.Addr().String())
+	go func() { errc <- servers[0].Serve(api) }()
+	var lean *ingest.OsmAndListener
 	if osmand != nil {
-		servers = append(servers, s.httpServer(s.ingest.OsmAndRoot()))
-		listeners = append(listeners, osmand)
-	}
-	errc := make(chan error, len(servers))
-	for i, hs := range servers {
-		s.log.Info("listening", "addr", listeners[i].Addr().String(), "osmand", i == 1)
-		go func() { errc <- hs.Serve(listeners[i]) }()
+		// The OsmAnd port gets the lean listener: one-fix requests from
+		// phones, where net/http's own cost is most of the request's.
+		lean = s.ingest.OsmAndListener()
+		s.log.Info("listening", "addr", osmand.Addr().String(), "osmand", true)
+		go func() { errc <- lean.Serve(ctx, osmand) }()
 	}
 
 	bgCtx, stopBG := context.WithCancel(ctx)
@@ -119,6 +127,11 @@ func (s *Server) Serve(ctx context.Context, api, osmand net.Listener) error {
 	for _, hs := range servers {
 		if err := hs.Shutdown(sdCtx); err != nil {
 			s.log.Warn("in-flight requests cut at shutdown timeout", "err", err)
+		}
+	}
+	if lean != nil {
+		if err := lean.Shutdown(sdCtx); err != nil {
+			s.log.Warn("in-flight OsmAnd requests cut at shutdown timeout", "err", err)
 		}
 	}
 	if err := s.hub.Close(sdCtx); err != nil {

@@ -24,8 +24,11 @@ type Config struct {
 	// Addr is the listen address of the API (default 127.0.0.1:8080).
 	Addr string
 	// OsmAndAddr, when set, also serves the OsmAnd protocol at "/" on its own
-	// port (Traccar Client's default is 5055).
-	OsmAndAddr string
+	// port (Traccar Client's default is 5055) with the lean listener.
+	// OsmAndOptional makes a busy OsmAndAddr a warning instead of an error:
+	// the default address, which the operator did not ask for by name.
+	OsmAndAddr     string
+	OsmAndOptional bool
 	// AdminToken is the bootstrap admin token (DALIL_ADMIN_TOKEN). When empty
 	// and no admin token is stored yet, Serve generates one and prints it
 	// once to Stdout (never to the log: logs are shipped and kept).
@@ -238,6 +241,7 @@ func (s *Server) routes(ctx context.Context) http.Handler {
 	mux.HandleFunc("GET /v1/groups/{id}", s.handleGroup)
 
 	mux.HandleFunc("GET /v1/live", s.handleLive)
+	s.registerPprof(mux)
 
 	s.ingest.Register(mux)
 	s.registerHelpdesk(ctx, mux)

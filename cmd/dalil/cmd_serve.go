@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -114,7 +115,7 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	fs.StringVar(&o.storeSpec, "store", getenv.str("DALIL_STORE", ""), "postgres://… URL; overrides --data (DALIL_STORE)")
 	fs.StringVar(&o.layout, "layout", getenv.str("DALIL_LAYOUT", ""), "camp and tent layout GeoJSON; default: the shipped layout (DALIL_LAYOUT)")
 	fs.StringVar(&o.registry, "registry", getenv.str("DALIL_REGISTRY", ""), "pilgrim registry CSV to import at start (DALIL_REGISTRY)")
-	fs.StringVar(&o.osmandAddr, "osmand-addr", getenv.str("DALIL_OSMAND_ADDR", ""), "also serve the OsmAnd protocol at / on this address, e.g. :5055 (DALIL_OSMAND_ADDR)")
+	fs.StringVar(&o.osmandAddr, "osmand-addr", getenv.str("DALIL_OSMAND_ADDR", "auto"), "serve the OsmAnd protocol (Traccar Client) at / on this address; auto: port 5055 on --addr's host; off: not at all (DALIL_OSMAND_ADDR)")
 	fs.StringVar(&o.origins, "allowed-origins", getenv.str("DALIL_ALLOWED_ORIGINS", ""), "comma-separated extra browser origins allowed on the websocket (DALIL_ALLOWED_ORIGINS)")
 	fs.BoolVar(&o.demo, "demo", getenv.boolean("DALIL_DEMO", false, &errs), "generate a demo registry when the store has none, print demo tokens and simulate pilgrims in-process (DALIL_DEMO)")
 	fs.IntVar(&o.demoPilgrims, "demo-pilgrims", int(getenv.integer("DALIL_DEMO_PILGRIMS", 5000, &errs)), "pilgrims in the generated demo registry (DALIL_DEMO_PILGRIMS)")
@@ -297,11 +298,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return srv.Serve(ctx, apiLn, osmLn)
 }
 
+// osmandAddr resolves --osmand-addr: "off" (or empty) serves no OsmAnd port;
+// "auto", the default, is Traccar's port 5055 on the API's host (loopback
+// when the API is), and optional: a busy default port is a warning.
+func osmandAddr(flag, apiAddr string) (addr string, optional bool) {
+	switch strings.ToLower(strings.TrimSpace(flag)) {
+	case "", "off", "none", "false":
+		return "", false
+	case "auto":
+		host, _, err := net.SplitHostPort(apiAddr)
+		if err != nil {
+			host = ""
+		}
+		return net.JoinHostPort(host, "5055"), true
+	}
+	return flag, false
+}
+
 // serveConfig turns the options into the server's configuration.
 func serveConfig(o serveOptions, adminToken string) api.Config {
 	cfg := api.DefaultConfig()
 	cfg.Addr = o.addr
-	cfg.OsmAndAddr = o.osmandAddr
+	cfg.OsmAndAddr, cfg.OsmAndOptional = osmandAddr(o.osmandAddr, o.addr)
 	cfg.AdminToken = adminToken
 	cfg.MetricsPublic = o.metricsPublic
 	cfg.StaleAfter = o.staleAfter

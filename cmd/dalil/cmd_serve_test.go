@@ -25,6 +25,9 @@ func TestServeFlagsFromEnvAndArgs(t *testing.T) {
 	if o.addr != "127.0.0.1:8080" || o.data != "./data" || o.demo || o.staleAfter != 15*time.Minute {
 		t.Errorf("defaults = %+v", o)
 	}
+	if o.osmandAddr != "auto" {
+		t.Errorf("OsmAnd port default %q, want auto", o.osmandAddr)
+	}
 	e := fakeEnv(map[string]string{
 		"DALIL_ADDR": ":9000", "DALIL_STORE": "postgres://x@h/db", "DALIL_DEMO": "true",
 		"DALIL_DEMO_PILGRIMS": "300", "DALIL_RETENTION": "720h", "DALIL_OSMAND_ADDR": ":5055",
@@ -223,5 +226,27 @@ func TestServeDemoEndToEnd(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop after cancel")
+	}
+}
+
+// The OsmAnd port is on by default: port 5055 on the API's host (so a
+// loopback API keeps it on loopback), optional because nobody asked for it
+// by name; "off" turns it off and an explicit address is required.
+func TestOsmAndAddrDefaultOn(t *testing.T) {
+	for _, tc := range []struct {
+		flag, api, want string
+		optional        bool
+	}{
+		{"auto", "127.0.0.1:8080", "127.0.0.1:5055", true},
+		{"auto", ":8080", ":5055", true},
+		{"auto", "[::1]:8080", "[::1]:5055", true},
+		{"off", ":8080", "", false},
+		{"", ":8080", "", false},
+		{"0.0.0.0:5056", "127.0.0.1:8080", "0.0.0.0:5056", false},
+	} {
+		got, opt := osmandAddr(tc.flag, tc.api)
+		if got != tc.want || opt != tc.optional {
+			t.Errorf("osmandAddr(%q, %q) = %q, %v; want %q, %v", tc.flag, tc.api, got, opt, tc.want, tc.optional)
+		}
 	}
 }

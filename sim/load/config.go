@@ -50,6 +50,10 @@ type Config struct {
 	// Protocol is how devices send (default native). Mixed spreads devices
 	// over the three protocols.
 	Protocol send.Protocol
+	// OsmAndTarget, when set, is the base URL of the server's own OsmAnd
+	// listener (--osmand-addr, Traccar's port 5055): OsmAnd devices then
+	// send to "/" there instead of /ingest/osmand on Target.
+	OsmAndTarget string
 	// Batch is how many fixes a native device buffers into one request
 	// (default 1: a request per fix). A device token may post only its own
 	// pings, so a batch is one device's last Batch fixes, sent every
@@ -114,6 +118,11 @@ func (c Config) validate() error {
 	var errs []error
 	if _, err := send.CheckTarget(c.Target); err != nil {
 		errs = append(errs, err)
+	}
+	if c.OsmAndTarget != "" {
+		if _, err := send.CheckTarget(c.OsmAndTarget); err != nil {
+			errs = append(errs, fmt.Errorf("osmand target: %w", err))
+		}
 	}
 	if _, err := send.ParseProtocol(string(c.Protocol)); err != nil {
 		errs = append(errs, err)

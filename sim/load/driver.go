@@ -110,7 +110,7 @@ func (r *runner) worker(ctx context.Context, id uint64, jobs <-chan int32) {
 			case send.Native:
 				body = send.AppendNative(body, p)
 			case send.OsmAnd:
-				path = append(path, "/ingest/osmand?"...)
+				path = append(path, r.osmandPath...)
 				path = send.AppendOsmAndQuery(path, p)
 			case send.OwnTracks:
 				body = append(body, send.OwnTracksJSON(p)...)
@@ -145,7 +145,7 @@ func (r *runner) newRequest(ctx context.Context, proto send.Protocol, device str
 			req.Header.Set("Authorization", "Bearer "+r.tokens[i])
 		}
 	case send.OsmAnd:
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, r.base+string(path), nil)
+		req, err = http.NewRequestWithContext(ctx, http.MethodGet, r.osmandBase+string(path), nil)
 	default:
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, r.base+"/ingest/owntracks", bytes.NewReader(body))
 		if err == nil {

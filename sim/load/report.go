@@ -60,6 +60,17 @@ type Report struct {
 		// throughput that does not depend on how much of the machine the
 		// server got while others were using it.
 		PingsPerCPUSecond float64 `json:"pings_per_cpu_second"`
+		// CPUMicrosPerFix is server CPU time per accepted fix (1e6 /
+		// PingsPerCPUSecond): at batch 1, the cost of a one-fix request.
+		CPUMicrosPerFix float64 `json:"cpu_us_per_fix"`
+		// HeapBytesPerDevice is the growth of the server's live Go heap
+		// (after a forced GC, read from the admin-only /debug/pprof/heap)
+		// per device that reported: the live state of a device, its recent
+		// trail and filter state, without Pebble's memtables and caches
+		// (outside the Go heap) or garbage. 0 when it could not be read.
+		HeapBytesPerDevice float64 `json:"heap_bytes_per_device"`
+		HeapStartMiB       float64 `json:"heap_start_mib"`
+		HeapEndMiB         float64 `json:"heap_end_mib"`
 	} `json:"server"`
 	Client struct {
 		CPUPercent float64 `json:"cpu_percent"`
@@ -124,6 +135,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		row("server RSS start / end / peak", fmt.Sprintf("%.0f / %.0f / %.0f MiB", r.Server.RSSStartMiB, r.Server.RSSEndMiB, r.Server.RSSPeakMiB))
 		row("server RSS growth per device", fmt.Sprintf("%.0f bytes", r.Server.BytesPerDevice))
 		row("accepted pings per server CPU-second", num(r.Server.PingsPerCPUSecond))
+		row("server CPU per accepted fix", fmt.Sprintf("%.1f µs", r.Server.CPUMicrosPerFix))
+	}
+	if r.Server.HeapBytesPerDevice != 0 {
+		row("server live heap start / end (after GC)", fmt.Sprintf("%.0f / %.0f MiB", r.Server.HeapStartMiB, r.Server.HeapEndMiB))
+		row("server live heap per reporting device", fmt.Sprintf("%.0f bytes", r.Server.HeapBytesPerDevice))
 	}
 	row("load tool CPU / RSS", fmt.Sprintf("%.0f%% / %.0f MiB", r.Client.CPUPercent, r.Client.RSSMiB))
 	row("setup (tokens, websockets)", fmt.Sprintf("%.1f s", r.SetupSeconds))

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,11 +22,14 @@ import (
 
 // runner holds one run's state.
 type runner struct {
-	cfg    Config
-	baseU  *url.URL
-	base   string
-	client *http.Client
-	minter *send.Tokens
+	cfg   Config
+	baseU *url.URL
+	base  string
+	// osmandBase and osmandPath are where OsmAnd devices send: the API's
+	// /ingest/osmand, or "/" on the server's own OsmAnd listener.
+	osmandBase, osmandPath string
+	client                 *http.Client
+	minter                 *send.Tokens
 
 	tokens  []string         // per device, native only
 	slotOf  []int32          // device index -> latency slot, -1 when no watcher follows it
@@ -47,9 +52,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	u, _ := send.CheckTarget(cfg.Target)
 	r := &runner{
-		cfg:   cfg,
-		baseU: u,
-		base:  u.String(),
+		cfg:        cfg,
+		baseU:      u,
+		base:       u.String(),
+		osmandBase: u.String(), osmandPath: "/ingest/osmand?",
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			Proxy:               nil,
 			MaxIdleConns:        cfg.Conns,
@@ -60,6 +66,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}},
 	}
 	defer r.client.CloseIdleConnections()
+	if cfg.OsmAndTarget != "" {
+		ou, _ := send.CheckTarget(cfg.OsmAndTarget)
+		r.osmandBase, r.osmandPath = strings.TrimSuffix(ou.String(), "/"), "/?"
+	}
 	r.minter = send.NewTokens(r.base, cfg.AdminToken, r.client)
 	rep := &Report{
 		Label: cfg.Label, Started: time.Now().UTC(), Target: r.base, Protocol: string(cfg.Protocol),
@@ -104,6 +114,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}()
 	}
 	end := start.Add(cfg.Duration)
+	heap0, heapErr0 := r.liveHeap(ctx)
 	rep.LoadAvg[0] = loadAvg()
 	before, beforeErr := sampleOrZero(pid)
 	self0, _ := readProc(os.Getpid())
@@ -130,6 +141,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		w.close()
 	}
 	readers.Wait()
+	heap1, heapErr1 := r.liveHeap(ctx)
 
 	secs := elapsed.Seconds()
 	rep.ElapsedSeconds = secs
@@ -173,12 +185,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Server.RSSPeakMiB = mib(max(peak.max.Load(), after.rssBytes))
 		if cpu := float64(after.cpuTicks-before.cpuTicks) / clockTicks; cpu > 0 {
 			rep.Server.PingsPerCPUSecond = float64(rep.Accepted) / cpu
+			if rep.Accepted > 0 {
+				rep.Server.CPUMicrosPerFix = 1e6 * cpu / float64(rep.Accepted)
+			}
 		}
 		// Devices that reported: the schedule walks the devices in order,
 		// one device per request.
 		if n := min(int64(len(cfg.Devices)), rep.Requests); n > 0 {
 			rep.Server.BytesPerDevice = float64(after.rssBytes-before.rssBytes) / float64(n)
 		}
+	}
+	if n := min(int64(len(cfg.Devices)), rep.Requests); n > 0 && heapErr0 == nil && heapErr1 == nil {
+		rep.Server.HeapStartMiB, rep.Server.HeapEndMiB = mib(heap0), mib(heap1)
+		rep.Server.HeapBytesPerDevice = float64(heap1-heap0) / float64(n)
+	} else if heapErr0 != nil || heapErr1 != nil {
+		cfg.Log.Warn("bench: could not read the server's heap", "err", errors.Join(heapErr0, heapErr1))
 	}
 	rep.Client.CPUPercent = 100 * float64(self1.cpuTicks-self0.cpuTicks) / clockTicks / secs
 	rep.Client.RSSMiB = mib(self1.rssBytes)

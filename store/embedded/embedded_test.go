@@ -17,6 +17,11 @@ import (
 // opener gives each test its own directory; a second open for the same test
 // reopens that directory.
 func opener(t *testing.T) func(t *testing.T) tracking.Store {
+	return openerWith(embedded.Options{})
+}
+
+// openerWith is opener with options.
+func openerWith(o embedded.Options) func(t *testing.T) tracking.Store {
 	var mu sync.Mutex
 	dirs := make(map[*testing.T]string)
 	return func(t *testing.T) tracking.Store {
@@ -28,7 +33,7 @@ func opener(t *testing.T) func(t *testing.T) tracking.Store {
 			dirs[t] = dir
 		}
 		mu.Unlock()
-		st, err := embedded.Open(dir)
+		st, err := embedded.OpenOptions(dir, o)
 		if err != nil {
 			t.Fatalf("Open(%s): %v", dir, err)
 		}

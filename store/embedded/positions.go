@@ -20,10 +20,11 @@ const ctxEvery = 256
 // devices does not build one giant batch.
 const retentionBatchDevices = 1024
 
-// AppendPositions writes every position and merges each device's newest into
-// its latest key, in one batch committed with a WAL fsync. It returns after
-// the batch is durable; concurrent callers share the fsync (Pebble's commit
-// pipeline). A batch with a bad device id is refused whole.
+// AppendPositions writes every position and each device's newest into its
+// latest key, in the open group commit (commit.go), and returns after that
+// group is durable: concurrent callers share one batch and one fsync. A
+// batch with a bad device id is refused whole. The caller may reuse ps once
+// the call returns.
 func (s *Store) AppendPositions(ctx context.Context, ps []tracking.Position) error {
 	if len(ps) == 0 {
 		return nil
@@ -41,44 +42,7 @@ func (s *Store) AppendPositions(ctx context.Context, ps []tracking.Position) err
 	s.latestMu.RLock()
 	defer s.latestMu.RUnlock()
 
-	first, err := s.seq.take(len(ps))
-	if err != nil {
-		return unavailable("append", err)
-	}
-	b := s.db.NewBatchWithSize(len(ps) * (2*positionKeyLen(ps[0].Device) + 2*maxValueLen + 16))
-	defer b.Close()
-	for i := range ps {
-		p := &ps[i]
-		op := b.SetDeferred(positionKeyLen(p.Device), valueLen(p))
-		putPositionKey(op.Key, p.Device, p.Time, first+uint64(i))
-		putValue(op.Value, p)
-		if err := op.Finish(); err != nil {
-			return fmt.Errorf("embedded: append: %w", err)
-		}
-	}
-	// One merge operand per run of the same device (a device flushing its
-	// buffer sends one run), carrying the run's newest position.
-	for i := 0; i < len(ps); {
-		best := i
-		j := i + 1
-		for ; j < len(ps) && ps[j].Device == ps[i].Device; j++ {
-			if ps[j].Time.UnixMicro() >= ps[best].Time.UnixMicro() { // the precision kept
-				best = j
-			}
-		}
-		p := &ps[best]
-		op := b.MergeDeferred(latestKeyLen(p.Device), latestValueLen(p))
-		putLatestKey(op.Key, p.Device)
-		putLatestValue(op.Value, p, first+uint64(best))
-		if err := op.Finish(); err != nil {
-			return fmt.Errorf("embedded: append: %w", err)
-		}
-		i = j
-	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return unavailable("append", err)
-	}
-	return nil
+	return s.commit.append(ctx, ps)
 }
 
 // Trail returns device's positions with since <= Time < until, oldest first
