@@ -108,9 +108,12 @@ func KillNine(t *testing.T, cmd *exec.Cmd, d time.Duration, reopen func(t *testi
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatalf("kill the child: %v", err)
 	}
+	// Read to the end before Wait: Wait closes the pipe, and the lines the
+	// child printed just before the kill must still be counted.
+	readErr := <-read
 	_ = cmd.Wait()
-	if err := <-read; err != nil && err != io.EOF {
-		t.Fatalf("read the child's acknowledgements: %v", err)
+	if readErr != nil && readErr != io.EOF {
+		t.Fatalf("read the child's acknowledgements: %v", readErr)
 	}
 	if n == 0 {
 		t.Fatalf("the child acknowledged nothing in %v; its stderr:\n%s", d, stderr.String())
