@@ -13,6 +13,7 @@ require (
 	github.com/uber/h3-go/v4 v4.5.0
 	golang.org/x/sys v0.48.0
 	golang.org/x/text v0.42.0
+	golang.org/x/time v0.16.0
 )
 
 require (

@@ -40,7 +40,7 @@ type serveOptions struct {
 	ingestMaxAge, ingestMaxFuture                            time.Duration
 	ingestMaxBody, ingestMaxSingleBody                       int64
 	ingestMaxBatch                                           int
-	ingestRequireToken                                       bool
+	openIngest                                               bool
 }
 
 // env reads the environment once per flag; lookup is os.LookupEnv except in
@@ -135,7 +135,7 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	fs.Int64Var(&o.ingestMaxBody, "ingest-max-body", getenv.integer("DALIL_INGEST_MAX_BODY", ic.MaxBodyBytes, &errs), "largest native /v1/pings body, bytes (DALIL_INGEST_MAX_BODY)")
 	fs.Int64Var(&o.ingestMaxSingleBody, "ingest-max-single-body", getenv.integer("DALIL_INGEST_MAX_SINGLE_BODY", ic.MaxSingleBodyBytes, &errs), "largest OsmAnd or OwnTracks body, bytes (DALIL_INGEST_MAX_SINGLE_BODY)")
 	fs.IntVar(&o.ingestMaxBatch, "ingest-max-batch", int(getenv.integer("DALIL_INGEST_MAX_BATCH", int64(ic.MaxBatch), &errs)), "most pings in one request; 0 disables (DALIL_INGEST_MAX_BATCH)")
-	fs.BoolVar(&o.ingestRequireToken, "ingest-require-token", getenv.boolean("DALIL_INGEST_REQUIRE_TOKEN", ic.RequireDeviceToken, &errs), "OsmAnd and OwnTracks devices must present their device token; turn on in production (DALIL_INGEST_REQUIRE_TOKEN)")
+	fs.BoolVar(&o.openIngest, "open-ingest", getenv.boolean("DALIL_OPEN_INGEST", ic.OpenIngest, &errs), "UNSAFE, demos only: accept OsmAnd and OwnTracks fixes named by a registered device id alone, so anyone who knows an id can move a pilgrim (DALIL_OPEN_INGEST)")
 	fs.StringVar(&o.logLevel, "log-level", getenv.str("DALIL_LOG_LEVEL", "info"), "debug, info, warn or error (DALIL_LOG_LEVEL)")
 	fs.StringVar(&o.logFormat, "log-format", getenv.str("DALIL_LOG_FORMAT", "text"), "text or json (DALIL_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
@@ -246,6 +246,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("demo registry generated", "pilgrims", len(ps), "groups", len(gs))
 	}
 
+	if o.openIngest {
+		log.Warn("open ingest: OsmAnd and OwnTracks fixes are accepted by device id alone; anyone who knows an id can move that pilgrim's position. For demos only: drop --open-ingest / DALIL_OPEN_INGEST in production")
+	}
 	cfg := serveConfig(o, os.Getenv("DALIL_ADMIN_TOKEN"))
 	cfg.Stdout = stdout // a generated admin token is printed here, once
 	cfg.Console = web.Handler()
@@ -313,7 +316,7 @@ func serveConfig(o serveOptions, adminToken string) api.Config {
 	cfg.Ingest.MaxBodyBytes = o.ingestMaxBody
 	cfg.Ingest.MaxSingleBodyBytes = o.ingestMaxSingleBody
 	cfg.Ingest.MaxBatch = o.ingestMaxBatch
-	cfg.Ingest.RequireDeviceToken = o.ingestRequireToken
+	cfg.Ingest.OpenIngest = o.openIngest
 	for _, origin := range strings.Split(o.origins, ",") {
 		if origin = strings.TrimSpace(origin); origin != "" {
 			cfg.AllowedOrigins = append(cfg.AllowedOrigins, origin)
