@@ -31,7 +31,7 @@ type serveOptions struct {
 	demoPilgrims                                        int
 	demoSeed                                            int64
 	staleAfter, retention, shutdownTimeout              time.Duration
-	webhookURL, webhookSecret                           string
+	webhookURL, webhookSecret, publicURL                string
 	alertDistance                                       float64
 	alertAfter                                          time.Duration
 	// ingest filters and limits (docs/ingest.md); zero filter bounds disable
@@ -115,6 +115,7 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	fs.StringVar(&o.registry, "registry", getenv.str("DALIL_REGISTRY", ""), "pilgrim registry CSV to import at start (DALIL_REGISTRY)")
 	fs.StringVar(&o.osmandAddr, "osmand-addr", getenv.str("DALIL_OSMAND_ADDR", ""), "also serve the OsmAnd protocol at / on this address, e.g. :5055 (DALIL_OSMAND_ADDR)")
 	fs.StringVar(&o.origins, "allowed-origins", getenv.str("DALIL_ALLOWED_ORIGINS", ""), "comma-separated extra browser origins allowed on the websocket (DALIL_ALLOWED_ORIGINS)")
+	fs.StringVar(&o.publicURL, "public-url", getenv.str("DALIL_PUBLIC_URL", ""), "URL devices reach this server at, for enrolment links and QR codes, e.g. https://dalil.example; default: the host the console uses (DALIL_PUBLIC_URL)")
 	fs.BoolVar(&o.demo, "demo", getenv.boolean("DALIL_DEMO", false, &errs), "generate a demo registry when the store has none, print demo tokens and simulate pilgrims in-process (DALIL_DEMO)")
 	fs.IntVar(&o.demoPilgrims, "demo-pilgrims", int(getenv.integer("DALIL_DEMO_PILGRIMS", 5000, &errs)), "pilgrims in the generated demo registry (DALIL_DEMO_PILGRIMS)")
 	fs.Int64Var(&o.demoSeed, "demo-seed", getenv.integer("DALIL_DEMO_SEED", 1, &errs), "seed of the demo registry and simulation (DALIL_DEMO_SEED)")
@@ -158,6 +159,9 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	}
 	if u, err := url.Parse(o.webhookURL); o.webhookURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		return o, fmt.Errorf("%w: --webhook-url %q: want http(s)://host/path", errUsage, o.webhookURL)
+	}
+	if u, err := url.Parse(o.publicURL); o.publicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return o, fmt.Errorf("%w: --public-url %q: want http(s)://host", errUsage, o.publicURL)
 	}
 	if o.alertDistance <= 0 || o.alertAfter <= 0 {
 		return o, fmt.Errorf("%w: --alert-distance and --alert-after must be positive", errUsage)
@@ -301,6 +305,7 @@ func serveConfig(o serveOptions, adminToken string) api.Config {
 	cfg.Addr = o.addr
 	cfg.OsmAndAddr = o.osmandAddr
 	cfg.AdminToken = adminToken
+	cfg.PublicURL = o.publicURL
 	cfg.MetricsPublic = o.metricsPublic
 	cfg.StaleAfter = o.staleAfter
 	cfg.Webhook.URL, cfg.Webhook.Secret = o.webhookURL, o.webhookSecret
