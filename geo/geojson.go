@@ -9,7 +9,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"strconv"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
 )
 
 // The GeoJSON form of a layout (RFC 7946) is one FeatureCollection. Every
@@ -40,25 +42,19 @@ func LoadFile(path string) (*Layout, error) {
 	return l, nil
 }
 
+// rawCollection splits a collection into its features, so that a feature
+// that is not valid GeoJSON can be named by its index.
 type rawCollection struct {
 	Type     string            `json:"type"`
 	Features []json.RawMessage `json:"features"`
 }
 
-type rawFeature struct {
-	Type       string                     `json:"type"`
-	Geometry   *rawGeometry               `json:"geometry"`
-	Properties map[string]json.RawMessage `json:"properties"`
-}
-
-type rawGeometry struct {
-	Type        string          `json:"type"`
-	Coordinates json.RawMessage `json:"coordinates"`
-}
-
 // ReadGeoJSON reads a layout FeatureCollection and validates it completely.
 // On any fault it returns a *ValidationError listing every fault with its
 // feature index, and no layout: nothing is half-loaded.
+//
+// orb/geojson decodes the GeoJSON; this function reads Dalil's properties
+// and geometry rules out of orb's features.
 func ReadGeoJSON(r io.Reader) (*Layout, error) {
 	data, err := io.ReadAll(io.LimitReader(r, maxLayoutBytes+1))
 	if err != nil {
@@ -67,40 +63,9 @@ func ReadGeoJSON(r io.Reader) (*Layout, error) {
 	if len(data) > maxLayoutBytes {
 		return nil, fmt.Errorf("layout larger than %d MB", maxLayoutBytes>>20)
 	}
-	// Fast path: one typed decode of the whole collection. Any type error
-	// sends us to the slow path, which decodes feature by feature and
-	// property by property to say exactly which feature is wrong.
-	var typed struct {
-		Type     string         `json:"type"`
-		Features []typedFeature `json:"features"`
-	}
-	var views []featureView
-	if err := json.Unmarshal(data, &typed); err == nil {
-		if typed.Type != "FeatureCollection" {
-			return nil, fmt.Errorf("layout: top-level type is %q, want \"FeatureCollection\"", typed.Type)
-		}
-		views = make([]featureView, len(typed.Features))
-		for i := range typed.Features {
-			f := &typed.Features[i]
-			views[i] = featureView{typ: f.Type, geometry: f.Geometry, props: &f.Properties}
-		}
-	} else {
-		var fc rawCollection
-		if err := json.Unmarshal(data, &fc); err != nil {
-			return nil, fmt.Errorf("layout is not a GeoJSON FeatureCollection: %s", jsonErr(err, data))
-		}
-		if fc.Type != "FeatureCollection" {
-			return nil, fmt.Errorf("layout: top-level type is %q, want \"FeatureCollection\"", fc.Type)
-		}
-		views = make([]featureView, len(fc.Features))
-		for i, raw := range fc.Features {
-			var f rawFeature
-			if err := json.Unmarshal(raw, &f); err != nil {
-				views[i].err = fmt.Sprintf("not a GeoJSON Feature: %s", jsonErr(err, raw))
-				continue
-			}
-			views[i] = featureView{typ: f.Type, geometry: f.Geometry, props: &mapProps{m: f.Properties}}
-		}
+	views, err := decodeFeatures(data)
+	if err != nil {
+		return nil, err
 	}
 
 	l := &Layout{}
@@ -115,10 +80,6 @@ func ReadGeoJSON(r io.Reader) (*Layout, error) {
 	for i, f := range views {
 		if f.err != "" {
 			fs.add(i, "", "%s", f.err)
-			continue
-		}
-		if f.typ != "Feature" {
-			fs.add(i, "", "type is %q, want \"Feature\"", f.typ)
 			continue
 		}
 		p := props{src: f.props, feature: i, fs: fs}
@@ -176,6 +137,43 @@ func ReadGeoJSON(r io.Reader) (*Layout, error) {
 	return l, nil
 }
 
+// featureView is one feature as orb decoded it, or why it could not be.
+type featureView struct {
+	geometry orb.Geometry
+	props    geojson.Properties
+	err      string // the feature is not valid GeoJSON
+}
+
+// decodeFeatures decodes the collection with orb in one pass. When that
+// fails it decodes feature by feature, so that the faulty ones are named by
+// index and the others still get checked.
+func decodeFeatures(data []byte) ([]featureView, error) {
+	if fc, err := geojson.UnmarshalFeatureCollection(data); err == nil {
+		views := make([]featureView, len(fc.Features))
+		for i, f := range fc.Features {
+			views[i] = featureView{geometry: f.Geometry, props: f.Properties}
+		}
+		return views, nil
+	}
+	var fc rawCollection
+	if err := json.Unmarshal(data, &fc); err != nil {
+		return nil, fmt.Errorf("layout is not a GeoJSON FeatureCollection: %s", jsonErr(err, data))
+	}
+	if fc.Type != "FeatureCollection" {
+		return nil, fmt.Errorf("layout: top-level type is %q, want \"FeatureCollection\"", fc.Type)
+	}
+	views := make([]featureView, len(fc.Features))
+	for i, raw := range fc.Features {
+		f, err := geojson.UnmarshalFeature(raw)
+		if err != nil {
+			views[i].err = "not a valid GeoJSON Feature: " + typeHint(err)
+			continue
+		}
+		views[i] = featureView{geometry: f.Geometry, props: f.Properties}
+	}
+	return views, nil
+}
+
 // jsonErr makes encoding/json's errors say where: line and column.
 func jsonErr(err error, data []byte) string {
 	var se *json.SyntaxError
@@ -195,126 +193,47 @@ func jsonErr(err error, data []byte) string {
 	return fmt.Sprintf("%v (line %d, column %d)", err, line, col)
 }
 
-// featureView is one feature from either decoding path.
-type featureView struct {
-	typ      string
-	geometry *rawGeometry
-	props    propSource
-	err      string // the feature could not be decoded at all
-}
-
-// propSource gives a feature's properties by key: a string, a number or a
-// list of positions; ok is false when absent or null, and err is set when
-// present with the wrong type.
-type propSource interface {
-	get(key string) (v any, ok bool, err string)
-}
-
-// typedFeature is a feature of the fast path.
-type typedFeature struct {
-	Type       string       `json:"type"`
-	Geometry   *rawGeometry `json:"geometry"`
-	Properties typedProps   `json:"properties"`
-}
-
-type typedProps struct {
-	Kind     *string     `json:"kind"`
-	ID       *string     `json:"id"`
-	Site     *string     `json:"site"`
-	Name     *string     `json:"name"`
-	Camp     *string     `json:"camp"`
-	Category *string     `json:"category"`
-	Number   *float64    `json:"number"`
-	Zone     *float64    `json:"zone"`
-	Capacity *float64    `json:"capacity"`
-	Gates    [][]float64 `json:"gates"`
-}
-
-func (t *typedProps) get(key string) (any, bool, string) {
-	var s *string
-	var n *float64
-	switch key {
-	case "kind":
-		s = t.Kind
-	case "id":
-		s = t.ID
-	case "site":
-		s = t.Site
-	case "name":
-		s = t.Name
-	case "camp":
-		s = t.Camp
-	case "category":
-		s = t.Category
-	case "number":
-		n = t.Number
-	case "zone":
-		n = t.Zone
-	case "capacity":
-		n = t.Capacity
-	case "gates":
-		return t.Gates, t.Gates != nil, ""
-	}
-	switch {
-	case s != nil:
-		return *s, true, ""
-	case n != nil:
-		return *n, true, ""
-	}
-	return nil, false, ""
-}
-
-// mapProps is a feature's properties on the slow path.
-type mapProps struct{ m map[string]json.RawMessage }
-
-func (p *mapProps) get(key string) (any, bool, string) {
-	raw, ok := p.m[key]
-	if !ok || string(raw) == "null" {
-		return nil, false, ""
-	}
-	switch key {
-	case "number", "zone", "capacity":
-		var f float64
-		if err := json.Unmarshal(raw, &f); err != nil {
-			return nil, false, fmt.Sprintf("property %q: want a number, got %s", key, clip(raw))
-		}
-		return f, true, ""
-	case "gates":
-		var cs [][]float64
-		if err := json.Unmarshal(raw, &cs); err != nil {
-			return nil, false, fmt.Sprintf("property %q: want [[lon, lat], …] of numbers, got %s", key, clip(raw))
-		}
-		return cs, true, ""
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, false, fmt.Sprintf("property %q: want a string, got %s", key, clip(raw))
-	}
-	return s, true, ""
-}
-
-// props reads typed feature properties and reports bad ones as faults.
+// props reads a feature's properties and reports bad ones as faults.
 type props struct {
-	src     propSource
+	src     geojson.Properties
 	feature int
 	id      string
 	fs      *faults
 }
 
-func (p props) lookup(key string, required bool) (any, bool) {
-	v, ok, bad := p.src.get(key)
-	if bad != "" {
-		p.fs.add(p.feature, p.id, "%s", bad)
+// lookup gives the property key, ok=false when it is absent or null; a
+// present property of the wrong JSON type is a fault. want says what type
+// the key must have: "string", "number" or "positions".
+func (p props) lookup(key, want string, required bool) (any, bool) {
+	v, ok := p.src[key]
+	if !ok || v == nil {
+		if required {
+			p.fs.add(p.feature, p.id, "missing property %q", key)
+		}
 		return nil, false
 	}
-	if !ok && required {
-		p.fs.add(p.feature, p.id, "missing property %q", key)
+	switch want {
+	case "string":
+		if s, ok := v.(string); ok {
+			return s, true
+		}
+		p.fs.add(p.feature, p.id, "property %q: want a string, got %s", key, clipValue(v))
+	case "number":
+		if f, ok := v.(float64); ok {
+			return f, true
+		}
+		p.fs.add(p.feature, p.id, "property %q: want a number, got %s", key, clipValue(v))
+	case "positions":
+		if cs, ok := positionList(v); ok {
+			return cs, true
+		}
+		p.fs.add(p.feature, p.id, "property %q: want [[lon, lat], …] of numbers, got %s", key, clipValue(v))
 	}
-	return v, ok
+	return nil, false
 }
 
 func (p props) str(key string, required bool) string {
-	v, ok := p.lookup(key, required)
+	v, ok := p.lookup(key, "string", required)
 	if !ok {
 		return ""
 	}
@@ -322,7 +241,7 @@ func (p props) str(key string, required bool) string {
 }
 
 func (p props) integer(key string, required bool) int {
-	v, ok := p.lookup(key, required)
+	v, ok := p.lookup(key, "number", required)
 	if !ok {
 		return 0
 	}
@@ -335,7 +254,7 @@ func (p props) integer(key string, required bool) int {
 }
 
 func (p props) positions(key string) []Point {
-	v, ok := p.lookup(key, false)
+	v, ok := p.lookup(key, "positions", false)
 	if !ok {
 		return nil
 	}
@@ -351,6 +270,38 @@ func (p props) positions(key string) []Point {
 	return out
 }
 
+// positionList reads a decoded JSON value as a list of positions.
+func positionList(v any) ([][]float64, bool) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, false
+	}
+	out := make([][]float64, len(list))
+	for i, e := range list {
+		nums, ok := e.([]any)
+		if !ok {
+			return nil, false
+		}
+		out[i] = make([]float64, len(nums))
+		for j, n := range nums {
+			f, ok := n.(float64)
+			if !ok {
+				return nil, false
+			}
+			out[i][j] = f
+		}
+	}
+	return out, true
+}
+
+func clipValue(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return clip(b)
+}
+
 func clip(raw []byte) string {
 	if len(raw) > 40 {
 		return string(raw[:40]) + "…"
@@ -358,50 +309,34 @@ func clip(raw []byte) string {
 	return string(raw)
 }
 
-func polygon(g *rawGeometry, feature int, id string, fs *faults) Ring {
+func polygon(g orb.Geometry, feature int, id string, fs *faults) Ring {
 	if g == nil {
 		fs.add(feature, id, "missing geometry: want a Polygon")
 		return nil
 	}
-	if g.Type != "Polygon" {
-		fs.add(feature, id, "geometry type %q: want Polygon", g.Type)
+	pg, ok := g.(orb.Polygon)
+	if !ok {
+		fs.add(feature, id, "geometry type %q: want Polygon", g.GeoJSONType())
 		return nil
 	}
-	var rings [][][]float64
-	if err := json.Unmarshal(g.Coordinates, &rings); err != nil {
-		fs.add(feature, id, "polygon coordinates: want [[[lon, lat], …]] of numbers (%s)", typeHint(err))
-		return nil
-	}
-	if len(rings) == 0 {
+	if len(pg) == 0 {
 		fs.add(feature, id, "polygon has no ring")
 		return nil
 	}
-	if len(rings) > 1 {
-		fs.add(feature, id, "polygon has %d rings: holes are not supported", len(rings))
+	if len(pg) > 1 {
+		fs.add(feature, id, "polygon has %d rings: holes are not supported", len(pg))
 		return nil
 	}
-	r := make(Ring, 0, len(rings[0]))
-	for j, c := range rings[0] {
-		if len(c) < 2 {
-			fs.add(feature, id, "position %d has %d numbers, want [lon, lat]", j, len(c))
-			return nil
-		}
-		r = append(r, Point{Lat: c[1], Lon: c[0]})
-	}
-	return r
+	return ringFromOrb(pg[0])
 }
 
-func point(g *rawGeometry, feature int, id string, fs *faults) (Point, bool) {
-	if g == nil || g.Type != "Point" {
+func point(g orb.Geometry, feature int, id string, fs *faults) (Point, bool) {
+	pt, ok := g.(orb.Point)
+	if !ok {
 		fs.add(feature, id, "a gate needs a Point geometry")
 		return Point{}, false
 	}
-	var c []float64
-	if err := json.Unmarshal(g.Coordinates, &c); err != nil || len(c) < 2 {
-		fs.add(feature, id, "point coordinates: want [lon, lat] numbers")
-		return Point{}, false
-	}
-	return Point{Lat: c[1], Lon: c[0]}, true
+	return pointFromOrb(pt), true
 }
 
 func typeHint(err error) string {
@@ -415,114 +350,57 @@ func typeHint(err error) string {
 // WriteGeoJSON writes the layout as one RFC 7946 FeatureCollection, one
 // feature per line: areas, camps, tents, then the gates as Point features
 // (easy to drag in QGIS). ReadGeoJSON reads it back to an equal Layout.
+// Each feature is an orb/geojson Feature; the one-per-line framing is ours,
+// so that a diff of two layouts shows the features that changed.
 func (l *Layout) WriteGeoJSON(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	var b []byte
-	b = append(b, `{"type":"FeatureCollection","features":[`...)
+	if _, err := bw.WriteString(`{"type":"FeatureCollection","features":[`); err != nil {
+		return err
+	}
 	first := true
-	sep := func() {
+	put := func(g orb.Geometry, p geojson.Properties) error {
+		f := geojson.NewFeature(g)
+		f.Properties = p
+		b, err := f.MarshalJSON()
+		if err != nil {
+			return err
+		}
 		if !first {
-			b = append(b, ',')
+			bw.WriteByte(',')
 		}
 		first = false
-		b = append(b, '\n')
-	}
-	flush := func() error {
-		if len(b) < 32<<10 {
-			return nil
-		}
-		_, err := bw.Write(b)
-		b = b[:0]
+		bw.WriteByte('\n')
+		_, err = bw.Write(b)
 		return err
 	}
 	for _, a := range l.Areas {
-		sep()
-		b = append(b, `{"type":"Feature","properties":{"kind":"area","id":`...)
-		b = strconv.AppendQuote(b, a.ID)
-		b = append(b, `,"site":`...)
-		b = strconv.AppendQuote(b, string(a.Site))
-		b = append(b, `,"name":`...)
-		b = strconv.AppendQuote(b, a.Name)
-		b = append(b, `},"geometry":`...)
-		b = appendPolygon(b, a.Polygon)
-		b = append(b, '}')
-		if err := flush(); err != nil {
+		p := geojson.Properties{"kind": "area", "id": a.ID, "site": string(a.Site), "name": a.Name}
+		if err := put(a.Polygon.orbPolygon(), p); err != nil {
 			return err
 		}
 	}
 	for _, c := range l.Camps {
-		sep()
-		b = append(b, `{"type":"Feature","properties":{"kind":"camp","id":`...)
-		b = strconv.AppendQuote(b, c.ID)
-		b = append(b, `,"site":`...)
-		b = strconv.AppendQuote(b, string(c.Site))
-		b = append(b, `,"number":`...)
-		b = strconv.AppendInt(b, int64(c.Number), 10)
-		b = append(b, `,"zone":`...)
-		b = strconv.AppendInt(b, int64(c.Zone), 10)
-		b = append(b, `,"category":`...)
-		b = strconv.AppendQuote(b, c.Category)
-		b = append(b, `,"capacity":`...)
-		b = strconv.AppendInt(b, int64(c.Capacity), 10)
-		b = append(b, `},"geometry":`...)
-		b = appendPolygon(b, c.Polygon)
-		b = append(b, '}')
-		if err := flush(); err != nil {
+		p := geojson.Properties{"kind": "camp", "id": c.ID, "site": string(c.Site), "number": c.Number,
+			"zone": c.Zone, "category": c.Category, "capacity": c.Capacity}
+		if err := put(c.Polygon.orbPolygon(), p); err != nil {
 			return err
 		}
 	}
 	for _, t := range l.Tents {
-		sep()
-		b = append(b, `{"type":"Feature","properties":{"kind":"tent","id":`...)
-		b = strconv.AppendQuote(b, t.ID)
-		b = append(b, `,"camp":`...)
-		b = strconv.AppendQuote(b, t.Camp)
-		b = append(b, `,"number":`...)
-		b = strconv.AppendInt(b, int64(t.Number), 10)
-		b = append(b, `,"capacity":`...)
-		b = strconv.AppendInt(b, int64(t.Capacity), 10)
-		b = append(b, `},"geometry":`...)
-		b = appendPolygon(b, t.Polygon)
-		b = append(b, '}')
-		if err := flush(); err != nil {
+		p := geojson.Properties{"kind": "tent", "id": t.ID, "camp": t.Camp, "number": t.Number, "capacity": t.Capacity}
+		if err := put(t.Polygon.orbPolygon(), p); err != nil {
 			return err
 		}
 	}
 	for _, c := range l.Camps {
 		for _, g := range c.Gates {
-			sep()
-			b = append(b, `{"type":"Feature","properties":{"kind":"gate","camp":`...)
-			b = strconv.AppendQuote(b, c.ID)
-			b = append(b, `},"geometry":{"type":"Point","coordinates":`...)
-			b = appendPosition(b, g)
-			b = append(b, `}}`...)
-			if err := flush(); err != nil {
+			if err := put(g.orb(), geojson.Properties{"kind": "gate", "camp": c.ID}); err != nil {
 				return err
 			}
 		}
 	}
-	b = append(b, "\n]}\n"...)
-	if _, err := bw.Write(b); err != nil {
+	if _, err := bw.WriteString("\n]}\n"); err != nil {
 		return err
 	}
 	return bw.Flush()
-}
-
-func appendPolygon(b []byte, r Ring) []byte {
-	b = append(b, `{"type":"Polygon","coordinates":[[`...)
-	for i, p := range r {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendPosition(b, p)
-	}
-	return append(b, `]]}`...)
-}
-
-func appendPosition(b []byte, p Point) []byte {
-	b = append(b, '[')
-	b = strconv.AppendFloat(b, p.Lon, 'f', -1, 64)
-	b = append(b, ',')
-	b = strconv.AppendFloat(b, p.Lat, 'f', -1, 64)
-	return append(b, ']')
 }

@@ -1,54 +1,33 @@
 package geo
 
-import "math"
+import (
+	"math"
 
-// Centroid is the area centroid of the ring (planar in degrees, which at camp
-// scale is indistinguishable from the true centroid). For a degenerate ring it
-// falls back to the mean of the vertices.
+	"github.com/paulmach/orb/planar"
+)
+
+// Centroid is the area centroid of the ring (orb/planar, in degrees, which
+// at camp scale is indistinguishable from the true centroid). For a
+// degenerate ring it is the centroid of the outline.
 func (r Ring) Centroid() Point {
-	n := len(r)
-	if n == 0 {
+	if len(r) == 0 {
 		return Point{}
 	}
-	if r[0] == r[n-1] && n > 1 {
-		n--
+	if r[0] != r[len(r)-1] {
+		r = append(r[:len(r):len(r)], r[0])
 	}
-	// Shift to the first vertex so that the products stay well conditioned.
-	o := r[0]
-	var a, cx, cy float64
-	for i := 0; i < n; i++ {
-		p, q := r[i], r[(i+1)%n]
-		x0, y0 := p.Lon-o.Lon, p.Lat-o.Lat
-		x1, y1 := q.Lon-o.Lon, q.Lat-o.Lat
-		c := x0*y1 - x1*y0
-		a += c
-		cx += (x0 + x1) * c
-		cy += (y0 + y1) * c
-	}
-	if math.Abs(a) < 1e-18 {
-		var s Point
-		for i := 0; i < n; i++ {
-			s.Lat += r[i].Lat
-			s.Lon += r[i].Lon
-		}
-		return Point{Lat: s.Lat / float64(n), Lon: s.Lon / float64(n)}
-	}
-	return Point{Lat: o.Lat + cy/(3*a), Lon: o.Lon + cx/(3*a)}
+	c, _ := planar.CentroidArea(r.orbPolygon())
+	return pointFromOrb(c)
 }
 
-// Contains reports whether p lies inside the ring (even-odd rule; points
-// exactly on an edge may fall either way).
+// Contains reports whether p lies inside the ring or on its edge
+// (orb/planar). Locate does not use it: its packed index decides walls
+// exactly once between neighbours (docs/layout.md).
 func (r Ring) Contains(p Point) bool {
-	in := false
-	n := len(r)
-	for i, j := 0, n-1; i < n; j, i = i, i+1 {
-		a, b := r[i], r[j]
-		if (a.Lat > p.Lat) != (b.Lat > p.Lat) &&
-			p.Lon < (b.Lon-a.Lon)*(p.Lat-a.Lat)/(b.Lat-a.Lat)+a.Lon {
-			in = !in
-		}
+	if len(r) < 3 {
+		return false
 	}
-	return in
+	return planar.RingContains(r.orbRing(), p.orb())
 }
 
 // signedArea2 is twice the signed planar area in degree², positive when the

@@ -1,11 +1,13 @@
 package geo
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
 )
 
 // WalkPaceMps is the walking speed behind Route.WalkSeconds: 1.0 m/s, a
@@ -458,11 +460,11 @@ func (ix *Index) pull(ci int32, pts []vec) []vec {
 // GeoJSON returns the route as a GeoJSON Feature with a LineString geometry
 // and the figures as properties.
 func (r Route) GeoJSON() ([]byte, error) {
-	coords := make([][2]float64, len(r.Path))
+	line := make(orb.LineString, len(r.Path))
 	for i, p := range r.Path {
-		coords[i] = [2]float64{round7(p.Lon), round7(p.Lat)}
+		line[i] = orb.Point{round7(p.Lon), round7(p.Lat)}
 	}
-	props := map[string]any{
+	props := geojson.Properties{
 		"length_m":    r.LengthM,
 		"walk_s":      r.WalkSeconds,
 		"walk_min":    math.Round(r.WalkSeconds/6) / 10,
@@ -480,9 +482,7 @@ func (r Route) GeoJSON() ([]byte, error) {
 	if r.Gate != (Point{}) {
 		props["gate"] = [2]float64{r.Gate.Lon, r.Gate.Lat}
 	}
-	return json.Marshal(map[string]any{
-		"type":       "Feature",
-		"geometry":   map[string]any{"type": "LineString", "coordinates": coords},
-		"properties": props,
-	})
+	f := geojson.NewFeature(line)
+	f.Properties = props
+	return f.MarshalJSON()
 }
