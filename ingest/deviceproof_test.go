@@ -98,3 +98,41 @@ func TestProvenDevicesAreNotRateLimited(t *testing.T) {
 		wantStatus(t, serve(rg.mux, req), http.StatusOK)
 	}
 }
+
+// FuzzOsmAndSecure: with the secure default, whatever a client sends, a
+// fix is stored only under the device whose enrolled id or token the
+// request carried, and every refusal of an unproven device is the one
+// answer.
+func FuzzOsmAndSecure(f *testing.F) {
+	ts := itoa(testNow.Unix())
+	f.Add("id=dalil_enrolled&timestamp="+ts+"&lat=21.4133&lon=39.8933", "", "")
+	f.Add("id=dev1&timestamp="+ts+"&lat=21.4133&lon=39.8933", "", "")
+	f.Add("id=dev1&token=tok1&timestamp="+ts+"&lat=21.4133&lon=39.8933", "", "")
+	f.Add("id=dev2&token=tok1&lat=21.4&lon=39.9", "", "")
+	f.Add("", `{"location":{"timestamp":"2025-06-05T08:59:00Z","coords":{"latitude":21.41,"longitude":39.89}},"device_id":"dalil_enrolled"}`, "application/json")
+	f.Add("", `[{"location":{"coords":{"latitude":21.41,"longitude":39.89}},"device_id":"dalil_enrolled"},{"device_id":"dev1","location":{"coords":{"latitude":21.41,"longitude":39.89}}}]`, "application/json")
+	f.Add("", "id=dev1&lat=21.4&lon=39.9&timestamp="+ts, "application/x-www-form-urlencoded")
+	sink := &fakeSink{}
+	cfg := DefaultConfig()
+	cfg.Now = func() time.Time { return testNow }
+	cfg.AuthFailureRate = -1 // the fuzzer fails a lot; the limit has its own test
+	auth := &fakeAuth{tokens: map[string]string{"tok1": "dev1", "dalil_enrolled": "dev1"}}
+	h := NewHandler(cfg, sink, devicesOf("dev1", "dev2"), auth, nil, nil)
+	f.Fuzz(func(t *testing.T, query, body, ctype string) {
+		before := len(sink.all())
+		req := fuzzRequest("POST", "/ingest/osmand", query, body)
+		req.Header.Set("Content-Type", ctype)
+		rec := httptest.NewRecorder()
+		h.serveOsmAnd(rec, req)
+		stored := sink.all()[before:]
+		proof := strings.Contains(query+body, "dalil_enrolled") || strings.Contains(query+body, "tok1")
+		for _, p := range stored {
+			if p.Device != "dev1" || !proof {
+				t.Fatalf("stored %+v from an unproven request %q %q", p, query, body)
+			}
+		}
+		if rec.Code == http.StatusUnauthorized && (rec.Body.String() != notProven+"\n" || rec.Header().Get("WWW-Authenticate") != challengeBearer) {
+			t.Fatalf("a different refusal: %q %q", rec.Body.String(), rec.Header().Get("WWW-Authenticate"))
+		}
+	})
+}

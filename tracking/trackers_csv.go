@@ -96,11 +96,14 @@ func ReadTrackersCSV(r io.Reader) ([]TrackerRow, error) {
 		} else {
 			seen[row.IMEI] = line
 		}
+		rawBag := row.Bag
+		row.Bag = NormalizeTag(row.Bag)
 		switch {
+		case rawBag != "" && row.Bag == "":
+			fail(line, "bag", "bag tag %q has no letters or digits", clip(rawBag))
 		case (row.Pilgrim == "") == (row.Bag == ""):
 			fail(line, "pilgrim", "give exactly one of pilgrim and bag")
 		case row.Bag != "":
-			row.Bag = NormalizeTag(row.Bag)
 			if prev, dup := bags[row.Bag]; dup {
 				fail(line, "bag", "bag %s already gets a tracker on line %d", row.Bag, prev)
 			}

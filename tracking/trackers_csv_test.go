@@ -128,3 +128,29 @@ func TestRegistryPutDevices(t *testing.T) {
 	}
 	check(r2)
 }
+
+// FuzzReadTrackersCSV: any input either yields rows that each bind a valid
+// IMEI to exactly one of a pilgrim and a bag with a known kind, or an error
+// — never a panic, never a half-checked row.
+func FuzzReadTrackersCSV(f *testing.F) {
+	f.Add("imei,pilgrim,bag,kind\n" + imei("35620910000001") + ",P1,,\n" + imei("35620910000002") + ",,bg 7,luggage-tag\n")
+	f.Add("kind,bag,imei\nwristband,B1,0123456789\n")
+	f.Add("imei,pilgrim\n\"1234567890\",\"P,1\"\n\n")
+	f.Add("\ufeffIMEI,Pilgrim\n356209100000014,a1\n356209100000014,a2\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		rows, err := ReadTrackersCSV(strings.NewReader(in))
+		if err != nil {
+			if rows != nil {
+				t.Fatal("rows with an error")
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, r := range rows {
+			if CheckIMEI(r.IMEI) != nil || seen[r.IMEI] || (r.Pilgrim == "") == (r.Bag == "") || !validDeviceKind(r.Kind) || r.Line < 2 {
+				t.Fatalf("bad row %+v", r)
+			}
+			seen[r.IMEI] = true
+		}
+	})
+}
