@@ -179,7 +179,10 @@ func enrolment(base string, dev tracking.Device, tokenID, secret string) (Enrolm
 	e.Traccar.Link = e.Traccar.ServerURL + "?" + url.Values{"id": {secret}}.Encode()
 	e.OwnTracks.Config = ownTracksConfig{
 		Type: "configuration", Mode: 3, URL: base + "/ingest/owntracks", Auth: true,
-		Username: dev.ID, Password: secret, DeviceID: string(dev.Kind), TID: tid(dev.ID),
+		// User and device both name the device's public id: the names OwnTracks
+		// sends (X-Limit-U/D, topic owntracks/<user>/<device>) then cannot
+		// name some other registered device ("phone").
+		Username: dev.ID, Password: secret, DeviceID: dev.ID, TID: tid(dev.ID),
 	}
 	cfg, err := json.Marshal(e.OwnTracks.Config)
 	if err != nil {
