@@ -116,9 +116,13 @@ func appendPositionFields(b []byte, st *tracking.LiveState) []byte {
 	b = appendJSONString(b, loc.Camp)
 	b = appendField(b, "tent", false)
 	b = appendJSONString(b, loc.Tent)
-	if loc.NumCandidates > 0 {
+	if loc.NumCandidates > 0 || (loc.Posterior && loc.Tent != "") {
 		b = appendField(b, "tent_p", false)
 		b = appendFloat(b, tentProbability(loc), 3)
+	}
+	if loc.Posterior {
+		b = appendField(b, "camp_p", false)
+		b = appendFloat(b, loc.CampProbability, 3)
 	}
 	b = appendField(b, "cell", false)
 	b = appendJSONString(b, cellHex(loc.Cell))

@@ -28,6 +28,7 @@ type PositionView struct {
 	CampNumber        int                 `json:"camp_number,omitempty"`
 	Tent              string              `json:"tent,omitempty"`
 	TentProbability   float64             `json:"tent_p,omitempty"`
+	CampProbability   float64             `json:"camp_p,omitempty"` // of camp ("" : of no camp)
 	Candidates        []geo.TentCandidate `json:"candidates,omitempty"`
 	StreetProbability float64             `json:"street_p,omitempty"`
 	NearCamps         []string            `json:"near_camps,omitempty"`
@@ -48,6 +49,9 @@ func known(v float32) *float32 {
 
 // tentProbability is the probability of loc.Tent among the candidates.
 func tentProbability(loc *geo.Location) float64 {
+	if loc.Posterior {
+		return loc.TentProbability
+	}
 	cs := loc.Candidates()
 	for _, c := range cs {
 		if c.Tent == loc.Tent {
@@ -67,8 +71,12 @@ func locationFields(v *PositionView, loc *geo.Location) {
 		v.Candidates = append([]geo.TentCandidate(nil), cs...)
 		v.TentProbability = tentProbability(loc)
 	} else if loc.Tent != "" {
-		v.TentProbability = 1
+		v.TentProbability = tentProbability(loc)
+		if !loc.Posterior {
+			v.TentProbability = 1
+		}
 	}
+	v.CampProbability = loc.CampProbability
 	v.StreetProbability = loc.StreetProbability
 	for _, c := range loc.NearCamps {
 		if c != "" {

@@ -34,6 +34,16 @@ type Location struct {
 	// Area names a landmark area containing the point ("jamarat", "khayf").
 	Area string `json:"area,omitempty"`
 
+	// The posterior's answer (Index.Refine), set only where Dalil locates a
+	// pilgrim rather than a point: Camp is then the camp with the most
+	// probability, CampProbability its probability (of no camp when Camp is
+	// ""), Tent the most probable tent and TentProbability its
+	// probability; FusedFixes is how many independent fixes it rests on.
+	CampProbability float64 `json:"camp_probability,omitempty"`
+	TentProbability float64 `json:"tent_probability,omitempty"`
+	FusedFixes      float64 `json:"fused_fixes,omitempty"`
+	Posterior       bool    `json:"posterior,omitempty"`
+
 	NumCandidates     int                          `json:"-"`
 	CandidateArr      [MaxCandidates]TentCandidate `json:"-"`
 	StreetProbability float64                      `json:"street_probability"`

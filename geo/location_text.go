@@ -57,6 +57,9 @@ func (l Location) Describe() string {
 		place = fmt.Sprintf("zone %d, %s", l.Zone, site)
 	}
 	switch {
+	case l.Posterior:
+		l.describePosterior(&b, place)
+		return b.String()
 	case l.Tent != "":
 		fmt.Fprintf(&b, "In tent %s of camp %d (%s)", l.Tent, l.CampNumber, place)
 	case l.Camp != "":
@@ -99,6 +102,30 @@ func (l Location) Describe() string {
 		fmt.Fprintf(&b, ", outside any tent %s.", percent(l.StreetProbability))
 	}
 	return b.String()
+}
+
+// describePosterior says what the posterior says of a pilgrim: the camp
+// with the most probability and the likeliest tent, each with its
+// probability, never a bare tent: "Near camp 94 (zone 5, Mina; 97 %),
+// probably tent mina-094/3 (62 %)."
+func (l Location) describePosterior(b *strings.Builder, place string) {
+	switch {
+	case l.Camp != "":
+		fmt.Fprintf(b, "Near camp %d (%s; %s)", l.CampNumber, place, percent(l.CampProbability))
+		if l.Tent != "" {
+			fmt.Fprintf(b, ", probably tent %s (%s)", l.Tent, percent(l.TentProbability))
+		}
+	case l.NearCamps[0] != "":
+		fmt.Fprintf(b, "In the street by camp %s (%s; %s)", campLabel(l.NearCamps[0]), place, percent(l.CampProbability))
+	case place != "":
+		fmt.Fprintf(b, "In %s, outside the camps (%s)", place, percent(l.CampProbability))
+	default:
+		b.WriteString("Outside Mina, Arafat and Muzdalifah")
+	}
+	if name := landmarkName(l.Area); name != "" {
+		fmt.Fprintf(b, ", at %s", name)
+	}
+	b.WriteString(".")
 }
 
 func siteName(s Site) string {

@@ -14,10 +14,16 @@ const (
 	protoNative protocol = iota
 	protoOsmAnd
 	protoOwnTracks
+	// Protocols that do not come over HTTP (ingest/mqtt, ingest/tracker);
+	// they enter through Batch (stream.go).
+	protoMQTT
+	protoGT06
+	protoH02
+	protoTeltonika
 	numProtocols
 )
 
-var protocolNames = [numProtocols]string{"native", "osmand", "owntracks"}
+var protocolNames = [numProtocols]string{"native", "osmand", "owntracks", "owntracks_mqtt", "gt06", "h02", "teltonika"}
 
 // Metrics are ingest's Prometheus series. Every label value is resolved once
 // here so that counting on the hot path is a single atomic add.

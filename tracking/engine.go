@@ -103,6 +103,7 @@ type Engine struct {
 	st     Store
 	reg    *Registry
 	loc    geo.Locator
+	post   *geo.Index // loc, when it is one: its posterior
 	pub    Publisher
 	log    *slog.Logger
 	seed   maphash.Seed
@@ -168,6 +169,7 @@ func NewEngine(cfg EngineConfig, st Store, reg *Registry, loc geo.Locator, pub P
 		e.shards[i] = &engineShard{subjects: make(map[subjectKey]*subject),
 			grid: make(map[uint64]*bucket), camps: make(map[string]*bucket)}
 	}
+	e.post, _ = loc.(*geo.Index)
 	e.dir = make([]*dirShard, cfg.Shards)
 	for i := range e.dir {
 		e.dir[i] = &dirShard{m: make(map[string]*devState)}
@@ -356,6 +358,7 @@ func (ap *applier) apply(p *Position) {
 		return
 	}
 	d.fix = fixOf(p)
+	e.refine(d, &loc)
 	d.place = placeOf(&loc)
 	d.recv = ap.now
 	if d.recv == 0 { // Rebuild: the receive time is lost; the fix time is the best guess
@@ -435,7 +438,9 @@ func (e *Engine) locate(d *devState) geo.Location {
 	if e.loc == nil {
 		return d.place.location()
 	}
-	return e.loc.Locate(d.fix.lat, d.fix.lon, float64(d.fix.acc))
+	loc := e.loc.Locate(d.fix.lat, d.fix.lon, float64(d.fix.acc))
+	e.estimate(&loc, &d.track, d.subj.prior, d.fix.acc, d.usesPosterior())
+	return loc
 }
 
 // newDevice creates a device (and its subject when new) in a locked shard
@@ -457,6 +462,7 @@ func (e *Engine) newDevice(sh *engineShard, id string, key subjectKey, o deviceO
 		s = &subject{key: key, campIdx: -1, gridIdx: -1}
 		if !key.device {
 			s.pilgrim, s.group = o.pilgrim, o.group
+			s.prior = e.reg.home(o.pilgrim)
 			e.nPilgrims.Add(1)
 		} else {
 			s.luggage = o.luggage

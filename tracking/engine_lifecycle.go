@@ -76,6 +76,7 @@ func (e *Engine) reconcile() {
 						s.luggage = o.luggage
 					} else {
 						s.group = o.group
+						s.prior = e.reg.home(s.pilgrim)
 					}
 					continue
 				}

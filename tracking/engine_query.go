@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/uber/h3-go/v4"
+
+	"dalil/geo"
 )
 
 // Nearby is a live state with its distance from the query point.
@@ -25,13 +27,17 @@ func (e *Engine) Device(id string) (LiveState, bool) {
 	ok := d != nil
 	var s LiveState
 	var f fix
+	var tr geo.Track
+	var pr geo.Prior
+	var use bool
 	if ok {
 		d.liveState(&s)
-		f = d.fix
+		f, tr, pr, use = d.fix, d.track, d.subj.prior, d.usesPosterior()
 		sh.mu.RUnlock()
 	}
 	if ok && e.loc != nil {
 		s.Location = e.loc.Locate(f.lat, f.lon, float64(f.acc))
+		e.estimate(&s.Location, &tr, pr, f.acc, use)
 	}
 	return s, ok
 }
@@ -46,15 +52,19 @@ func (e *Engine) Pilgrim(pid string) (LiveState, bool) {
 	sub, ok := sh.subjects[key]
 	var s LiveState
 	var f fix
+	var tr geo.Track
+	var pr geo.Prior
+	var use bool
 	if ok && sub.best != nil {
 		sub.best.liveState(&s)
-		f = sub.best.fix
+		f, tr, pr, use = sub.best.fix, sub.best.track, sub.prior, sub.best.usesPosterior()
 	} else {
 		ok = false
 	}
 	sh.mu.RUnlock()
 	if ok && e.loc != nil {
 		s.Location = e.loc.Locate(f.lat, f.lon, float64(f.acc))
+		e.estimate(&s.Location, &tr, pr, f.acc, use)
 	}
 	return s, ok
 }

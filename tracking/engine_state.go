@@ -45,18 +45,22 @@ type place struct {
 	cell       uint64
 	edge       float32
 	street     float32
+	campP      float32 // the posterior's probability of camp (0: Locate's answer)
+	tentP      float32
 	campNumber int32
 	zone       int16
 }
 
 func placeOf(l *geo.Location) place {
 	return place{site: l.Site, camp: l.Camp, tent: l.Tent, near: l.NearCamps, cell: l.Cell,
-		edge: float32(l.EdgeDistanceM), street: float32(l.StreetProbability), campNumber: int32(l.CampNumber), zone: int16(l.Zone)}
+		edge: float32(l.EdgeDistanceM), street: float32(l.StreetProbability),
+		campP: float32(l.CampProbability), tentP: float32(l.TentProbability), campNumber: int32(l.CampNumber), zone: int16(l.Zone)}
 }
 
 func (p *place) location() geo.Location {
 	return geo.Location{Site: p.site, Zone: int(p.zone), Camp: p.camp, CampNumber: int(p.campNumber), Tent: p.tent,
-		NearCamps: p.near, EdgeDistanceM: float64(p.edge), Cell: p.cell, StreetProbability: float64(p.street)}
+		NearCamps: p.near, EdgeDistanceM: float64(p.edge), Cell: p.cell, StreetProbability: float64(p.street),
+		CampProbability: round4(p.campP), TentProbability: round4(p.tentP), Posterior: p.campP > 0}
 }
 
 // subjectKey names what moves on the map: a pilgrim (all their phones and
@@ -74,6 +78,7 @@ type devState struct {
 	shard *engineShard // the shard of its subject, fixed for the state's life
 	gone  bool         // removed (retention, moved to another owner): look it up again
 	fix   fix
+	track geo.Track // the posterior's fused position
 	place place
 	recv  int64 // Unix ns the newest fix was received
 	trail trailRing
@@ -95,7 +100,8 @@ type subject struct {
 	campIdx int32
 	camp    string // camp bucket the subject is in, "" for none
 
-	hy hysteresis
+	hy    hysteresis
+	prior geo.Prior // the registry's camp and tent for a pilgrim
 }
 
 func (d *devState) liveState(s *LiveState) {

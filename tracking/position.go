@@ -8,14 +8,19 @@ import "time"
 type Source uint8
 
 const (
-	SourceNative    Source = iota // POST /v1/pings
-	SourceOsmAnd                  // Traccar Client / OsmAnd protocol
-	SourceOwnTracks               // OwnTracks HTTP
-	SourceSighting                // QR/NFC scan or operator at a helpdesk
-	SourceSimulator               // in-process simulator
+	SourceNative        Source = iota // POST /v1/pings
+	SourceOsmAnd                      // Traccar Client / OsmAnd protocol
+	SourceOwnTracks                   // OwnTracks HTTP
+	SourceSighting                    // QR/NFC scan or operator at a helpdesk
+	SourceSimulator                   // in-process simulator
+	SourceOwnTracksMQTT               // OwnTracks over MQTT (its default mode)
+	SourceGT06                        // GT06 / Concox TCP tracker
+	SourceH02                         // H02 TCP tracker
+	SourceTeltonika                   // Teltonika Codec 8 / 8E TCP tracker
 )
 
-var sourceNames = [...]string{"native", "osmand", "owntracks", "sighting", "simulator"}
+var sourceNames = [...]string{"native", "osmand", "owntracks", "sighting", "simulator",
+	"owntracks_mqtt", "gt06", "h02", "teltonika"}
 
 func (s Source) String() string {
 	if int(s) < len(sourceNames) {

@@ -64,6 +64,8 @@ type SearchHit struct {
 	// SeenCamp and SeenTent say where that position was.
 	SeenCamp string `json:"seen_camp,omitempty"`
 	SeenTent string `json:"seen_tent,omitempty"`
+	// SeenTentP is SeenTent's probability.
+	SeenTentP float64 `json:"seen_tent_p,omitempty"`
 }
 
 // SearchIndex finds pilgrims by PID, tracking number, passport number, phone
@@ -451,6 +453,7 @@ func (ix *SearchIndex) Search(q string, limit int) []SearchHit {
 				hits[i].LastSeen = st.Position.Time
 				hits[i].SeenCamp = st.Location.Camp
 				hits[i].SeenTent = st.Location.Tent
+				hits[i].SeenTentP = st.Location.TentProbability
 			}
 		}
 	}

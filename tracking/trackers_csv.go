@@ -114,8 +114,9 @@ func ReadTrackersCSV(r io.Reader) ([]TrackerRow, error) {
 			row.Kind = DeviceLuggageTag
 		case row.Kind == "":
 			row.Kind = DeviceWristband
-		case !validDeviceKind(row.Kind):
-			fail(line, "kind", "unknown kind %q: want wristband, luggage-tag or phone", row.Kind)
+		case row.Kind != DeviceWristband && row.Kind != DeviceLuggageTag:
+			// The TCP tracker servers take only these two kinds' IMEIs.
+			fail(line, "kind", "kind %q: a hardware tracker is a wristband or a luggage-tag", clip(string(row.Kind)))
 		}
 		rows = append(rows, row)
 	}

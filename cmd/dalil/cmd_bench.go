@@ -28,7 +28,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	watchers := fs.Int("watchers", 100, fmt.Sprintf("websocket watchers (at most %d)", load.MaxWatchers))
 	guides := fs.Float64("guide-share", 0.5, "share of the watchers that are guides following a group; the rest are operators with a bbox")
 	bbox := fs.Float64("bbox-m", 400, "side of an operator's bbox in metres")
-	protocol := fs.String("protocol", "native", "osmand, owntracks, native or mixed")
+	protocol := fs.String("protocol", "native", "osmand, owntracks, native or mixed; or mqtt, gt06 or teltonika (bench_stream.go)")
 	batch := fs.Int("batch", 1, "native: fixes a device buffers into one request (sent every batch×interval)")
 	conns := fs.Int("conns", 256, "HTTP requests in flight")
 	pilgrims := fs.Int("pilgrims", 0, "pilgrims of the server's generated registry (default: --devices; same as the server's --demo-pilgrims or `registry generate --pilgrims`)")
@@ -41,6 +41,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	setup := fs.Duration("setup-timeout", 5*time.Minute, "bound on minting tokens and connecting watchers")
 	seed := fs.Int64("seed", 1, "seed of the watchers' choice of groups and places")
 	tokenFile := fs.String("tokens", "", "cache of device tokens (\"device token\" lines) reused across runs against the same server; missing ones are minted and appended")
+	sf := addStreamBenchFlags(fs)
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err == nil && isStreamProtocol(*protocol) {
+		return runStreamBench(ctx, stdout, streamBenchArgs{
+			flags: sf, protocol: *protocol, target: *target, token: *token, devices: *devices,
+			interval: *interval, duration: *duration, pilgrims: *pilgrims, regSeed: *regSeed,
+			registry: *registry, layout: *layoutFile, serverPID: *serverPID, seed: *seed, out: *out,
+		})
+	}
 	proto, err := parseClientFlags(fs, args, target, protocol)
 	if err != nil || proto == "" {
 		return err

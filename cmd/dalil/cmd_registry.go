@@ -27,6 +27,7 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	seed := fs.Int64("seed", 1, "random seed; the same seed and layout give the same registry")
 	out := fs.String("out", "", "write the CSV to this file instead of standard output")
 	layoutPath := fs.String("layout", "", "camp and tent layout GeoJSON whose Mina tents are filled; default: the shipped layout")
+	imeis := fs.Bool("imei-wristbands", false, "give wristbands 15-digit IMEIs, as GT06/H02/Teltonika trackers report (for `bench --protocol gt06`)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -48,6 +49,9 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	ps, gs := tracking.GenerateRegistry(layout, *n, *seed)
+	if *imeis {
+		imeiWristbands(ps) // registry_imei.go
+	}
 
 	summary := stdout
 	if *out == "" {

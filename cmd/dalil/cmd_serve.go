@@ -41,6 +41,7 @@ type serveOptions struct {
 	ingestMaxBody, ingestMaxSingleBody                       int64
 	ingestMaxBatch                                           int
 	openIngest                                               bool
+	streams                                                  streamOptions // serve_streams.go
 }
 
 // env reads the environment once per flag; lookup is os.LookupEnv except in
@@ -137,6 +138,7 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	fs.Int64Var(&o.ingestMaxSingleBody, "ingest-max-single-body", getenv.integer("DALIL_INGEST_MAX_SINGLE_BODY", ic.MaxSingleBodyBytes, &errs), "largest OsmAnd or OwnTracks body, bytes (DALIL_INGEST_MAX_SINGLE_BODY)")
 	fs.IntVar(&o.ingestMaxBatch, "ingest-max-batch", int(getenv.integer("DALIL_INGEST_MAX_BATCH", int64(ic.MaxBatch), &errs)), "most pings in one request; 0 disables (DALIL_INGEST_MAX_BATCH)")
 	fs.BoolVar(&o.openIngest, "open-ingest", getenv.boolean("DALIL_OPEN_INGEST", ic.OpenIngest, &errs), "UNSAFE, demos only: accept OsmAnd and OwnTracks fixes named by a registered device id alone, so anyone who knows an id can move a pilgrim (DALIL_OPEN_INGEST)")
+	addStreamFlags(fs, getenv, &o.streams, &errs)
 	fs.StringVar(&o.logLevel, "log-level", getenv.str("DALIL_LOG_LEVEL", "info"), "debug, info, warn or error (DALIL_LOG_LEVEL)")
 	fs.StringVar(&o.logFormat, "log-format", getenv.str("DALIL_LOG_FORMAT", "text"), "text or json (DALIL_LOG_FORMAT)")
 	if err := fs.Parse(args); err != nil {
@@ -258,6 +260,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Console = web.Handler()
 	srv, err := api.New(ctx, cfg, api.Deps{Store: st, Index: ix, Registry: reg, Logger: log})
 	if err != nil {
+		return err
+	}
+	if err := startStreams(srv, o.streams, log); err != nil {
 		return err
 	}
 	apiLn, osmLn, err := srv.Listen()

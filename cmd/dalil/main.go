@@ -28,6 +28,7 @@ func commands() []command {
 		{"registry", "registry generate --pilgrims N: write a demo pilgrim registry CSV", runRegistry},
 		{"import", "import pilgrims|trackers FILE.csv: load a pilgrim registry into the store, or register tracker IMEIs with a running server", runImport},
 		{"simulate", "simulate: move simulated pilgrims and send their pings to a server", runSimulate},
+		{"eval", "eval locate: measure camp and tent answers against seeded ground truth", runEval},
 		{"bench", "bench: drive a running server with simulated devices and websocket watchers", runBench},
 	}
 }

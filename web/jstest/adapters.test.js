@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { positionsOf, flattenPosition, routeLine, ringCentroid, distanceM, bearingDeg, placeLabel, ago, metres, esc } from '../static/app/common.js';
+import { positionsOf, flattenPosition, routeLine, ringCentroid, distanceM, bearingDeg, placeLabel, whereLabel, ago, metres, esc } from '../static/app/common.js';
 import { kindOf } from '../static/app/layoutmap.js';
 import { profileOf, trailCoords } from '../static/app/pilgrim.js';
 import { casesOf, caseOf, nextState } from '../static/app/cases.js';
@@ -122,6 +122,12 @@ test('geometry helpers', () => {
 
 test('wording helpers', () => {
   assert.equal(placeLabel('mina-094/3'), 'Mina camp 94, tent 3');
+  // A position names the camp and the tent only with its probability.
+  assert.equal(whereLabel(positionsOf(livePosition)[0]), 'near Mina camp 94, probably tent 3 (71 %)');
+  assert.equal(whereLabel({ camp: 'mina-012', tent: 'mina-012/34', tent_p: 0.62 }), 'near Mina camp 12, probably tent 34 (62 %)');
+  assert.equal(whereLabel({ camp: 'mina-012', tent: '' }), 'near Mina camp 12');
+  assert.equal(whereLabel(flattenPosition({ position: { lat: 1, lon: 2 }, location: { camp: 'mina-002', tent: 'mina-002/1', tent_probability: 0.4 } })), 'near Mina camp 2, probably tent 1 (40 %)');
+  assert.equal(whereLabel({ camp: '' }), '');
   assert.equal(placeLabel('arafat-012'), 'Arafat camp 12');
   assert.equal(placeLabel(''), '');
   assert.equal(ago(Date.now() - 90 * 1000), '1 min ago');

@@ -36,7 +36,7 @@ test('foundFacts reads camp, tent, guide and the walk', () => {
   assert.equal(f.guide.phone, '+880 1712-345678');
   assert.equal(f.route.coords.length, 2);
   assert.match(f.walk, /^312 m, about 5 min from where the pilgrim was last seen to Mina camp 94, tent 3$/);
-  assert.match(f.seen, /^Mina camp 95 · 2 min ago$/);
+  assert.match(f.seen, /^near Mina camp 95 · 2 min ago$/);
   // A recorded visit routes from the desk.
   assert.match(foundFacts({ ...found, sighting: { lat: 21.4, lon: 39.9 } }).walk, /from the desk/);
   // No route: say why.

@@ -167,7 +167,8 @@ export function flattenPosition(p) {
     tent: loc.tent || '',
     campNumber: loc.camp_number || 0,
     candidates: loc.candidates || p.candidates || null,
-    tentP: num(p.tent_p ?? loc.tent_p),
+    tentP: num(p.tent_p ?? loc.tent_p ?? loc.tent_probability),
+    campP: num(p.camp_p ?? loc.camp_p ?? loc.camp_probability),
     batt: num(pos.batt ?? p.batt),
     stale: !!p.stale,
   };
@@ -285,6 +286,16 @@ export function routeLine(ans) {
     tent: props.tent || props.Tent || '',
     camp: props.camp || props.Camp || '',
   };
+}
+
+// whereLabel says where a live position puts a pilgrim, never a bare tent:
+// "near Mina camp 12, probably tent 34 (62 %)"; '' without a camp.
+export function whereLabel(p) {
+  if (!p || !p.camp) return '';
+  const m = /\/(\d+)$/.exec(p.tent || '');
+  const tp = p.tentP ?? p.tent_p; // a flattened position or a PositionView
+  const tent = m && tp ? `, probably tent ${m[1]} (${Math.round(tp * 100)} %)` : '';
+  return `near ${placeLabel(p.camp)}${tent}`;
 }
 
 // campLabel turns "mina-094" into "Mina camp 94" and "mina-094/3" into "Mina camp 94, tent 3".

@@ -8,7 +8,7 @@
 
 /* global L */
 
-import { ago, el, errorText, metres, placeLabel, routeLine } from './common.js';
+import { ago, el, errorText, metres, placeLabel, whereLabel, routeLine } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -63,7 +63,7 @@ export function foundFacts(ans) {
     tentText: tent ? `Tent ${tentNumber(tent) || tent}` : 'no tent assigned',
     guide: ans.guide || null,
     mahram: ans.mahram || null,
-    seen: pos ? `${placeLabel(pos.tent || pos.camp) || (pos.site ? `${pos.site}, in a street` : 'outside the camps')} · ${ago(pos.ts)}` : 'no position yet',
+    seen: pos ? `${whereLabel(pos) || (pos.site ? `${pos.site}, in a street` : 'outside the camps')} · ${ago(pos.ts)}` : 'no position yet',
     route,
     walk,
     cases: ans.cases || [],

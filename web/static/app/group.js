@@ -6,7 +6,7 @@
 
 /* global L */
 
-import { ago, distanceM, el, flattenPosition, metres, placeLabel } from './common.js';
+import { ago, distanceM, el, flattenPosition, metres, placeLabel, whereLabel } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const FAR_M = 300; // the server's default separation distance
@@ -99,7 +99,7 @@ export class GroupPanel {
     },
     el('td', {}, el('a', { href: '#', onclick: (ev) => { ev.preventDefault(); this.app.pilgrim.show(m.p.pid); } }, m.p.name_en || m.p.pid),
       m.p.pid === this.guidePID ? ' (guide)' : '',
-      m.pos && (m.pos.tent || m.pos.camp) ? el('div', { class: 'muted' }, placeLabel(m.pos.tent || m.pos.camp)) : ''),
+      m.pos && m.pos.camp ? el('div', { class: 'muted' }, whereLabel(m.pos)) : ''),
     el('td', {}, m.p.pid === this.guidePID ? '–' : metres(d)),
     el('td', {}, m.pos ? ago(m.pos.ts) : 'never'))));
   }

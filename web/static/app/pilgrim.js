@@ -5,7 +5,7 @@
 
 /* global L */
 
-import { ago, el, flattenPosition, metres, placeLabel, routeLine } from './common.js';
+import { ago, el, flattenPosition, metres, placeLabel, whereLabel, routeLine } from './common.js';
 import { SightingForm } from './sighting.js';
 
 const $ = (id) => document.getElementById(id);
@@ -107,8 +107,7 @@ export class PilgrimPanel {
     liveEl.dataset.lon = String(lon);
     $('p-seen').textContent = `${ago(this.live.ts)}${this.live.stale ? ' (stale)' : ''}`;
     $('p-seen').dataset.ts = this.live.ts;
-    $('p-place').textContent = this.live.tent ? placeLabel(this.live.tent) :
-      this.live.camp ? placeLabel(this.live.camp) : (this.live.site ? `${this.live.site}, in a street` : 'outside the camps');
+    $('p-place').textContent = this.live.camp ? whereLabel(this.live) : (this.live.site ? `${this.live.site}, in a street` : 'outside the camps');
     $('p-tent-prob').textContent = tentProbability(this.live, this.profile);
     if (!this.dot) {
       this.dot = L.marker([lat, lon], {
@@ -177,7 +176,7 @@ export class PilgrimPanel {
 
   async reportLost() {
     if (!this.pid) return;
-    const place = this.live ? (placeLabel(this.live.tent || this.live.camp) || `${this.live.lat.toFixed(5)},${this.live.lon.toFixed(5)}`) : '';
+    const place = this.live ? (whereLabel(this.live) || `${this.live.lat.toFixed(5)},${this.live.lon.toFixed(5)}`) : '';
     try {
       const c = await this.app.api.post('/v1/cases', {
         kind: 'lost_pilgrim',

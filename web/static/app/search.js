@@ -1,7 +1,7 @@
 // SearchPanel runs GET /v1/search?q= from the header's search box and lists
 // the hits; choosing one opens the pilgrim panel.
 
-import { ago, el, placeLabel } from './common.js';
+import { ago, el, placeLabel, whereLabel } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -50,7 +50,7 @@ export class SearchPanel {
     const p = h.pilgrim && typeof h.pilgrim === 'object' ? Object.assign({}, h.pilgrim, h) : h;
     const pid = pidOf(h);
     const seen = p.last_seen || p.last_seen_at || (p.live && p.live.ts) || '';
-    const seenAt = placeLabel(p.seen_tent || p.seen_camp);
+    const seenAt = whereLabel({ camp: p.seen_camp, tent: p.seen_tent, tentP: p.seen_tent_p });
     const where = placeLabel(p.tent || p.camp) ? `assigned ${placeLabel(p.tent || p.camp)}` : '';
     return el('li', { class: 'hit', dataset: { pid } },
       el('button', { type: 'button', class: 'hit-open', onclick: () => this.app.pilgrim.show(pid) },
