@@ -8,7 +8,7 @@ export CGO_ENABLED = 1
 
 ## run: start the server with the embedded store and a living demo Mina
 run: web
-	$(GO) run ./cmd/dalil serve --demo --data $(DATA) --addr $(ADDR)
+	$(GO) run ./cmd/dalil serve --demo --open-ingest --data $(DATA) --addr $(ADDR)
 
 ## build: the dalil binary in ./bin
 build: web

@@ -99,6 +99,8 @@ func (s *Server) registerHelpdesk(ctx context.Context, mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/cases/{id}/assign", h.handleCaseAssign)
 	mux.HandleFunc("POST /v1/cases/{id}/notes", h.handleCaseNote)
 
+	mux.HandleFunc("POST /v1/enrolments", h.handleEnrol)
+	mux.HandleFunc("POST /v1/trackers/import", h.handleTrackersImport)
 	mux.HandleFunc("POST /v1/luggage", h.handleLuggageRegister)
 	mux.HandleFunc("GET /v1/luggage", h.handleLuggageList)
 	mux.HandleFunc("GET /v1/luggage/{tag}", h.handleLuggageGet)

@@ -56,6 +56,10 @@ type Config struct {
 	Console http.Handler
 	// Alerts configures group separation and night-outside-camp alerts.
 	Alerts tracking.AlertConfig
+	// PublicURL is where devices reach this server (https://dalil.example),
+	// used in enrolment links and QR codes; empty: the scheme and host of
+	// the enrolling request.
+	PublicURL string
 	// Webhook, when its URL is set, posts signed case and alert events to an
 	// outside service (an SMS gateway that tells the guide and the family).
 	Webhook tracking.WebhookConfig

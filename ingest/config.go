@@ -53,15 +53,23 @@ type Config struct {
 	// The first refusal still answers 400 and is counted.
 	AckResentRejects bool
 
-	// RequireDeviceToken makes the OsmAnd and OwnTracks endpoints demand the
-	// device's token (the one /v1/pings uses): OsmAnd as a "token" query or
-	// form field or "Authorization: Bearer", OwnTracks as the basic-auth
-	// password. Without it a device is identified by its id alone, as in
-	// Traccar, so stock Traccar Client and OwnTracks setups work unchanged —
-	// but anyone who learns or guesses an id can post positions for it.
-	// Off by default for that compatibility; turn it on in production.
+	// OpenIngest accepts OsmAnd and OwnTracks fixes from a device named by
+	// its registered id alone, as Traccar does: anyone who learns or guesses
+	// an id (often a phone number) can move that pilgrim's position. Off by
+	// default: a device must prove itself with its device token, or (Traccar
+	// Client, which sends only an id) with the unguessable id it was enrolled
+	// with. For demos and trials only; `dalil serve` logs a warning.
 	// A token that is presented is checked either way.
-	RequireDeviceToken bool
+	OpenIngest bool
+
+	// AuthFailureRate and AuthFailureBurst bound the failed device
+	// authentications one source address (an IPv4 address or an IPv6 /64)
+	// may make: a bucket of AuthFailureBurst failures refilled at
+	// AuthFailureRate per second. Over it, every ingest request from that
+	// source answers 429 with Retry-After until the bucket refills. Zero
+	// takes the defaults; a negative rate disables the limit.
+	AuthFailureRate  float64
+	AuthFailureBurst int
 
 	// RetryAfter is sent with 503 when the sink is unavailable.
 	RetryAfter time.Duration
@@ -86,6 +94,8 @@ func DefaultConfig() Config {
 		AssumedAccuracy:    30,
 		FilterDevices:      4_000_000,
 		AckResentRejects:   true,
+		AuthFailureRate:    1,
+		AuthFailureBurst:   60,
 		RetryAfter:         5 * time.Second,
 	}
 }

@@ -3,51 +3,72 @@ package ingest
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"dalil/tracking"
 )
 
-// Device tokens on the OsmAnd and OwnTracks endpoints.
+// How a device proves itself (docs/ingest.md).
 //
-// Traccar and stock OsmAnd/OwnTracks setups identify a device by its id
-// alone, so by default a token is optional there. With
-// Config.RequireDeviceToken every OsmAnd and OwnTracks request must carry
-// the device's token (the one /v1/pings uses), and a token proves only its
-// own device: a stranger who learns a pilgrim's device id cannot move the
-// pilgrim's position.
+// By default (Config.OpenIngest off) a fix is accepted only from a device
+// that proved itself:
+//   - native /v1/pings: its device token as "Authorization: Bearer";
+//   - OsmAnd: its device token (a "token" query or form field, or
+//     "Authorization: Bearer"), or — for Traccar Client, which can send
+//     nothing but an id — the unguessable id it was enrolled with, which is
+//     a device token used as the id;
+//   - OwnTracks: its device token as the HTTP basic-auth password.
 //
-// Tokens are secrets: they are never logged or echoed in an answer.
+// Every device that did not prove itself gets one and the same answer —
+// unknown id, wrong token, no token, revoked token — so that the answer
+// never tells a stranger which ids exist. Each refusal is counted
+// (dalil_pings_rejected_total{reason="unauthorized"}) and spends the
+// source address's failure budget (authLimiter).
+//
+// With Config.OpenIngest a device may still be named by its registered id
+// alone, as in Traccar; a token that is presented is checked either way.
+//
+// Tokens and enrolled ids are secrets: never logged or echoed in an answer.
 
-// authDevice checks a token presented by a single-ping client. It returns
-// the token's device, "" when no token was presented and none is required,
-// and ok=false after answering 401 (missing or invalid token) or 503 (token
-// store unavailable) itself. challenge is the WWW-Authenticate scheme and
-// realm sent with a 401.
+// notProven is the one answer to every device that did not prove itself.
+const notProven = "unauthorized: the device did not prove itself; send the device id it was enrolled with or its device token" +
+	" (OsmAnd: token=<token> or Authorization: Bearer; OwnTracks: the HTTP password); see docs/ingest.md"
+
+const (
+	challengeBearer = `Bearer realm="dalil"`
+	challengeBasic  = `Basic realm="dalil"`
+)
+
+// authDevice checks a token presented by a single-ping client (none: in
+// open mode the id decides, else the request is refused). It returns the
+// token's device ("" when the id decides) and ok=false after answering 401,
+// 429 or 503 itself. challenge is the WWW-Authenticate value of a 401.
 func (h *Handler) authDevice(w http.ResponseWriter, r *http.Request, rs *reqState, token []byte, challenge string) (dev string, ok bool) {
 	if len(token) == 0 {
-		if !h.cfg.RequireDeviceToken {
+		if h.cfg.OpenIngest {
 			return "", true
 		}
-		detail := missingTokenOsmAnd
-		if challenge == challengeBasic {
-			detail = missingTokenOwnTracks
+		if !h.limited(w, rs, r) {
+			h.refuse(w, r, rs, challenge)
 		}
-		h.unauthorized(w, rs, challenge, detail)
 		return "", false
 	}
-	if h.auth == nil {
-		if !h.cfg.RequireDeviceToken {
-			return "", true // no token store: a token cannot be checked, and the id decides (as before tokens)
-		}
-		h.unauthorized(w, rs, challenge+`, error="invalid_token"`, "the device token is not valid")
-		return "", false
+	if h.auth == nil && h.cfg.OpenIngest {
+		return "", true // no token store: a token cannot be checked, and the id decides (as before tokens)
 	}
 	return h.tokenDevice(w, r, rs, string(token), challenge)
 }
 
-// tokenDevice resolves a token to its device, answering 401 or 503 itself
-// when it cannot.
+// tokenDevice resolves a token (or an enrolled id, which is a token) to its
+// device, answering 401, 429 or 503 itself when it cannot.
 func (h *Handler) tokenDevice(w http.ResponseWriter, r *http.Request, rs *reqState, token, challenge string) (string, bool) {
+	if h.limited(w, rs, r) {
+		return "", false
+	}
+	if h.auth == nil {
+		h.refuse(w, r, rs, challenge)
+		return "", false
+	}
 	dev, err := h.auth.DeviceForToken(r.Context(), token)
 	switch {
 	case err == nil && dev != "":
@@ -55,42 +76,73 @@ func (h *Handler) tokenDevice(w http.ResponseWriter, r *http.Request, rs *reqSta
 	case errors.Is(err, tracking.ErrUnavailable):
 		h.m.unavailable.Inc()
 		w.Header().Set("Retry-After", h.retryAfter)
-		rs.out = append(rs.out[:0], "unavailable: cannot check the token now, retry later"...)
+		rs.out = append(rs.out[:0], "unavailable: cannot check the device's credential now, retry later"...)
 		h.text(w, rs, http.StatusServiceUnavailable)
 	default:
-		h.unauthorized(w, rs, challenge+`, error="invalid_token"`, "the device token is not valid")
+		h.refuse(w, r, rs, challenge)
 	}
 	return "", false
 }
 
-const (
-	challengeBearer = `Bearer realm="dalil"`
-	challengeBasic  = `Basic realm="dalil"`
-)
-
-// The answers to a client without a token say where to put it.
-const (
-	missingTokenOsmAnd    = "this server requires the device token: add token=<token> to the server URL or the form, or send Authorization: Bearer <token>"
-	missingTokenOwnTracks = "this server requires the device token as the HTTP basic-auth password (OwnTracks: Identification > Password)"
-)
-
-// wrongDevice answers 403: a valid token presented for a device that is not
-// its own. The token's own device is not named, only the one asked for.
-func (h *Handler) wrongDevice(w http.ResponseWriter, rs *reqState, asked string) {
-	h.m.rejected[reasonWrongDevice].Inc()
-	rs.out = append(rs.out[:0], "wrong_device: the token belongs to another device than "...)
-	rs.out = appendJSONString(rs.out, asked)
-	rs.out = append(rs.out, "; a device may post only its own positions"...)
-	h.text(w, rs, http.StatusForbidden)
+// proveIDs authenticates an OsmAnd request that carries no token: in open
+// mode the ids decide later (run); otherwise every item's id must be an
+// enrolled id, and is replaced by the device it was enrolled for. It
+// answers 401, 429 or 503 itself and returns false when it fails.
+func (h *Handler) proveIDs(w http.ResponseWriter, r *http.Request, rs *reqState) bool {
+	if h.cfg.OpenIngest {
+		return true
+	}
+	var lastID, lastDev string
+	for i := range rs.items {
+		p := &rs.items[i].p
+		if p.Device == "" {
+			continue // malformed already: no id to prove
+		}
+		if p.Device != lastID {
+			dev, ok := h.tokenDevice(w, r, rs, p.Device, challengeBearer)
+			if !ok {
+				return false
+			}
+			lastID, lastDev = p.Device, dev
+		}
+		p.Device = lastDev
+		if rs.tokenDev == "" {
+			rs.tokenDev = lastDev
+		}
+	}
+	return true
 }
 
-// unauthorized answers 401 with a WWW-Authenticate challenge and a reason.
-func (h *Handler) unauthorized(w http.ResponseWriter, rs *reqState, challenge, detail string) {
+// limited answers 429 when the request's source has spent its failure
+// budget; the credential is then not checked at all.
+func (h *Handler) limited(w http.ResponseWriter, rs *reqState, r *http.Request) bool {
+	wait, blocked := h.limiter.blocked(r)
+	if !blocked {
+		return false
+	}
+	h.m.rejected[reasonRateLimited].Inc()
+	w.Header().Set("Retry-After", strconv.Itoa(int((wait+999_999_999)/1_000_000_000)))
+	rs.out = append(rs.out[:0], "rate_limited: too many failed device authentications from this address, retry later"...)
+	h.text(w, rs, http.StatusTooManyRequests)
+	return true
+}
+
+// refuse answers 401 to a device that did not prove itself, always with
+// the same challenge and text, counts it and spends the source's budget.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, rs *reqState, challenge string) {
+	h.limiter.failed(r)
 	h.m.rejected[reasonUnauthorized].Inc()
 	w.Header().Set("WWW-Authenticate", challenge)
-	rs.out = append(rs.out[:0], "unauthorized: "...)
-	rs.out = append(rs.out, detail...)
+	rs.out = append(rs.out[:0], notProven...)
 	h.text(w, rs, http.StatusUnauthorized)
+}
+
+// wrongDevice answers 403: a proven device named another device than its
+// own. Neither device is named in the answer.
+func (h *Handler) wrongDevice(w http.ResponseWriter, rs *reqState) {
+	h.m.rejected[reasonWrongDevice].Inc()
+	rs.out = append(rs.out[:0], "wrong_device: the token belongs to another device than the one named; a device may post only its own positions"...)
+	h.text(w, rs, http.StatusForbidden)
 }
 
 // queryToken copies the "token" parameter of a URL query into dst (the

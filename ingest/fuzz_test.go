@@ -21,6 +21,7 @@ func fuzzRig(t testing.TB) (*Handler, *fakeSink) {
 	sink := &fakeSink{}
 	cfg := DefaultConfig()
 	cfg.Now = func() time.Time { return testNow }
+	cfg.OpenIngest = true // devices named by id, so that fuzzed input reaches the decoders and filters
 	devs := devicesOf("dev1", "48241179", "ali/phone", "phone")
 	auth := &fakeAuth{tokens: map[string]string{"tok1": "dev1"}}
 	return NewHandler(cfg, sink, devs, auth, nil, nil), sink

@@ -19,6 +19,7 @@ type Handler struct {
 	sink       Sink
 	devices    Devices
 	auth       TokenAuth
+	limiter    *authLimiter // nil: failed authentications are not limited
 	m          *Metrics
 	log        *slog.Logger
 	filter     *filter
@@ -60,6 +61,12 @@ func NewHandler(cfg Config, sink Sink, devices Devices, auth TokenAuth, m *Metri
 	if cfg.RetryAfter <= 0 {
 		cfg.RetryAfter = def.RetryAfter
 	}
+	if cfg.AuthFailureRate == 0 {
+		cfg.AuthFailureRate = def.AuthFailureRate
+	}
+	if cfg.AuthFailureBurst <= 0 {
+		cfg.AuthFailureBurst = def.AuthFailureBurst
+	}
 	h := &Handler{
 		cfg:        cfg,
 		sink:       sink,
@@ -69,6 +76,7 @@ func NewHandler(cfg Config, sink Sink, devices Devices, auth TokenAuth, m *Metri
 		log:        log,
 		retryAfter: strconv.Itoa(max(1, int((cfg.RetryAfter+time.Second-1)/time.Second))),
 	}
+	h.limiter = newAuthLimiter(cfg.AuthFailureRate, cfg.AuthFailureBurst, cfg.Now)
 	h.filter = newFilter(&h.cfg)
 	h.pool.New = func() any { return new(reqState) }
 	return h

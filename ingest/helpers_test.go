@@ -111,6 +111,9 @@ func newRig(t *testing.T, mutate ...func(*Config)) *rig {
 	cfg := DefaultConfig()
 	rg := &rig{t: t, sink: &fakeSink{}, reg: prometheus.NewRegistry(), now: testNow}
 	cfg.Now = func() time.Time { return rg.now }
+	// The decoder and filter tests name devices by id (open mode); the
+	// tests of the secure default turn it off with requireToken.
+	cfg.OpenIngest = true
 	for _, m := range mutate {
 		m(&cfg)
 	}

@@ -21,6 +21,7 @@ const (
 	reasonTooLarge             // body larger than the limit, or more pings than MaxBatch
 	reasonUnauthorized         // missing or bad device token
 	reasonResent               // a single-ping client resent a ping that was rejected already
+	reasonRateLimited          // the source address spent its budget of failed device authentications
 	numReasons
 )
 
@@ -40,6 +41,7 @@ var reasonNames = [numReasons]string{
 	reasonTooLarge:      "too_large",
 	reasonUnauthorized:  "unauthorized",
 	reasonResent:        "resent_rejected",
+	reasonRateLimited:   "rate_limited",
 }
 
 // reasonDetails is the human explanation sent with a rejection.
@@ -57,8 +59,9 @@ var reasonDetails = [numReasons]string{
 	reasonWrongDevice:   "a device may post only its own pings",
 	reasonUnknownDevice: "device is not registered",
 	reasonTooLarge:      "request body or batch is too large",
-	reasonUnauthorized:  "missing or invalid device token",
+	reasonUnauthorized:  "the device did not prove itself",
 	reasonResent:        "this ping was rejected before and is not retried",
+	reasonRateLimited:   "too many failed device authentications from this address",
 }
 
 func (r reason) String() string {

@@ -18,8 +18,10 @@ func (h *Handler) serveNative(w http.ResponseWriter, r *http.Request) {
 	now := h.cfg.Now().UTC() // UTC also drops the monotonic reading: positions hold wall time
 
 	token := bearerToken(r.Header.Get("Authorization"))
-	if token == "" || h.auth == nil {
-		h.unauthorized(w, rs, challengeBearer, "missing or invalid device token: send Authorization: Bearer <token>")
+	if token == "" {
+		if !h.limited(w, rs, r) {
+			h.refuse(w, r, rs, challengeBearer)
+		}
 		return
 	}
 	dev, ok := h.tokenDevice(w, r, rs, token, challengeBearer)

@@ -9,9 +9,10 @@ import (
 // Traccar Client — parameters in the query string and/or a form body — and
 // the JSON body of Traccar Client 9.
 //
-// A device token, when given (required with Config.RequireDeviceToken),
-// must be the token of the device the request names: otherwise 401 (missing
-// or invalid) or 403 (another device's token).
+// The device proves itself with its token or its enrolled id (required
+// unless Config.OpenIngest; see devicetoken.go): otherwise 401, the same
+// answer whatever was wrong. A token must be that of the device the
+// request names (403 otherwise).
 func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
 	defer h.observe(protoOsmAnd, time.Now())
 	rs := h.getState()
@@ -34,9 +35,6 @@ func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
 		} else {
 			o.token = rs.queryToken(o.token, r.URL.RawQuery)
 		}
-		if !h.osmandAuth(w, r, rs) {
-			return
-		}
 		rs.r.reset(rs.body)
 		if !rs.traccarJSON(&rs.r, now) {
 			h.syntaxError(w, rs, "JSON body")
@@ -46,6 +44,9 @@ func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
 			h.m.rejected[reasonTooLarge].Inc()
 			rs.out = append(rs.out[:0], "too_large: too many locations in one request"...)
 			h.text(w, rs, http.StatusRequestEntityTooLarge)
+			return
+		}
+		if !h.osmandAuth(w, r, rs) {
 			return
 		}
 	} else {
@@ -73,7 +74,7 @@ func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
 	if rs.tokenDev != "" {
 		for i := range rs.items {
 			if d := rs.items[i].p.Device; d != "" && d != rs.tokenDev {
-				h.wrongDevice(w, rs, d)
+				h.wrongDevice(w, rs)
 				return
 			}
 		}
@@ -89,9 +90,7 @@ func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if it.fault.reason == reasonUnknownDevice {
-			rs.out = append(rs.out[:0], "unknown_device: device "...)
-			rs.out = appendJSONString(rs.out, it.p.Device)
-			rs.out = append(rs.out, " is not registered"...)
+			rs.out = append(rs.out[:0], "unknown_device: the device is not registered"...)
 			h.text(w, rs, http.StatusBadRequest)
 			return
 		}
@@ -101,9 +100,7 @@ func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
 	if allUnknown(rs) {
 		// Nothing of an unregistered device is stored: 400, so that the
 		// client keeps its fixes until the device is registered.
-		rs.out = append(rs.out[:0], "unknown_device: device "...)
-		rs.out = appendJSONString(rs.out, rs.items[0].p.Device)
-		rs.out = append(rs.out, " is not registered"...)
+		rs.out = append(rs.out[:0], "unknown_device: the device is not registered"...)
 		h.text(w, rs, http.StatusBadRequest)
 		return
 	}
@@ -113,9 +110,13 @@ func (h *Handler) serveOsmAnd(w http.ResponseWriter, r *http.Request) {
 	h.json(w, rs, http.StatusOK)
 }
 
-// osmandAuth checks the token in rs.osm.token (see authDevice) and keeps
-// its device in rs.tokenDev. It answers 401 or 503 itself when it fails.
+// osmandAuth checks the token in rs.osm.token (see authDevice), or without
+// one the decoded items' ids (see proveIDs), and keeps the proven device in
+// rs.tokenDev. It answers 401, 429 or 503 itself when it fails.
 func (h *Handler) osmandAuth(w http.ResponseWriter, r *http.Request, rs *reqState) bool {
+	if len(rs.osm.token) == 0 {
+		return h.proveIDs(w, r, rs)
+	}
 	dev, ok := h.authDevice(w, r, rs, rs.osm.token, challengeBearer)
 	rs.tokenDev = dev
 	return ok

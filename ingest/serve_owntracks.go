@@ -9,18 +9,14 @@ import (
 // mode. The answer to a delivered message is a JSON array (OwnTracks reads
 // it for friends' positions; ours is always empty).
 //
-// Identity: the user u and device d come from the X-Limit-U / X-Limit-D
-// headers, else from ?u=&d=, and u else from the basic-auth user name. The
-// device they name is the first of "u/d", d, u that the registry knows
-// ("u/d" first because device names like "phone" repeat across users;
-// registering OwnTracks devices as "user/device" is unambiguous).
-//   - With a basic-auth password and a TokenAuth, the password is the
-//     device's token and decides the device: 401 if it is not valid, 403
-//     if u/d name another registered device. The token is checked before
-//     the body is read.
-//   - With Config.RequireDeviceToken a request without a password is
-//     refused (401), whatever message it carries.
-//   - Otherwise the named device is the device; none: 400 unknown_device.
+// Identity: with a basic-auth password (required unless Config.OpenIngest)
+// the password is the device's token and decides the device (403 if u/d
+// name another registered device); it is checked before the body is read,
+// and a bad one gets the one refusal of devicetoken.go. In open mode without a password, the user u and device d
+// come from the X-Limit-U / X-Limit-D headers, else from ?u=&d=, and u else
+// from the basic-auth user name; the device is the first of "u/d", d, u
+// that the registry knows ("u/d" first because device names like "phone"
+// repeat across users); none: 400 unknown_device.
 func (h *Handler) serveOwnTracks(w http.ResponseWriter, r *http.Request) {
 	defer h.observe(protoOwnTracks, time.Now())
 	rs := h.getState()
@@ -28,7 +24,7 @@ func (h *Handler) serveOwnTracks(w http.ResponseWriter, r *http.Request) {
 	now := h.cfg.Now().UTC() // UTC also drops the monotonic reading: positions hold wall time
 
 	user, pass, _ := r.BasicAuth()
-	if pass != "" && h.auth != nil || h.cfg.RequireDeviceToken {
+	if pass != "" || !h.cfg.OpenIngest {
 		rs.osm.token = append(rs.osm.token[:0], pass...)
 		dev, ok := h.authDevice(w, r, rs, rs.osm.token, challengeBasic)
 		if !ok {
@@ -56,24 +52,23 @@ func (h *Handler) serveOwnTracks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	u, d := ownTracksIdentity(r, rs, user)
-	named := h.ownTracksNamed(u, d)
+	// A proven device is its token's device; user and device names that
+	// name another registered device are a mix-up (403: two phones'
+	// tokens swapped). In open mode the names decide.
+	named := h.ownTracksNamed(ownTracksIdentity(r, rs, user))
 	dev := rs.tokenDev
-	switch {
-	case dev != "" && named != "" && named != dev:
-		h.wrongDevice(w, rs, named)
+	if dev != "" && named != "" && named != dev {
+		h.wrongDevice(w, rs)
 		return
-	case dev == "" && named == "":
+	}
+	if dev == "" {
+		dev = named
+	}
+	if dev == "" {
 		h.m.rejected[reasonUnknownDevice].Add(float64(len(rs.items)))
-		rs.out = append(rs.out[:0], "unknown_device: no registered device matches user "...)
-		rs.out = appendJSONString(rs.out, u)
-		rs.out = append(rs.out, " device "...)
-		rs.out = appendJSONString(rs.out, d)
-		rs.out = append(rs.out, ` (tried "user/device", device, user)`...)
+		rs.out = append(rs.out[:0], `unknown_device: no registered device matches the OwnTracks user and device (tried "user/device", device, user)`...)
 		h.text(w, rs, http.StatusBadRequest)
 		return
-	case dev == "":
-		dev = named
 	}
 	for i := range rs.items {
 		rs.items[i].p.Device = dev

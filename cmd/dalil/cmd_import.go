@@ -19,9 +19,13 @@ import (
 // [--layout FILE] [--dry-run]` loads a pilgrim registry CSV into the store,
 // all or nothing, updating pilgrims already registered in place.
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "trackers" {
+		return runImportTrackers(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "pilgrims" {
 		fmt.Fprintln(stderr, "usage: dalil import pilgrims FILE.csv [--data DIR | --store URL] [--layout FILE] [--dry-run]")
-		return fmt.Errorf("%w: want: import pilgrims FILE.csv", errUsage)
+		fmt.Fprintln(stderr, "       dalil import trackers FILE.csv [--server URL] [--token ADMIN] [--dry-run]")
+		return fmt.Errorf("%w: want: import pilgrims|trackers FILE.csv", errUsage)
 	}
 	fs := flag.NewFlagSet("import pilgrims", flag.ContinueOnError)
 	fs.SetOutput(stderr)

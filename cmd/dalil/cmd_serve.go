@@ -32,7 +32,7 @@ type serveOptions struct {
 	demoPilgrims                                        int
 	demoSeed                                            int64
 	staleAfter, retention, shutdownTimeout              time.Duration
-	webhookURL, webhookSecret                           string
+	webhookURL, webhookSecret, publicURL                string
 	alertDistance                                       float64
 	alertAfter                                          time.Duration
 	// ingest filters and limits (docs/ingest.md); zero filter bounds disable
@@ -41,7 +41,7 @@ type serveOptions struct {
 	ingestMaxAge, ingestMaxFuture                            time.Duration
 	ingestMaxBody, ingestMaxSingleBody                       int64
 	ingestMaxBatch                                           int
-	ingestRequireToken                                       bool
+	openIngest                                               bool
 	streams                                                  streamOptions // serve_streams.go
 }
 
@@ -117,6 +117,7 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	fs.StringVar(&o.registry, "registry", getenv.str("DALIL_REGISTRY", ""), "pilgrim registry CSV to import at start (DALIL_REGISTRY)")
 	fs.StringVar(&o.osmandAddr, "osmand-addr", getenv.str("DALIL_OSMAND_ADDR", "auto"), "serve the OsmAnd protocol (Traccar Client) at / on this address; auto: port 5055 on --addr's host; off: not at all (DALIL_OSMAND_ADDR)")
 	fs.StringVar(&o.origins, "allowed-origins", getenv.str("DALIL_ALLOWED_ORIGINS", ""), "comma-separated extra browser origins allowed on the websocket (DALIL_ALLOWED_ORIGINS)")
+	fs.StringVar(&o.publicURL, "public-url", getenv.str("DALIL_PUBLIC_URL", ""), "URL devices reach this server at, for enrolment links and QR codes, e.g. https://dalil.example; default: the host the console uses (DALIL_PUBLIC_URL)")
 	fs.BoolVar(&o.demo, "demo", getenv.boolean("DALIL_DEMO", false, &errs), "generate a demo registry when the store has none, print demo tokens and simulate pilgrims in-process (DALIL_DEMO)")
 	fs.IntVar(&o.demoPilgrims, "demo-pilgrims", int(getenv.integer("DALIL_DEMO_PILGRIMS", 5000, &errs)), "pilgrims in the generated demo registry (DALIL_DEMO_PILGRIMS)")
 	fs.Int64Var(&o.demoSeed, "demo-seed", getenv.integer("DALIL_DEMO_SEED", 1, &errs), "seed of the demo registry and simulation (DALIL_DEMO_SEED)")
@@ -137,7 +138,7 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	fs.Int64Var(&o.ingestMaxBody, "ingest-max-body", getenv.integer("DALIL_INGEST_MAX_BODY", ic.MaxBodyBytes, &errs), "largest native /v1/pings body, bytes (DALIL_INGEST_MAX_BODY)")
 	fs.Int64Var(&o.ingestMaxSingleBody, "ingest-max-single-body", getenv.integer("DALIL_INGEST_MAX_SINGLE_BODY", ic.MaxSingleBodyBytes, &errs), "largest OsmAnd or OwnTracks body, bytes (DALIL_INGEST_MAX_SINGLE_BODY)")
 	fs.IntVar(&o.ingestMaxBatch, "ingest-max-batch", int(getenv.integer("DALIL_INGEST_MAX_BATCH", int64(ic.MaxBatch), &errs)), "most pings in one request; 0 disables (DALIL_INGEST_MAX_BATCH)")
-	fs.BoolVar(&o.ingestRequireToken, "ingest-require-token", getenv.boolean("DALIL_INGEST_REQUIRE_TOKEN", ic.RequireDeviceToken, &errs), "OsmAnd and OwnTracks devices must present their device token; turn on in production (DALIL_INGEST_REQUIRE_TOKEN)")
+	fs.BoolVar(&o.openIngest, "open-ingest", getenv.boolean("DALIL_OPEN_INGEST", ic.OpenIngest, &errs), "UNSAFE, demos only: accept OsmAnd and OwnTracks fixes named by a registered device id alone, so anyone who knows an id can move a pilgrim (DALIL_OPEN_INGEST)")
 	addStreamFlags(fs, getenv, &o.streams, &errs)
 	fs.StringVar(&o.logLevel, "log-level", getenv.str("DALIL_LOG_LEVEL", "info"), "debug, info, warn or error (DALIL_LOG_LEVEL)")
 	fs.StringVar(&o.logFormat, "log-format", getenv.str("DALIL_LOG_FORMAT", "text"), "text or json (DALIL_LOG_FORMAT)")
@@ -161,6 +162,9 @@ func parseServeFlags(args []string, getenv env, stderr io.Writer) (serveOptions,
 	}
 	if u, err := url.Parse(o.webhookURL); o.webhookURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		return o, fmt.Errorf("%w: --webhook-url %q: want http(s)://host/path", errUsage, o.webhookURL)
+	}
+	if u, err := url.Parse(o.publicURL); o.publicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return o, fmt.Errorf("%w: --public-url %q: want http(s)://host", errUsage, o.publicURL)
 	}
 	if o.alertDistance <= 0 || o.alertAfter <= 0 {
 		return o, fmt.Errorf("%w: --alert-distance and --alert-after must be positive", errUsage)
@@ -249,6 +253,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("demo registry generated", "pilgrims", len(ps), "groups", len(gs))
 	}
 
+	if o.openIngest {
+		log.Warn("open ingest: OsmAnd and OwnTracks fixes are accepted by device id alone; anyone who knows an id can move that pilgrim's position. For demos only: drop --open-ingest / DALIL_OPEN_INGEST in production")
+	}
 	cfg := serveConfig(o, os.Getenv("DALIL_ADMIN_TOKEN"))
 	cfg.Stdout = stdout // a generated admin token is printed here, once
 	cfg.Console = web.Handler()
@@ -321,6 +328,7 @@ func serveConfig(o serveOptions, adminToken string) api.Config {
 	cfg.Addr = o.addr
 	cfg.OsmAndAddr, cfg.OsmAndOptional = osmandAddr(o.osmandAddr, o.addr)
 	cfg.AdminToken = adminToken
+	cfg.PublicURL = o.publicURL
 	cfg.MetricsPublic = o.metricsPublic
 	cfg.StaleAfter = o.staleAfter
 	cfg.Webhook.URL, cfg.Webhook.Secret = o.webhookURL, o.webhookSecret
@@ -336,7 +344,7 @@ func serveConfig(o serveOptions, adminToken string) api.Config {
 	cfg.Ingest.MaxBodyBytes = o.ingestMaxBody
 	cfg.Ingest.MaxSingleBodyBytes = o.ingestMaxSingleBody
 	cfg.Ingest.MaxBatch = o.ingestMaxBatch
-	cfg.Ingest.RequireDeviceToken = o.ingestRequireToken
+	cfg.Ingest.OpenIngest = o.openIngest
 	for _, origin := range strings.Split(o.origins, ",") {
 		if origin = strings.TrimSpace(origin); origin != "" {
 			cfg.AllowedOrigins = append(cfg.AllowedOrigins, origin)

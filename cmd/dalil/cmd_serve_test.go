@@ -62,13 +62,13 @@ func TestServeIngestFlags(t *testing.T) {
 	got := serveConfig(o, "").Ingest
 	if got.MaxAccuracy != def.MaxAccuracy || got.MaxAge != def.MaxAge || got.MaxFuture != def.MaxFuture ||
 		got.MaxSpeed != def.MaxSpeed || got.MaxSpeedLuggage != def.MaxSpeedLuggage || got.MaxBodyBytes != def.MaxBodyBytes ||
-		got.MaxSingleBodyBytes != def.MaxSingleBodyBytes || got.MaxBatch != def.MaxBatch || got.RequireDeviceToken != def.RequireDeviceToken {
+		got.MaxSingleBodyBytes != def.MaxSingleBodyBytes || got.MaxBatch != def.MaxBatch || got.OpenIngest != def.OpenIngest {
 		t.Errorf("default ingest config = %+v, want ingest.DefaultConfig() %+v", got, def)
 	}
 	e := fakeEnv(map[string]string{
 		"DALIL_INGEST_MAX_ACCURACY": "150.5", "DALIL_INGEST_MAX_AGE": "48h", "DALIL_INGEST_MAX_FUTURE": "2m",
 		"DALIL_INGEST_MAX_SPEED": "30", "DALIL_INGEST_MAX_SPEED_LUGGAGE": "0", "DALIL_INGEST_MAX_BODY": "1048576",
-		"DALIL_INGEST_MAX_SINGLE_BODY": "65536", "DALIL_INGEST_MAX_BATCH": "500", "DALIL_INGEST_REQUIRE_TOKEN": "true",
+		"DALIL_INGEST_MAX_SINGLE_BODY": "65536", "DALIL_INGEST_MAX_BATCH": "500", "DALIL_OPEN_INGEST": "true",
 	})
 	o, err = parseServeFlags(nil, e, io.Discard)
 	if err != nil {
@@ -77,16 +77,16 @@ func TestServeIngestFlags(t *testing.T) {
 	got = serveConfig(o, "").Ingest
 	if got.MaxAccuracy != 150.5 || got.MaxAge != 48*time.Hour || got.MaxFuture != 2*time.Minute || got.MaxSpeed != 30 ||
 		got.MaxSpeedLuggage != 0 || got.MaxBodyBytes != 1<<20 || got.MaxSingleBodyBytes != 64<<10 || got.MaxBatch != 500 ||
-		!got.RequireDeviceToken {
+		!got.OpenIngest {
 		t.Errorf("ingest config from env = %+v", got)
 	}
 	// Flags beat the variables.
-	o, err = parseServeFlags([]string{"--ingest-require-token=false", "--ingest-max-accuracy", "80", "--ingest-max-age", "1h"}, e, io.Discard)
+	o, err = parseServeFlags([]string{"--open-ingest=false", "--ingest-max-accuracy", "80", "--ingest-max-age", "1h"}, e, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got = serveConfig(o, "").Ingest
-	if got.RequireDeviceToken || got.MaxAccuracy != 80 || got.MaxAge != time.Hour || got.MaxBatch != 500 {
+	if got.OpenIngest || got.MaxAccuracy != 80 || got.MaxAge != time.Hour || got.MaxBatch != 500 {
 		t.Errorf("ingest config from flags = %+v", got)
 	}
 }
@@ -109,7 +109,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{args: []string{"--alert-distance", "0"}, want: "--alert-distance"},
 		{env: map[string]string{"DALIL_ALERT_DISTANCE": "far"}, want: "DALIL_ALERT_DISTANCE"},
 		{env: map[string]string{"DALIL_INGEST_MAX_ACCURACY": "fifty"}, want: "DALIL_INGEST_MAX_ACCURACY"},
-		{env: map[string]string{"DALIL_INGEST_REQUIRE_TOKEN": "sure"}, want: "DALIL_INGEST_REQUIRE_TOKEN"},
+		{env: map[string]string{"DALIL_OPEN_INGEST": "sure"}, want: "DALIL_OPEN_INGEST"},
 		{env: map[string]string{"DALIL_INGEST_MAX_AGE": "a week"}, want: "DALIL_INGEST_MAX_AGE"},
 		{args: []string{"--ingest-max-speed", "-1"}, want: "--ingest-max-*"},
 		{args: []string{"--ingest-max-body", "0"}, want: "--ingest-max-body"},

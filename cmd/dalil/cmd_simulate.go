@@ -25,7 +25,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	target := fs.String("target", "http://127.0.0.1:8080", "server base URL (loopback only)")
-	token := fs.String("token", os.Getenv("DALIL_ADMIN_TOKEN"), "admin token, to mint device tokens for the native protocol (DALIL_ADMIN_TOKEN)")
+	token := fs.String("token", os.Getenv("DALIL_ADMIN_TOKEN"), "admin token, to mint the device tokens every simulated device sends; without it only --protocol osmand|owntracks works, against a server run with --open-ingest (DALIL_ADMIN_TOKEN)")
 	protocol := fs.String("protocol", "mixed", "osmand, owntracks, native or mixed")
 	pilgrims := fs.Int("pilgrims", 5000, "pilgrims of the generated registry (must match the server's: same --pilgrims and --registry-seed as its demo or `dalil registry generate`)")
 	regSeed := fs.Int64("registry-seed", 1, "seed of the generated registry (the server's --demo-seed)")
@@ -59,7 +59,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("%w: --duration must not be negative", errUsage)
 	}
 	if (proto == send.Native || proto == send.Mixed) && *token == "" {
-		return fmt.Errorf("%w: --token: the native protocol needs the admin token to mint device tokens (or use --protocol osmand|owntracks)", errUsage)
+		return fmt.Errorf("%w: --token: the native protocol needs the admin token to mint device tokens (or use --protocol osmand|owntracks against a server run with --open-ingest)", errUsage)
 	}
 
 	layout, ix, err := loadIndex(*layoutFile)

@@ -26,7 +26,7 @@ func commands() []command {
 		{"locate", "locate --lat L --lon L [--acc M]: where is this point (site, zone, camp, tent)", runLocate},
 		{"route", "route --from LAT,LON --tent ID: walking route to a tent", runRoute},
 		{"registry", "registry generate --pilgrims N: write a demo pilgrim registry CSV", runRegistry},
-		{"import", "import pilgrims FILE.csv: load a pilgrim registry into the store", runImport},
+		{"import", "import pilgrims|trackers FILE.csv: load a pilgrim registry into the store, or register tracker IMEIs with a running server", runImport},
 		{"simulate", "simulate: move simulated pilgrims and send their pings to a server", runSimulate},
 		{"eval", "eval locate: measure camp and tent answers against seeded ground truth", runEval},
 		{"bench", "bench: drive a running server with simulated devices and websocket watchers", runBench},

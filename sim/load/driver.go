@@ -146,6 +146,9 @@ func (r *runner) newRequest(ctx context.Context, proto send.Protocol, device str
 		}
 	case send.OsmAnd:
 		req, err = http.NewRequestWithContext(ctx, http.MethodGet, r.osmandBase+string(path), nil)
+		if err == nil && r.tokens[i] != "" {
+			req.Header.Set("Authorization", "Bearer "+r.tokens[i])
+		}
 	default:
 		req, err = http.NewRequestWithContext(ctx, http.MethodPost, r.base+"/ingest/owntracks", bytes.NewReader(body))
 		if err == nil {
@@ -153,6 +156,9 @@ func (r *runner) newRequest(ctx context.Context, proto send.Protocol, device str
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("X-Limit-U", u)
 			req.Header.Set("X-Limit-D", d)
+			if r.tokens[i] != "" {
+				req.SetBasicAuth(u, r.tokens[i])
+			}
 		}
 	}
 	return req, err

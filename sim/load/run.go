@@ -256,12 +256,14 @@ func (r *runner) serverPID(rep *Report) int {
 	return pid
 }
 
-// mintDeviceTokens gets a token for every device that posts natively.
+// mintDeviceTokens gets a token for every device: each proves itself to the
+// server with it (without the admin token, OsmAnd and OwnTracks devices go
+// out bare, which only a server running with --open-ingest accepts).
 func (r *runner) mintDeviceTokens(ctx context.Context) error {
 	r.tokens = make([]string, len(r.cfg.Devices))
 	var need []int32
 	for i := range r.cfg.Devices {
-		if r.cfg.Protocol.For(r.cfg.Devices[i].ID) == send.Native {
+		if r.cfg.AdminToken != "" || r.cfg.Protocol.For(r.cfg.Devices[i].ID) == send.Native {
 			need = append(need, int32(i))
 		}
 	}

@@ -71,12 +71,17 @@ func (t *tokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]string{"token": "tok-" + req.Subject, "role": "device"})
 }
 
-// server is the real ingest handler behind an httptest server.
+// server is the real ingest handler behind an httptest server, with its
+// default configuration: every device must prove itself.
 func server(t *testing.T) (*httptest.Server, *sink, *tokens) {
+	return serverWith(t, ingest.DefaultConfig())
+}
+
+func serverWith(t *testing.T, cfg ingest.Config) (*httptest.Server, *sink, *tokens) {
 	t.Helper()
 	s, tk := &sink{}, &tokens{}
 	mux := http.NewServeMux()
-	ingest.NewHandler(ingest.DefaultConfig(), s, devices{}, tk, nil, nil).Register(mux)
+	ingest.NewHandler(cfg, s, devices{}, tk, nil, nil).Register(mux)
 	mux.Handle("POST /v1/tokens", tk)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -137,14 +142,9 @@ func TestIngestDecodesWhatWeSend(t *testing.T) {
 				}
 				same(t, proto.For(want.Device), want, got.got[i])
 			}
-			natives := 0
-			for _, p := range sent {
-				if proto.For(p.Device) == Native {
-					natives++
-				}
-			}
-			if len(tk.minted) != natives {
-				t.Fatalf("minted %d device tokens for %d native devices", len(tk.minted), natives)
+			// Every device proves itself with its own token, whatever its protocol.
+			if len(tk.minted) != len(sent) {
+				t.Fatalf("minted %d device tokens for %d devices", len(tk.minted), len(sent))
 			}
 		})
 	}
@@ -194,7 +194,17 @@ func same(t *testing.T, proto Protocol, want, got tracking.Position) {
 }
 
 func TestSendReportsRejectionsAndRefusals(t *testing.T) {
+	// Without the admin token OsmAnd goes out bare: a secure server
+	// refuses it with a clear error…
 	srv, _, _ := server(t)
+	bare, _ := New(Config{Target: srv.URL, Protocol: OsmAnd})
+	if err := bare.Send(context.Background(), pings(1)); err == nil || !strings.Contains(err.Error(), "did not prove itself") {
+		t.Fatalf("bare OsmAnd to a secure server: %v, want the refusal", err)
+	}
+	// …and a server run with --open-ingest takes it.
+	open := ingest.DefaultConfig()
+	open.OpenIngest = true
+	srv, _, _ = serverWith(t, open)
 	snd, err := New(Config{Target: srv.URL, Protocol: OsmAnd})
 	if err != nil {
 		t.Fatal(err)

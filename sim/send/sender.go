@@ -23,7 +23,10 @@ type Config struct {
 	Target string
 	// Protocol is how devices talk to it (default Mixed).
 	Protocol Protocol
-	// AdminToken mints device tokens for the native protocol.
+	// AdminToken mints device tokens, which every device then sends
+	// (native and OsmAnd as a bearer token, OwnTracks as its password).
+	// Without it only OsmAnd and OwnTracks work, against a server running
+	// with --open-ingest.
 	AdminToken string
 	// Workers is how many requests are in flight at once (default 16).
 	Workers int
@@ -217,12 +220,21 @@ func (s *Sender) do(ctx context.Context, r request) error {
 	for _, h := range r.headers {
 		req.Header.Set(h[0], h[1])
 	}
-	if r.proto == Native {
+	// Devices prove themselves with their token (the server refuses
+	// OsmAnd and OwnTracks fixes named by id alone unless it runs with
+	// --open-ingest); without the admin token nothing can be minted, and
+	// OsmAnd and OwnTracks go out bare.
+	if r.proto == Native || s.cfg.AdminToken != "" {
 		tok, err := s.tokens.Device(ctx, r.device)
 		if err != nil {
 			return fmt.Errorf("device %s: %w", r.device, err)
 		}
-		req.Header.Set("Authorization", "Bearer "+tok)
+		if r.proto == OwnTracks {
+			u, _ := OwnTracksUser(r.device)
+			req.SetBasicAuth(u, tok)
+		} else {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
 	}
 	s.requests.Add(1)
 	resp, err := s.client.Do(req)

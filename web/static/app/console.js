@@ -13,6 +13,7 @@ import { CasesPanel } from './cases.js';
 import { LuggagePanel } from './luggage.js';
 import { AlertsPanel } from './alerts.js';
 import { GroupPanel } from './group.js';
+import { EnrolBox } from './enrol.js';
 
 const TOKEN_KEY = 'dalil.console.token';
 const $ = (id) => document.getElementById(id);
@@ -101,6 +102,7 @@ class Console {
     this.live = new LiveLayer(this);
     this.feed = new LiveFeed(() => sessionStorage.getItem(TOKEN_KEY) || '', (m) => this.dispatch(m), (s) => this.liveStatus(s));
     this.pilgrim = new PilgrimPanel(this);
+    if (this.staff()) this.enrol = new EnrolBox(this, $('p-sighting-box'), () => this.pilgrim.pid);
     this.alerts = new AlertsPanel(this);
     if (this.staff() || role === 'guide') this.cases = new CasesPanel(this);
     if (this.staff()) {
