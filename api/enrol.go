@@ -1,6 +1,7 @@
 package api
 
 import (
+	"dalil"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -29,15 +30,15 @@ import (
 
 // enrolRequest is POST /v1/enrolments: exactly one of Pilgrim and Bag.
 type enrolRequest struct {
-	Pilgrim string              `json:"pilgrim"`
-	Bag     string              `json:"bag"`
-	Kind    tracking.DeviceKind `json:"kind"` // default phone for a pilgrim, luggage-tag for a bag
+	Pilgrim string           `json:"pilgrim"`
+	Bag     string           `json:"bag"`
+	Kind    dalil.DeviceKind `json:"kind"` // default phone for a pilgrim, luggage-tag for a bag
 }
 
 // Enrolment answers POST /v1/enrolments.
 type Enrolment struct {
-	Device  tracking.Device `json:"device"`
-	TokenID string          `json:"token_id"`
+	Device  dalil.Device `json:"device"`
+	TokenID string       `json:"token_id"`
 	// Secret is the device's token: shown this once.
 	Secret    string         `json:"secret"`
 	Traccar   TraccarSetup   `json:"traccar"`
@@ -110,17 +111,17 @@ func (h *helpdesk) handleEnrol(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "give exactly one of pilgrim (a PID) and bag (a luggage tag)", "pilgrim")
 		return
 	case req.Kind == "" && req.Bag != "":
-		req.Kind = tracking.DeviceLuggageTag
+		req.Kind = dalil.DeviceLuggageTag
 	case req.Kind == "":
-		req.Kind = tracking.DevicePhone
+		req.Kind = dalil.DevicePhone
 	}
 	switch req.Kind {
-	case tracking.DevicePhone, tracking.DeviceWristband, tracking.DeviceLuggageTag:
+	case dalil.DevicePhone, dalil.DeviceWristband, dalil.DeviceLuggageTag:
 	default:
 		writeError(w, http.StatusBadRequest, "kind must be phone, wristband or luggage-tag", "kind")
 		return
 	}
-	dev := tracking.Device{ID: "enr-" + hex.EncodeToString(randomBytes(6)), Kind: req.Kind}
+	dev := dalil.Device{ID: "enr-" + hex.EncodeToString(randomBytes(6)), Kind: req.Kind}
 	target := "pilgrim:" + req.Pilgrim
 	var bag tracking.LuggageItem
 	if req.Pilgrim != "" {
@@ -173,7 +174,7 @@ func (h *helpdesk) handleEnrol(w http.ResponseWriter, r *http.Request) {
 }
 
 // enrolment builds the answer: the device's secret and the app setups.
-func enrolment(base string, dev tracking.Device, tokenID, secret string) (Enrolment, error) {
+func enrolment(base string, dev dalil.Device, tokenID, secret string) (Enrolment, error) {
 	e := Enrolment{Device: dev, TokenID: tokenID, Secret: secret}
 	e.Traccar = TraccarSetup{ServerURL: base + "/ingest/osmand", DeviceID: secret}
 	e.Traccar.Link = e.Traccar.ServerURL + "?" + url.Values{"id": {secret}}.Encode()

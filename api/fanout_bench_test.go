@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"dalil"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -17,7 +18,6 @@ import (
 	"github.com/gorilla/websocket"
 
 	"dalil/geo"
-	"dalil/tracking"
 )
 
 // The fan-out benchmark: N websocket clients over loopback, 99 % of them
@@ -265,9 +265,9 @@ func runFanout(b *testing.B, cfg fanoutConfig) fanoutResult {
 			m.Lat += (rng.Float64() - 0.5) * 1e-5
 			m.Lon += (rng.Float64() - 0.5) * 1e-5
 			is := strconv.Itoa(i)
-			st := &tracking.LiveState{Device: "D" + is, Pilgrim: "P" + is, Group: "G" + strconv.Itoa(i/cfg.groupSize), Kind: tracking.DevicePhone,
-				Position: tracking.Position{Device: "D" + is, Lat: m.Lat, Lon: m.Lon, Accuracy: 8, Battery: tracking.Unknown, Time: time.Now()}}
-			hub.Publish(tracking.Update{State: st})
+			st := &dalil.LiveState{Device: "D" + is, Pilgrim: "P" + is, Group: "G" + strconv.Itoa(i/cfg.groupSize), Kind: dalil.DevicePhone,
+				Position: dalil.Position{Device: "D" + is, Lat: m.Lat, Lon: m.Lon, Accuracy: 8, Battery: dalil.Unknown, Time: time.Now()}}
+			hub.Publish(dalil.Update{State: st})
 			published++
 		}
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"dalil"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -54,7 +55,7 @@ type fixture struct {
 	t      testing.TB
 	srv    *Server
 	ts     *httptest.Server
-	st     tracking.Store
+	st     dalil.Store
 	ix     *geo.Index
 	tokens map[string]string // by name: admin, operator, guideA, guideB, pilgrimA, pilgrimB, device
 	// tentA/tentB: the assigned tents of groups A and B.
@@ -155,9 +156,9 @@ func (f *fixture) place(pid string, p geo.Point) {
 
 func (f *fixture) placeAt(pid string, p geo.Point, at time.Time) {
 	f.t.Helper()
-	err := f.srv.Engine().Accept(context.Background(), []tracking.Position{{
+	err := f.srv.Engine().Accept(context.Background(), []dalil.Position{{
 		Device: "ph-" + pid, Time: at, Lat: p.Lat, Lon: p.Lon, Accuracy: 3,
-		Speed: tracking.Unknown, Heading: tracking.Unknown, Altitude: tracking.Unknown, Battery: 80,
+		Speed: dalil.Unknown, Heading: dalil.Unknown, Altitude: dalil.Unknown, Battery: 80,
 	}})
 	if err != nil {
 		f.t.Fatal(err)

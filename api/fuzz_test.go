@@ -1,12 +1,12 @@
 package api
 
 import (
+	"dalil"
 	"encoding/json"
 	"testing"
 	"time"
 
 	"dalil/geo"
-	"dalil/tracking"
 )
 
 // A topic that parses prints back to text that parses to the same topic.
@@ -65,9 +65,9 @@ func FuzzPositionMessage(f *testing.F) {
 		if sec < -1e10 || sec > 1e11 {
 			sec %= 1e10
 		}
-		st := &tracking.LiveState{
+		st := &dalil.LiveState{
 			Pilgrim: pid, Device: dev,
-			Position: tracking.Position{Lat: lat, Lon: lon, Accuracy: acc, Time: time.Unix(sec, 0), Battery: tracking.Unknown},
+			Position: dalil.Position{Lat: lat, Lon: lon, Accuracy: acc, Time: time.Unix(sec, 0), Battery: dalil.Unknown},
 			Location: geo.Location{Camp: camp, Tent: tent, Cell: 0x8b3f},
 		}
 		b := appendPosition(nil, st)

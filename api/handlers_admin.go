@@ -2,14 +2,13 @@ package api
 
 import (
 	"context"
+	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 	"unicode/utf8"
-
-	"dalil/tracking"
 )
 
 // GET /healthz: the process is up. No auth: it says nothing.
@@ -130,7 +129,7 @@ func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	err := s.tokens.revoke(r.Context(), id)
-	if errors.Is(err, tracking.ErrNotFound) {
+	if errors.Is(err, dalil.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no token "+id, "id")
 		return
 	}
@@ -223,7 +222,7 @@ func auditParams(r *http.Request, now time.Time) (auditQuery, error) {
 // unavailable, 500 otherwise. The detail goes to the log, not the client.
 func (s *Server) storeError(w http.ResponseWriter, what string, err error) {
 	s.log.Error("store", "what", what, "err", err)
-	if errors.Is(err, tracking.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, dalil.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "store unavailable; try again", "")
 		return

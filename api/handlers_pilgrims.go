@@ -1,6 +1,7 @@
 package api
 
 import (
+	"dalil"
 	"net/http"
 	"slices"
 	"strconv"
@@ -37,7 +38,7 @@ func (s *Server) auditOrFail(w http.ResponseWriter, r *http.Request, p Principal
 	return true
 }
 
-func (s *Server) deviceView(d tracking.Device, now time.Time) *DeviceView {
+func (s *Server) deviceView(d dalil.Device, now time.Time) *DeviceView {
 	v := &DeviceView{Device: d}
 	if st, ok := s.engine.Device(d.ID); ok {
 		t := st.Position.Time.UTC()
@@ -95,7 +96,7 @@ func (s *Server) pilgrimView(p Principal, pg tracking.Pilgrim, now time.Time) Pi
 	for _, id := range pg.Devices {
 		d, ok := s.registry.Device(id)
 		if !ok {
-			d = tracking.Device{ID: id, Pilgrim: pg.PID}
+			d = dalil.Device{ID: id, Pilgrim: pg.PID}
 		}
 		v.Devices = append(v.Devices, *s.deviceView(d, now))
 	}
@@ -178,7 +179,7 @@ func (s *Server) handleTrail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// One feature per device, in time order.
-	byDev := map[string][]tracking.Position{}
+	byDev := map[string][]dalil.Position{}
 	var order []string
 	for _, x := range ps {
 		if _, ok := byDev[x.Device]; !ok {
@@ -189,7 +190,7 @@ func (s *Server) handleTrail(w http.ResponseWriter, r *http.Request) {
 	feats := make([]trailFeature, 0, len(order))
 	for _, dev := range order {
 		xs := byDev[dev]
-		slices.SortStableFunc(xs, func(a, b tracking.Position) int { return a.Time.Compare(b.Time) })
+		slices.SortStableFunc(xs, func(a, b dalil.Position) int { return a.Time.Compare(b.Time) })
 		coords := make([][2]float64, len(xs))
 		times := make([]string, len(xs))
 		accs := make([]float32, len(xs))
@@ -312,7 +313,7 @@ func (s *Server) handleNearby(w http.ResponseWriter, r *http.Request) {
 
 // stateVisible reports whether p may see a live state: staff see all, a
 // guide only their group's pilgrims.
-func (s *Server) stateVisible(p Principal, st *tracking.LiveState) bool {
+func (s *Server) stateVisible(p Principal, st *dalil.LiveState) bool {
 	if p.staff() {
 		return true
 	}
@@ -320,7 +321,7 @@ func (s *Server) stateVisible(p Principal, st *tracking.LiveState) bool {
 }
 
 // stateView is a live state with the pilgrim's name; bags have no PID.
-func (s *Server) stateView(st *tracking.LiveState, now time.Time) PersonView {
+func (s *Server) stateView(st *dalil.LiveState, now time.Time) PersonView {
 	if pg, ok := s.registry.Pilgrim(st.Pilgrim); ok {
 		return s.personView(pg, st, now)
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -202,7 +203,7 @@ func (h *helpdesk) domainError(w http.ResponseWriter, what string, err error) {
 		field = fe.Field
 	}
 	switch {
-	case errors.Is(err, tracking.ErrNotFound):
+	case errors.Is(err, dalil.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error(), field)
 	case errors.Is(err, tracking.ErrInvalidTransition):
 		if field == "" {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"dalil"
 	"net/http"
 	"time"
 
@@ -20,8 +21,8 @@ type BagView struct {
 
 // TrackerView is a device's live position and recent trail.
 type TrackerView struct {
-	Position *PositionView       `json:"position"`
-	Trail    []tracking.Position `json:"trail"`
+	Position *PositionView    `json:"position"`
+	Trail    []dalil.Position `json:"trail"`
 }
 
 func (h *helpdesk) trackerView(device string) *TrackerView {
@@ -31,7 +32,7 @@ func (h *helpdesk) trackerView(device string) *TrackerView {
 	}
 	trail := h.s.engine.RecentTrail(device)
 	if trail == nil {
-		trail = []tracking.Position{}
+		trail = []dalil.Position{}
 	}
 	return &TrackerView{Position: h.s.positionView(&st, time.Now()), Trail: trail}
 }

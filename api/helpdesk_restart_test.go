@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"dalil"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -33,10 +34,10 @@ func TestHelpdeskSurvivesRestart(t *testing.T) {
 // onBothStores runs a restart test on the embedded store and, with
 // DALIL_TEST_POSTGRES, on PostgreSQL in a schema of its own: run gets a
 // function that (re)opens the same store each time it is called.
-func onBothStores(t *testing.T, run func(t *testing.T, open func() tracking.Store)) {
+func onBothStores(t *testing.T, run func(t *testing.T, open func() dalil.Store)) {
 	t.Run("embedded", func(t *testing.T) {
 		dir := t.TempDir()
-		run(t, func() tracking.Store {
+		run(t, func() dalil.Store {
 			st, err := embedded.Open(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -51,7 +52,7 @@ func onBothStores(t *testing.T, run func(t *testing.T, open func() tracking.Stor
 				"(e.g. DALIL_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
 		}
 		dsn := helpdeskSchema(t, raw)
-		run(t, func() tracking.Store {
+		run(t, func() dalil.Store {
 			st, err := postgres.Open(context.Background(), dsn)
 			if err != nil {
 				t.Fatal(err)
@@ -92,12 +93,12 @@ func helpdeskSchema(t *testing.T, raw string) string {
 
 type restartServer struct {
 	t   *testing.T
-	st  tracking.Store
+	st  dalil.Store
 	srv *Server
 	ts  *httptest.Server
 }
 
-func startRestartServer(t *testing.T, st tracking.Store, reg *tracking.Registry) *restartServer {
+func startRestartServer(t *testing.T, st dalil.Store, reg *tracking.Registry) *restartServer {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.AdminToken = adminSecret
@@ -141,7 +142,7 @@ func (r *restartServer) call(method, path, body string, want int, v any) {
 	}
 }
 
-func helpdeskRestart(t *testing.T, open func() tracking.Store) {
+func helpdeskRestart(t *testing.T, open func() dalil.Store) {
 	ctx := context.Background()
 	ix := testIndex(t)
 	tent := ix.Layout().Tents[0]

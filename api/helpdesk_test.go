@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"dalil"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -176,7 +177,7 @@ func helpdeskCaseWorkflow(t *testing.T, f *fixture) {
 	}
 	for {
 		m := recv(t, ws)
-		if m.Type == "event" && m.Kind == string(tracking.EventCase) && m.Case == c.ID && m.Camp == f.tentB.Camp {
+		if m.Type == "event" && m.Kind == string(dalil.EventCase) && m.Case == c.ID && m.Camp == f.tentB.Camp {
 			break
 		}
 	}
@@ -328,8 +329,8 @@ func helpdeskLuggage(t *testing.T, f *fixture) {
 
 	// The tracker reports: the bag shows its live position and trail.
 	at := centroid(f.tentB)
-	err := f.srv.Engine().Accept(context.Background(), []tracking.Position{{Device: "lt-100", Time: time.Now().Add(-time.Second),
-		Lat: at.Lat, Lon: at.Lon, Accuracy: 8, Speed: tracking.Unknown, Heading: tracking.Unknown, Altitude: tracking.Unknown, Battery: 50}})
+	err := f.srv.Engine().Accept(context.Background(), []dalil.Position{{Device: "lt-100", Time: time.Now().Add(-time.Second),
+		Lat: at.Lat, Lon: at.Lon, Accuracy: 8, Speed: dalil.Unknown, Heading: dalil.Unknown, Altitude: dalil.Unknown, Battery: 50}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"dalil"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -45,8 +46,8 @@ func TestWebhookReceivesCaseEvents(t *testing.T) {
 	}
 	select {
 	case p := <-got:
-		if p.Type != tracking.EventCase {
-			t.Errorf("webhook type %q, want %q", p.Type, tracking.EventCase)
+		if p.Type != dalil.EventCase {
+			t.Errorf("webhook type %q, want %q", p.Type, dalil.EventCase)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no webhook delivery within 10 s of opening a case")
@@ -108,7 +109,7 @@ func TestWebhookPendingEventSurvivesServerRestart(t *testing.T) {
 	onBothStores(t, webhookRestart)
 }
 
-func webhookRestart(t *testing.T, open func() tracking.Store) {
+func webhookRestart(t *testing.T, open func() dalil.Store) {
 	const secret = "gateway-shared-secret"
 	type hookRequest struct {
 		eventID  string
@@ -195,7 +196,7 @@ type webhookServer struct {
 	stopBG func()
 }
 
-func startWebhookServer(t *testing.T, st tracking.Store, reg *tracking.Registry, url, secret string) *webhookServer {
+func startWebhookServer(t *testing.T, st dalil.Store, reg *tracking.Registry, url, secret string) *webhookServer {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.AdminToken = adminSecret

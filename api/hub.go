@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"dalil"
 	"log/slog"
 	"math"
 	"slices"
@@ -10,8 +11,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"dalil/tracking"
 )
 
 // HubConfig tunes the websocket live feed.
@@ -169,7 +168,7 @@ func (h *Hub) cellOf(lat, lon float64) gridKey {
 }
 
 // Publish implements tracking.Publisher. It never blocks on a client.
-func (h *Hub) Publish(u tracking.Update) {
+func (h *Hub) Publish(u dalil.Update) {
 	h.published.Add(1)
 	switch {
 	case u.State != nil:
@@ -181,22 +180,22 @@ func (h *Hub) Publish(u tracking.Update) {
 
 // PublishCase sends a case event to case:<ID> and events subscribers (and the
 // pilgrim's and group's); ev.Case must be set.
-func (h *Hub) PublishCase(ev tracking.Event) {
+func (h *Hub) PublishCase(ev dalil.Event) {
 	if ev.Kind == "" {
-		ev.Kind = tracking.EventCase
+		ev.Kind = dalil.EventCase
 	}
-	h.Publish(tracking.Update{Event: &ev})
+	h.Publish(dalil.Update{Event: &ev})
 }
 
 // stateKey is the coalescing key: the pilgrim, or the device of a bag.
-func stateKey(st *tracking.LiveState) string {
+func stateKey(st *dalil.LiveState) string {
 	if st.Pilgrim != "" {
 		return st.Pilgrim
 	}
 	return "device:" + st.Device
 }
 
-func (h *Hub) publishState(st *tracking.LiveState) {
+func (h *Hub) publishState(st *dalil.LiveState) {
 	var msg []byte // encoded on the first match only, then shared
 	key := stateKey(st)
 	deliverOne := func(s *subscription) {
@@ -238,7 +237,7 @@ func (h *Hub) publishState(st *tracking.LiveState) {
 	h.mu.RUnlock()
 }
 
-func (h *Hub) publishEvent(ev *tracking.Event) {
+func (h *Hub) publishEvent(ev *dalil.Event) {
 	group := ev.Group
 	if group == "" && ev.Pilgrim != "" && h.groupOf != nil {
 		group = h.groupOf(ev.Pilgrim)

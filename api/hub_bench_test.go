@@ -1,12 +1,11 @@
 package api
 
 import (
+	"dalil"
 	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
-
-	"dalil/tracking"
 )
 
 // BenchmarkHubPublish measures Publish alone — routing one ping to its
@@ -46,18 +45,18 @@ func BenchmarkHubPublish(b *testing.B) {
 		}()
 	}
 	// Pre-built states: the benchmark times the hub, not ID formatting.
-	states := make([]tracking.LiveState, 1<<16)
+	states := make([]dalil.LiveState, 1<<16)
 	for i := range states {
 		p := rng.IntN(pilgrims)
 		is := strconv.Itoa(p)
-		states[i] = tracking.LiveState{Device: "D" + is, Pilgrim: "P" + is, Group: "G" + strconv.Itoa(p/groupSize),
-			Position: tracking.Position{Lat: minaMinLat + rng.Float64()*(minaMaxLat-minaMinLat),
-				Lon: minaMinLon + rng.Float64()*(minaMaxLon-minaMinLon), Time: time.Now(), Battery: tracking.Unknown}}
+		states[i] = dalil.LiveState{Device: "D" + is, Pilgrim: "P" + is, Group: "G" + strconv.Itoa(p/groupSize),
+			Position: dalil.Position{Lat: minaMinLat + rng.Float64()*(minaMaxLat-minaMinLat),
+				Lon: minaMinLon + rng.Float64()*(minaMaxLon-minaMinLon), Time: time.Now(), Battery: dalil.Unknown}}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		h.Publish(tracking.Update{State: &states[i&(len(states)-1)]})
+		h.Publish(dalil.Update{State: &states[i&(len(states)-1)]})
 	}
 	b.StopTimer()
 	st := h.Stats()

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"dalil"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -9,8 +10,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-
-	"dalil/tracking"
 )
 
 // clientOp is a message from a live-feed client.
@@ -228,9 +227,9 @@ func (s *Server) unsubscribe(c *client, topic string) {
 }
 
 // snapshot returns the current positions in a topic's scope.
-func (s *Server) snapshot(p Principal, t Topic) ([]tracking.LiveState, bool) {
+func (s *Server) snapshot(p Principal, t Topic) ([]dalil.LiveState, bool) {
 	limit := s.hub.cfg.SnapshotLimit
-	var out []tracking.LiveState
+	var out []dalil.LiveState
 	switch t.Kind {
 	case TopicPilgrim:
 		if st, ok := s.engine.Pilgrim(t.ID); ok {

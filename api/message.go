@@ -1,13 +1,12 @@
 package api
 
 import (
+	"dalil"
 	"encoding/json"
 	"math"
 	"strconv"
 	"time"
 	"unicode/utf8"
-
-	"dalil/tracking"
 )
 
 // The live feed's messages. Positions are encoded by hand: one update is
@@ -77,7 +76,7 @@ func cellHex(c uint64) string {
 
 // appendPosition appends the position message for st:
 // {"type":"position","pilgrim","device","lat","lon","acc","ts","site","camp","tent","cell",…}.
-func appendPosition(b []byte, st *tracking.LiveState) []byte {
+func appendPosition(b []byte, st *dalil.LiveState) []byte {
 	b = append(b, `{"type":"position"`...)
 	b = appendPositionFields(b, st)
 	return append(b, '}')
@@ -85,7 +84,7 @@ func appendPosition(b []byte, st *tracking.LiveState) []byte {
 
 // appendPositionFields appends the fields of a position after an opening
 // field (so a snapshot can reuse it).
-func appendPositionFields(b []byte, st *tracking.LiveState) []byte {
+func appendPositionFields(b []byte, st *dalil.LiveState) []byte {
 	p := &st.Position
 	loc := &st.Location
 	b = appendField(b, "pilgrim", false)
@@ -136,10 +135,10 @@ func appendPositionFields(b []byte, st *tracking.LiveState) []byte {
 // eventMessage is {"type":"event","kind":…,…}.
 type eventMessage struct {
 	Type string `json:"type"`
-	*tracking.Event
+	*dalil.Event
 }
 
-func encodeEvent(ev *tracking.Event) []byte {
+func encodeEvent(ev *dalil.Event) []byte {
 	b, err := json.Marshal(eventMessage{Type: "event", Event: ev})
 	if err != nil {
 		// An Event holds only strings and a time; this cannot fail.
@@ -161,7 +160,7 @@ func encodeControl(typ, topic, errMsg string) []byte {
 }
 
 // encodeSnapshot is {"type":"snapshot","topic":T,"positions":[…],"truncated":bool}.
-func encodeSnapshot(topic string, states []tracking.LiveState, truncated bool) []byte {
+func encodeSnapshot(topic string, states []dalil.LiveState, truncated bool) []byte {
 	b := make([]byte, 0, 64+len(states)*256)
 	b = append(b, `{"type":"snapshot","topic":`...)
 	b = appendJSONString(b, topic)

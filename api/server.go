@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"fmt"
 	"io"
@@ -82,19 +83,19 @@ func DefaultConfig() Config {
 // Deps are the parts the server is built from. Store, Index and Registry are
 // required; New builds the tracking engine, the hub and the ingest handler.
 type Deps struct {
-	Store    tracking.Store
+	Store    dalil.Store
 	Index    *geo.Index
 	Registry *tracking.Registry
 	Logger   *slog.Logger
 	// Publishers receive every tracking update after the websocket hub.
-	Publishers []tracking.Publisher
+	Publishers []dalil.Publisher
 }
 
 // Server is the HTTP side of Dalil. Create it with New, serve it with Run (or
 // mount Handler in a test server).
 type Server struct {
 	cfg      Config
-	store    tracking.Store
+	store    dalil.Store
 	engine   *tracking.Engine
 	registry *tracking.Registry
 	index    *geo.Index
@@ -193,7 +194,7 @@ func (s *Server) OsmAndHandler() http.Handler { return s.ingest.OsmAndRoot() }
 // addPublisher adds a receiver of every tracking update (the helpdesk's alert
 // monitor and case locator). Safe at any time; usually called from
 // registerHelpdesk.
-func (s *Server) addPublisher(p tracking.Publisher) { s.fanout.Add(p) }
+func (s *Server) addPublisher(p dalil.Publisher) { s.fanout.Add(p) }
 
 // OnRun registers a background task (the helpdesk's notifier, retention,
 // the demo simulation, …). Serve starts every task once the live state is

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"dalil"
 	"errors"
 	"fmt"
 	"net/http"
@@ -97,8 +98,8 @@ func (h *helpdesk) handleTrackersImport(w http.ResponseWriter, r *http.Request) 
 // trackerDevices checks the rows against the registry and the luggage desk:
 // the pilgrim or bag exists, and an IMEI already registered is bound to the
 // same pilgrim or bag (importing the same file twice changes nothing).
-func (h *helpdesk) trackerDevices(rows []tracking.TrackerRow) ([]tracking.Device, []error) {
-	devs := make([]tracking.Device, 0, len(rows))
+func (h *helpdesk) trackerDevices(rows []tracking.TrackerRow) ([]dalil.Device, []error) {
+	devs := make([]dalil.Device, 0, len(rows))
 	var errs []error
 	fail := func(row tracking.TrackerRow, column, format string, args ...any) {
 		if len(errs) < 50 {
@@ -106,7 +107,7 @@ func (h *helpdesk) trackerDevices(rows []tracking.TrackerRow) ([]tracking.Device
 		}
 	}
 	for _, row := range rows {
-		d := tracking.Device{ID: row.IMEI, Kind: row.Kind, Pilgrim: row.Pilgrim, Luggage: row.Bag}
+		d := dalil.Device{ID: row.IMEI, Kind: row.Kind, Pilgrim: row.Pilgrim, Luggage: row.Bag}
 		if d.Pilgrim != "" {
 			if _, ok := h.s.registry.Pilgrim(d.Pilgrim); !ok {
 				fail(row, "pilgrim", "no pilgrim with PID %q", d.Pilgrim)

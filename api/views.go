@@ -1,6 +1,7 @@
 package api
 
 import (
+	"dalil"
 	"encoding/json"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 // PositionView is a live position as the REST API shows it.
 type PositionView struct {
 	Device            string              `json:"device"`
-	Kind              tracking.DeviceKind `json:"kind,omitempty"`
+	Kind              dalil.DeviceKind    `json:"kind,omitempty"`
 	Pilgrim           string              `json:"pilgrim,omitempty"`
 	Luggage           string              `json:"luggage,omitempty"`
 	Group             string              `json:"group,omitempty"`
@@ -87,7 +88,7 @@ func locationFields(v *PositionView, loc *geo.Location) {
 	v.Cell = cellHex(loc.Cell)
 }
 
-func (s *Server) positionView(st *tracking.LiveState, now time.Time) *PositionView {
+func (s *Server) positionView(st *dalil.LiveState, now time.Time) *PositionView {
 	p := &st.Position
 	v := &PositionView{
 		Device: st.Device, Kind: st.Kind, Pilgrim: st.Pilgrim, Luggage: st.Luggage, Group: st.Group,
@@ -158,7 +159,7 @@ type PersonView struct {
 	Guide     bool     `json:"guide,omitempty"`
 }
 
-func (s *Server) personView(pg tracking.Pilgrim, st *tracking.LiveState, now time.Time) PersonView {
+func (s *Server) personView(pg tracking.Pilgrim, st *dalil.LiveState, now time.Time) PersonView {
 	v := PersonView{PID: pg.PID, Name: pg.NameEN, NameBN: pg.NameBN, Phone: pg.Phone, Group: pg.Group, Camp: pg.Camp, Tent: pg.Tent}
 	if st != nil {
 		v.Position = s.positionView(st, now)
@@ -168,7 +169,7 @@ func (s *Server) personView(pg tracking.Pilgrim, st *tracking.LiveState, now tim
 
 // DeviceView is a device with its last position.
 type DeviceView struct {
-	tracking.Device
+	dalil.Device
 	LastSeen *time.Time    `json:"last_seen,omitempty"`
 	Position *PositionView `json:"position,omitempty"`
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"dalil"
 	"io"
 	"net/http"
 	"runtime"
@@ -10,14 +11,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"dalil/tracking"
 )
 
 // nopSink accepts everything instantly: the benchmarks measure ingest alone.
 type nopSink struct{}
 
-func (nopSink) Accept(context.Context, []tracking.Position) error { return nil }
+func (nopSink) Accept(context.Context, []dalil.Position) error { return nil }
 
 const benchDevices = 4096
 
@@ -28,7 +27,7 @@ func benchHandler(b *testing.B) *Handler {
 	auth := &fakeAuth{tokens: map[string]string{}}
 	for i := range benchDevices {
 		id := "dev" + strconv.Itoa(i)
-		devs[id] = tracking.Device{ID: id, Kind: tracking.DevicePhone}
+		devs[id] = dalil.Device{ID: id, Kind: dalil.DevicePhone}
 		auth.tokens["tok"+strconv.Itoa(i)] = id
 	}
 	return NewHandler(cfg, nopSink{}, devs, auth, NewMetrics(nil), nil)

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -9,8 +10,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"dalil/tracking"
 )
 
 // Handler serves the ingest endpoints. It is safe for concurrent use.
@@ -216,7 +215,7 @@ func (h *Handler) run(ctx context.Context, w http.ResponseWriter, rs *reqState, 
 // unavailable, else 500.
 func (h *Handler) sinkFailed(w http.ResponseWriter, rs *reqState, proto protocol, err error) {
 	status := http.StatusInternalServerError
-	if errors.Is(err, tracking.ErrUnavailable) {
+	if errors.Is(err, dalil.ErrUnavailable) {
 		status = http.StatusServiceUnavailable
 		h.m.unavailable.Inc()
 		w.Header().Set("Retry-After", h.retryAfter)

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"dalil"
 	"testing"
 	"time"
 
@@ -39,7 +40,7 @@ func BenchmarkRun85k(b *testing.B) {
 		cfg.Step = time.Second
 		s := New(cfg, ix, ps, gs)
 		start := time.Now()
-		if err := s.Run(context.Background(), func(context.Context, []tracking.Position) error { return nil }); err != nil {
+		if err := s.Run(context.Background(), func(context.Context, []dalil.Position) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(600/time.Since(start).Seconds(), "speedup")

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"cmp"
+	"dalil"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -41,8 +42,8 @@ type Simulator struct {
 	lost     []int32 // pilgrims who are lost, in the order they got lost
 	bagQ     []int32 // luggage tags scheduled to be left behind, by leftAt
 	stats    Stats
-	buf      []tracking.Position
-	retry    []tracking.Position
+	buf      []dalil.Position
+	retry    []dalil.Position
 }
 
 type routeKey struct {
@@ -175,12 +176,12 @@ func (s *Simulator) schedule() {
 	for di := range s.devices {
 		d := &s.devices[di]
 		switch d.kind {
-		case tracking.DevicePhone:
+		case dalil.DevicePhone:
 			if s.rng.Float64() < s.cfg.SilentFraction {
 				d.silentFrom = time.Duration(s.rng.Float64() * win)
 				d.silentUntil = d.silentFrom + 5*time.Minute + time.Duration(s.rng.Float64()*float64(40*time.Minute))
 			}
-		case tracking.DeviceLuggageTag:
+		case dalil.DeviceLuggageTag:
 			if s.rng.Float64() < s.cfg.LeftBagFraction {
 				d.leftAt = time.Duration(s.rng.Float64() * win)
 				s.bagQ = append(s.bagQ, int32(di))

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"fmt"
 	"math"
@@ -66,10 +67,10 @@ func registry(t testing.TB, ix *geo.Index, n int) ([]tracking.Pilgrim, []trackin
 		}
 		p := &ps[i]
 		for len(p.DeviceKinds) < len(p.Devices) {
-			p.DeviceKinds = append(p.DeviceKinds, tracking.DevicePhone)
+			p.DeviceKinds = append(p.DeviceKinds, dalil.DevicePhone)
 		}
 		p.Devices = append(p.Devices, fmt.Sprintf("LUG%06d", i))
-		p.DeviceKinds = append(p.DeviceKinds, tracking.DeviceLuggageTag)
+		p.DeviceKinds = append(p.DeviceKinds, dalil.DeviceLuggageTag)
 	}
 	return ps, gs
 }
@@ -88,10 +89,10 @@ func testConfig(phase Phase, d time.Duration) Config {
 }
 
 // collect runs the simulator and returns every ping it emitted.
-func collect(t testing.TB, s *Simulator) []tracking.Position {
+func collect(t testing.TB, s *Simulator) []dalil.Position {
 	t.Helper()
-	var out []tracking.Position
-	err := s.Run(context.Background(), func(_ context.Context, ps []tracking.Position) error {
+	var out []dalil.Position
+	err := s.Run(context.Background(), func(_ context.Context, ps []dalil.Position) error {
 		out = append(out, ps...)
 		return nil
 	})
@@ -133,7 +134,7 @@ func TestPilgrimsStayOnWalkableGround(t *testing.T) {
 			s := New(cfg, ix, ps, gs)
 			checked, walking := 0, 0
 			step := 0
-			err := s.Run(context.Background(), func(context.Context, []tracking.Position) error {
+			err := s.Run(context.Background(), func(context.Context, []dalil.Position) error {
 				step++
 				if step%12 != 0 {
 					return nil
@@ -176,8 +177,8 @@ func TestGroundTruthListsTheLost(t *testing.T) {
 	cfg := testConfig(PhaseJamarat, 3*time.Hour)
 	cfg.LostFraction, cfg.EventWindow = 0.03, 20*time.Minute
 	s := New(cfg, ix, ps, gs)
-	var pings []tracking.Position
-	err := s.Run(context.Background(), func(_ context.Context, b []tracking.Position) error {
+	var pings []dalil.Position
+	err := s.Run(context.Background(), func(_ context.Context, b []dalil.Position) error {
 		pings = append(pings, b...)
 		return nil
 	})
@@ -224,13 +225,13 @@ func TestGroundTruthListsTheLost(t *testing.T) {
 	}
 }
 
-func lastPing(ps []tracking.Position, dev string) (tracking.Position, bool) {
+func lastPing(ps []dalil.Position, dev string) (dalil.Position, bool) {
 	for i := len(ps) - 1; i >= 0; i-- {
 		if ps[i].Device == dev {
 			return ps[i], true
 		}
 	}
-	return tracking.Position{}, false
+	return dalil.Position{}, false
 }
 
 func TestSilentPhonesFlushABacklogOutOfOrder(t *testing.T) {
@@ -285,7 +286,7 @@ func TestBagsLeftBehindStayPut(t *testing.T) {
 	if len(gt.LeftBags) == 0 {
 		t.Fatal("no bag left behind")
 	}
-	byDevice := map[string][]tracking.Position{}
+	byDevice := map[string][]dalil.Position{}
 	for _, p := range pings {
 		byDevice[p.Device] = append(byDevice[p.Device], p)
 	}
@@ -322,12 +323,12 @@ func TestFixesLookLikeDevices(t *testing.T) {
 	}
 	var ratios []float64
 	batt := map[string]float32{}
-	err := s.Run(context.Background(), func(_ context.Context, b []tracking.Position) error {
+	err := s.Run(context.Background(), func(_ context.Context, b []dalil.Position) error {
 		for _, p := range b {
 			if p.Accuracy < 4 || p.Accuracy > 13*1.2*1.6+0.1 {
 				t.Fatalf("%s reports accuracy %.1f m", p.Device, p.Accuracy)
 			}
-			if p.Speed != tracking.Unknown && (p.Speed < 0 || p.Speed > 1.41) {
+			if p.Speed != dalil.Unknown && (p.Speed < 0 || p.Speed > 1.41) {
 				t.Fatalf("%s walks at %.2f m/s", p.Device, p.Speed)
 			}
 			if prev, ok := batt[p.Device]; ok && p.Battery > prev {
@@ -371,15 +372,15 @@ func TestRunRetriesWhenUnavailableAndStopsOnOtherErrors(t *testing.T) {
 	ps, gs := registry(t, ix, 100)
 	cfg := testConfig(PhaseMina, 10*time.Minute)
 	s := New(cfg, ix, ps, gs)
-	var failed []tracking.Position
+	var failed []dalil.Position
 	calls := 0
 	boom := errors.New("boom")
-	err := s.Run(context.Background(), func(_ context.Context, b []tracking.Position) error {
+	err := s.Run(context.Background(), func(_ context.Context, b []dalil.Position) error {
 		calls++
 		switch {
 		case failed == nil && len(b) > 0:
 			failed = slices.Clone(b)
-			return fmt.Errorf("store down: %w", tracking.ErrUnavailable)
+			return fmt.Errorf("store down: %w", dalil.ErrUnavailable)
 		case len(failed) > 0 && calls < 1000:
 			if len(b) < len(failed) || !slices.Equal(b[:len(failed)], failed) {
 				t.Fatalf("the next emit does not start with the %d pings that failed", len(failed))
@@ -408,7 +409,7 @@ func TestRunStopsWhenCancelled(t *testing.T) {
 	s := New(cfg, ix, ps, gs)
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	err := s.Run(ctx, func(context.Context, []tracking.Position) error {
+	err := s.Run(ctx, func(context.Context, []dalil.Position) error {
 		if n++; n == 3 {
 			cancel()
 		}
@@ -463,9 +464,9 @@ func TestParsePhaseAndKinds(t *testing.T) {
 	if _, err := ParsePhase("muzdalifah"); err == nil {
 		t.Error("ParsePhase accepted muzdalifah")
 	}
-	for id, want := range map[string]tracking.DeviceKind{
-		"LUG000001": tracking.DeviceLuggageTag, "tag-9": tracking.DeviceLuggageTag,
-		"WB12345678": tracking.DeviceWristband, "356938035643809": tracking.DevicePhone,
+	for id, want := range map[string]dalil.DeviceKind{
+		"LUG000001": dalil.DeviceLuggageTag, "tag-9": dalil.DeviceLuggageTag,
+		"WB12345678": dalil.DeviceWristband, "356938035643809": dalil.DevicePhone,
 	} {
 		if got := KindFromID(id); got != want {
 			t.Errorf("KindFromID(%q) = %s, want %s", id, got, want)

@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,13 +13,12 @@ import (
 
 	"dalil/store/embedded"
 	"dalil/store/postgres"
-	"dalil/tracking"
 )
 
 // Open opens the store named by spec: a "postgres://" or "postgresql://" URL
 // opens PostgreSQL (migrating its schema); anything else is a directory for
 // the embedded store, created if missing. log may be nil.
-func Open(ctx context.Context, spec string, log *slog.Logger) (tracking.Store, error) {
+func Open(ctx context.Context, spec string, log *slog.Logger) (dalil.Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -3,6 +3,7 @@ package tracking
 import (
 	"cmp"
 	"context"
+	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,7 +33,7 @@ type Router interface {
 
 // CaseDeps are what a CaseBook works with. Store and Pilgrims are required.
 type CaseDeps struct {
-	Store    RecordStore
+	Store    dalil.RecordStore
 	Pilgrims PilgrimLookup
 	// Live gives the pilgrim's newest position when a case opens (optional).
 	Live LiveLookup
@@ -40,7 +41,7 @@ type CaseDeps struct {
 	Router Router
 	// Publisher receives an EventCase for every change: the websocket hub,
 	// the webhook notifier (optional).
-	Publisher Publisher
+	Publisher dalil.Publisher
 	Logger    *slog.Logger
 	// Now is the clock (optional, for tests).
 	Now func() time.Time
@@ -93,7 +94,7 @@ func LoadCaseBook(ctx context.Context, d CaseDeps) (*CaseBook, error) {
 }
 
 // SetPublisher sets where case events go (when the hub is made after the book).
-func (b *CaseBook) SetPublisher(p Publisher) {
+func (b *CaseBook) SetPublisher(p dalil.Publisher) {
 	b.wmu.Lock()
 	b.d.Publisher = p
 	b.wmu.Unlock()
@@ -185,7 +186,7 @@ func (b *CaseBook) OpenOrJoin(ctx context.Context, req CaseRequest, by string) (
 	}
 	p, ok := b.d.Pilgrims.Pilgrim(req.Pilgrim)
 	if !ok {
-		return Case{}, false, fieldErr(ErrNotFound, "pilgrim", "no pilgrim with PID %q", req.Pilgrim)
+		return Case{}, false, fieldErr(dalil.ErrNotFound, "pilgrim", "no pilgrim with PID %q", req.Pilgrim)
 	}
 	for field, v := range map[string]string{"reported_by": req.ReportedBy, "last_seen_place": req.LastSeenPlace, "note": req.Note, "assignee": req.Assignee} {
 		if len(v) > 2000 {
@@ -311,7 +312,7 @@ func (b *CaseBook) change(ctx context.Context, id string, fn func(c *Case, now t
 	old, ok := b.cases[id]
 	b.mu.RUnlock()
 	if !ok {
-		return Case{}, fieldErr(ErrNotFound, "id", "no case %q", id)
+		return Case{}, fieldErr(dalil.ErrNotFound, "id", "no case %q", id)
 	}
 	c := old.clone()
 	now := b.d.Now().UTC()
@@ -338,7 +339,7 @@ func (b *CaseBook) commit(ctx context.Context, c *Case) error {
 	if err != nil {
 		return err
 	}
-	if err := b.d.Store.PutRecords(ctx, KindCase, []Record{{ID: c.ID, Data: data}}); err != nil {
+	if err := b.d.Store.PutRecords(ctx, KindCase, []dalil.Record{{ID: c.ID, Data: data}}); err != nil {
 		return fmt.Errorf("store case %s: %w", c.ID, err)
 	}
 	b.mu.Lock()
@@ -356,17 +357,17 @@ func (b *CaseBook) publish(c *Case, what string) {
 	if b.d.Publisher == nil {
 		return
 	}
-	ev := &Event{Kind: EventCase, Time: c.Updated, Pilgrim: c.Pilgrim, Group: c.Group, Case: c.ID,
+	ev := &dalil.Event{Kind: dalil.EventCase, Time: c.Updated, Pilgrim: c.Pilgrim, Group: c.Group, Case: c.ID,
 		Detail: what + ": " + string(c.State)}
 	if c.Place != nil {
 		ev.Site, ev.Camp, ev.Tent = c.Place.Site, c.Place.Camp, c.Place.Tent
 		ev.Detail += " at " + c.Place.Where
 	}
-	b.d.Publisher.Publish(Update{Event: ev})
+	b.d.Publisher.Publish(dalil.Update{Event: ev})
 }
 
 // casePlaceOf describes a live state as a case place.
-func casePlaceOf(st *LiveState) *CasePlace {
+func casePlaceOf(st *dalil.LiveState) *CasePlace {
 	return &CasePlace{
 		Time: st.Position.Time.UTC(), Device: st.Device, Source: st.Position.Source.String(),
 		Lat: st.Position.Lat, Lon: st.Position.Lon, Accuracy: st.Position.Accuracy,

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"sync"
 	"time"
 
@@ -21,7 +22,7 @@ const (
 // case becomes located (with the place and the walk to the assigned tent), a
 // located or escorted case follows the pilgrim. It does store I/O; the
 // CaseLocator calls it off the ingest path.
-func (b *CaseBook) Observe(ctx context.Context, st LiveState) error {
+func (b *CaseBook) Observe(ctx context.Context, st dalil.LiveState) error {
 	if st.Pilgrim == "" || !b.HasActive(st.Pilgrim) {
 		return nil
 	}
@@ -40,7 +41,7 @@ func (b *CaseBook) Observe(ctx context.Context, st LiveState) error {
 
 // observeCase applies one position to one case and returns the event detail
 // ("" to store quietly) or errNoChange.
-func (b *CaseBook) observeCase(c *Case, st *LiveState, now time.Time) (string, error) {
+func (b *CaseBook) observeCase(c *Case, st *dalil.LiveState, now time.Time) (string, error) {
 	if !c.State.Active() {
 		return "", errNoChange
 	}
@@ -144,17 +145,17 @@ type CaseLocator struct {
 	book *CaseBook
 	mu   sync.Mutex // guards pending; held only to swap a map entry
 	// pending holds the newest unprocessed state per pilgrim.
-	pending map[string]LiveState
+	pending map[string]dalil.LiveState
 	wake    chan struct{}
 }
 
 // NewCaseLocator returns a locator for book; start Run before ingest.
 func NewCaseLocator(book *CaseBook) *CaseLocator {
-	return &CaseLocator{book: book, pending: map[string]LiveState{}, wake: make(chan struct{}, 1)}
+	return &CaseLocator{book: book, pending: map[string]dalil.LiveState{}, wake: make(chan struct{}, 1)}
 }
 
 // Publish implements Publisher.
-func (l *CaseLocator) Publish(u Update) {
+func (l *CaseLocator) Publish(u dalil.Update) {
 	st := u.State
 	if st == nil || st.Pilgrim == "" || !l.book.HasActive(st.Pilgrim) {
 		return
@@ -180,7 +181,7 @@ func (l *CaseLocator) Run(ctx context.Context) error {
 		}
 		l.mu.Lock()
 		batch := l.pending
-		l.pending = make(map[string]LiveState, len(batch))
+		l.pending = make(map[string]dalil.LiveState, len(batch))
 		l.mu.Unlock()
 		for _, st := range batch {
 			if err := l.book.Observe(ctx, st); err != nil {

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ func hdOpen(b *CaseBook, pid string) Case {
 	c, _ := b.Open(context.Background(), CaseRequest{Pilgrim: pid}, "operator:desk-1")
 	return c
 }
-func hdLoadBook(t *testing.T, w *hdWorld, clk *hdClock, pub Publisher) *CaseBook {
+func hdLoadBook(t *testing.T, w *hdWorld, clk *hdClock, pub dalil.Publisher) *CaseBook {
 	t.Helper()
 	b, err := LoadCaseBook(context.Background(), CaseDeps{Store: w.st, Pilgrims: w.reg, Router: w.ix, Publisher: pub, Now: clk.now})
 	if err != nil {
@@ -56,7 +57,7 @@ func TestCaseLifecycleAndRestart(t *testing.T) {
 	ev := &hdEvents{}
 	b := hdLoadBook(t, w, clk, ev)
 
-	if _, err := b.Open(ctx, CaseRequest{Pilgrim: "NOBODY"}, "operator:x"); !errors.Is(err, ErrNotFound) {
+	if _, err := b.Open(ctx, CaseRequest{Pilgrim: "NOBODY"}, "operator:x"); !errors.Is(err, dalil.ErrNotFound) {
 		t.Fatalf("unknown PID: %v", err)
 	} else if fe := (*FieldError)(nil); !errors.As(err, &fe) || fe.Field != "pilgrim" {
 		t.Fatalf("unknown PID error does not name the field: %v", err)
@@ -83,7 +84,7 @@ func TestCaseLifecycleAndRestart(t *testing.T) {
 	if _, err := b.Transition(ctx, c.ID, CaseClosed, "operator:desk-7", "done?"); !errors.Is(err, ErrInvalidTransition) {
 		t.Fatalf("open → closed allowed: %v", err)
 	}
-	if _, err := b.Transition(ctx, "C999999", CaseLocated, "x", ""); !errors.Is(err, ErrNotFound) {
+	if _, err := b.Transition(ctx, "C999999", CaseLocated, "x", ""); !errors.Is(err, dalil.ErrNotFound) {
 		t.Fatalf("unknown case: %v", err)
 	}
 	for _, to := range []CaseState{CaseLocated, CaseEscorted, CaseReunited} {
@@ -136,7 +137,7 @@ func TestCaseLifecycleAndRestart(t *testing.T) {
 	// Events: every change published with the case ID and the group.
 	var n int
 	for _, e := range ev.list() {
-		if e.Kind != EventCase || e.Case == "" || e.Group != "G1" {
+		if e.Kind != dalil.EventCase || e.Case == "" || e.Group != "G1" {
 			t.Fatalf("bad case event %+v", e)
 		}
 		n++
@@ -152,7 +153,7 @@ func TestCaseStoreFailureChangesNothing(t *testing.T) {
 	b := hdLoadBook(t, w, newHDClock(hdT0()), nil)
 	c := hdOpen(b, "M1")
 	w.st.failPutKind[KindCase] = true
-	if _, err := b.Transition(ctx, c.ID, CaseLocated, "x", ""); !errors.Is(err, ErrUnavailable) {
+	if _, err := b.Transition(ctx, c.ID, CaseLocated, "x", ""); !errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("store failure: %v", err)
 	}
 	if got, _ := b.Get(c.ID); got.State != CaseOpen || len(got.Timeline) != 1 {
@@ -182,7 +183,7 @@ func TestCaseAutoLocate(t *testing.T) {
 
 	// A ping before any case: nothing happens.
 	far := w.other.Polygon.Centroid()
-	if err := eng.Accept(ctx, []Position{hdPing("ph-M1", far, clk.t.Add(-time.Hour))}); err != nil {
+	if err := eng.Accept(ctx, []dalil.Position{hdPing("ph-M1", far, clk.t.Add(-time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := b.Open(ctx, CaseRequest{Pilgrim: "M1", Note: "lost near Jamarat"}, "operator:desk-1")
@@ -193,9 +194,9 @@ func TestCaseAutoLocate(t *testing.T) {
 		t.Fatalf("last known place not recorded at open: %+v", c.LastKnown)
 	}
 	// An old buffered fix does not locate the case.
-	loc.Publish(Update{State: &LiveState{Device: "ph-M1", Pilgrim: "M1", Position: hdPing("ph-M1", far, clk.t.Add(-30*time.Minute))}})
+	loc.Publish(dalil.Update{State: &dalil.LiveState{Device: "ph-M1", Pilgrim: "M1", Position: hdPing("ph-M1", far, clk.t.Add(-30*time.Minute))}})
 	// A fresh ping in the other camp does.
-	if err := eng.Accept(ctx, []Position{hdPing("ph-M1", far, clk.t.Add(time.Second))}); err != nil {
+	if err := eng.Accept(ctx, []dalil.Position{hdPing("ph-M1", far, clk.t.Add(time.Second))}); err != nil {
 		t.Fatal(err)
 	}
 	hdWaitFor(t, "case located", func() bool { got, _ := b.Get(c.ID); return got.State == CaseLocated })
@@ -213,7 +214,7 @@ func TestCaseAutoLocate(t *testing.T) {
 	}
 	hdWaitFor(t, "located event", func() bool {
 		for _, e := range ev.list() {
-			if e.Kind == EventCase && e.Case == c.ID && strings.HasPrefix(e.Detail, "located") && e.Camp == w.other.ID {
+			if e.Kind == dalil.EventCase && e.Case == c.ID && strings.HasPrefix(e.Detail, "located") && e.Camp == w.other.ID {
 				return true
 			}
 		}
@@ -221,7 +222,7 @@ func TestCaseAutoLocate(t *testing.T) {
 	})
 	// The located pilgrim walks into their own camp: the case follows, a
 	// "seen" line is added, the state stays located.
-	if err := eng.Accept(ctx, []Position{hdPing("ph-M1", w.tentPoint(1), clk.t.Add(2*time.Minute))}); err != nil {
+	if err := eng.Accept(ctx, []dalil.Position{hdPing("ph-M1", w.tentPoint(1), clk.t.Add(2*time.Minute))}); err != nil {
 		t.Fatal(err)
 	}
 	hdWaitFor(t, "case follows", func() bool { got, _ := b.Get(c.ID); return got.Place != nil && got.Place.Camp == w.camp.ID })
@@ -231,7 +232,7 @@ func TestCaseAutoLocate(t *testing.T) {
 	}
 	// Another pilgrim's pings never touch the case.
 	before := len(got.Timeline)
-	if err := eng.Accept(ctx, []Position{hdPing("ph-M2", far, clk.t.Add(3*time.Minute))}); err != nil {
+	if err := eng.Accept(ctx, []dalil.Position{hdPing("ph-M2", far, clk.t.Add(3*time.Minute))}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(20 * time.Millisecond)

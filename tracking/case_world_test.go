@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"fmt"
 	"slices"
 	"sync"
@@ -22,11 +23,11 @@ func newHDStore() *trkStore {
 // hdEvents records published events.
 type hdEvents struct {
 	mu     sync.Mutex
-	events []Event
+	events []dalil.Event
 	states int
 }
 
-func (r *hdEvents) Publish(u Update) {
+func (r *hdEvents) Publish(u dalil.Update) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if u.Event != nil {
@@ -37,14 +38,14 @@ func (r *hdEvents) Publish(u Update) {
 	}
 }
 
-func (r *hdEvents) list() []Event {
+func (r *hdEvents) list() []dalil.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.events)
 }
 
-func (r *hdEvents) kinds() []EventKind {
-	var ks []EventKind
+func (r *hdEvents) kinds() []dalil.EventKind {
+	var ks []dalil.EventKind
 	for _, e := range r.list() {
 		ks = append(ks, e.Kind)
 	}
@@ -119,9 +120,9 @@ func newHDWorld(t *testing.T) *hdWorld {
 func (w *hdWorld) tentPoint(i int) geo.Point { return w.tents[i].Polygon.Centroid() }
 
 // ping makes a position of device at p, t.
-func hdPing(device string, p geo.Point, t time.Time) Position {
-	return Position{Device: device, Time: t, Lat: p.Lat, Lon: p.Lon, Accuracy: 5,
-		Speed: Unknown, Heading: Unknown, Altitude: Unknown, Battery: Unknown, Source: SourceNative}
+func hdPing(device string, p geo.Point, t time.Time) dalil.Position {
+	return dalil.Position{Device: device, Time: t, Lat: p.Lat, Lon: p.Lon, Accuracy: 5,
+		Speed: dalil.Unknown, Heading: dalil.Unknown, Altitude: dalil.Unknown, Battery: dalil.Unknown, Source: dalil.SourceNative}
 }
 
 // hdWaitFor polls cond until it holds or a few seconds pass.

@@ -3,6 +3,7 @@ package tracking
 import (
 	"cmp"
 	"context"
+	"dalil"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -16,14 +17,14 @@ import (
 
 // DeviceBinder registers devices. *Registry implements it.
 type DeviceBinder interface {
-	Device(id string) (Device, bool)
-	PutDevice(ctx context.Context, rs RecordStore, d Device) error
+	Device(id string) (dalil.Device, bool)
+	PutDevice(ctx context.Context, rs dalil.RecordStore, d dalil.Device) error
 }
 
 // LuggageDeps are what a LuggageDesk works with. Store and Pilgrims are
 // required; Devices is needed to bind trackers.
 type LuggageDeps struct {
-	Store    RecordStore
+	Store    dalil.RecordStore
 	Pilgrims PilgrimLookup
 	Devices  DeviceBinder
 	Logger   *slog.Logger
@@ -184,7 +185,7 @@ func (l *LuggageDesk) Register(ctx context.Context, req LuggageRequest, by strin
 		return LuggageItem{}, fieldErr(ErrInvalidLuggage, "owner", "owner (a PID) is required")
 	}
 	if _, ok := l.d.Pilgrims.Pilgrim(req.Owner); !ok {
-		return LuggageItem{}, fieldErr(ErrNotFound, "owner", "no pilgrim with PID %q", req.Owner)
+		return LuggageItem{}, fieldErr(dalil.ErrNotFound, "owner", "no pilgrim with PID %q", req.Owner)
 	}
 	if len(req.Description) > 2000 {
 		return LuggageItem{}, fieldErr(ErrInvalidLuggage, "description", "description is longer than 2000 bytes")
@@ -215,7 +216,7 @@ func (l *LuggageDesk) Register(ctx context.Context, req LuggageRequest, by strin
 	}
 	it.Owner, it.Description, it.Tracker, it.Updated = req.Owner, req.Description, req.Tracker, now
 	if it.Tracker != "" && (old == nil || old.Tracker != it.Tracker) {
-		if err := l.d.Devices.PutDevice(ctx, l.d.Store, Device{ID: it.Tracker, Kind: DeviceLuggageTag, Luggage: tag}); err != nil {
+		if err := l.d.Devices.PutDevice(ctx, l.d.Store, dalil.Device{ID: it.Tracker, Kind: dalil.DeviceLuggageTag, Luggage: tag}); err != nil {
 			return LuggageItem{}, fieldErr(ErrInvalidLuggage, "tracker", "bind tracker %q: %v", it.Tracker, err)
 		}
 	}
@@ -311,7 +312,7 @@ func (l *LuggageDesk) Suggest(foundID string) ([]LuggageMatch, error) {
 	f, ok := l.found[foundID]
 	l.mu.RUnlock()
 	if !ok {
-		return nil, fieldErr(ErrNotFound, "id", "no found item %q", foundID)
+		return nil, fieldErr(dalil.ErrNotFound, "id", "no found item %q", foundID)
 	}
 	return l.suggest(f), nil
 }
@@ -368,11 +369,11 @@ func (l *LuggageDesk) Match(ctx context.Context, foundID, tag, by string) (Found
 	l.mu.RUnlock()
 	switch {
 	case !okF:
-		return FoundItem{}, LuggageItem{}, fieldErr(ErrNotFound, "id", "no found item %q", foundID)
+		return FoundItem{}, LuggageItem{}, fieldErr(dalil.ErrNotFound, "id", "no found item %q", foundID)
 	case tag == "":
 		return FoundItem{}, LuggageItem{}, fieldErr(ErrInvalidLuggage, "tag", "tag is required")
 	case !okI:
-		return FoundItem{}, LuggageItem{}, fieldErr(ErrNotFound, "tag", "no bag with tag %q", tag)
+		return FoundItem{}, LuggageItem{}, fieldErr(dalil.ErrNotFound, "tag", "no bag with tag %q", tag)
 	case of.Status != FoundUnmatched:
 		return FoundItem{}, LuggageItem{}, fieldErr(ErrLuggageConflict, "id", "found item %s is already %s (bag %s)", of.ID, of.Status, of.Match)
 	case oi.Status == LuggageFound || oi.Status == LuggageReturned:
@@ -424,7 +425,7 @@ func (l *LuggageDesk) Handover(ctx context.Context, tag string, req HandoverRequ
 	}
 	l.mu.RUnlock()
 	if !ok {
-		return LuggageItem{}, fieldErr(ErrNotFound, "tag", "no bag with tag %q", tag)
+		return LuggageItem{}, fieldErr(dalil.ErrNotFound, "tag", "no bag with tag %q", tag)
 	}
 	if oi.Status == LuggageReturned {
 		return LuggageItem{}, fieldErr(ErrLuggageConflict, "tag", "bag %s was already handed over", tag)
@@ -461,7 +462,7 @@ func (l *LuggageDesk) changeItem(ctx context.Context, tag string, fn func(it *Lu
 	old, ok := l.items[tag]
 	l.mu.RUnlock()
 	if !ok {
-		return LuggageItem{}, fieldErr(ErrNotFound, "tag", "no bag with tag %q", tag)
+		return LuggageItem{}, fieldErr(dalil.ErrNotFound, "tag", "no bag with tag %q", tag)
 	}
 	it := cloneItem(old)
 	now := l.d.Now().UTC()
@@ -480,7 +481,7 @@ func (l *LuggageDesk) commitItem(ctx context.Context, it *LuggageItem) error {
 	if err != nil {
 		return err
 	}
-	if err := l.d.Store.PutRecords(ctx, KindLuggage, []Record{{ID: it.Tag, Data: data}}); err != nil {
+	if err := l.d.Store.PutRecords(ctx, KindLuggage, []dalil.Record{{ID: it.Tag, Data: data}}); err != nil {
 		return fmt.Errorf("store bag %s: %w", it.Tag, err)
 	}
 	l.mu.Lock()
@@ -494,7 +495,7 @@ func (l *LuggageDesk) commitFound(ctx context.Context, f *FoundItem) error {
 	if err != nil {
 		return err
 	}
-	if err := l.d.Store.PutRecords(ctx, KindFound, []Record{{ID: f.ID, Data: data}}); err != nil {
+	if err := l.d.Store.PutRecords(ctx, KindFound, []dalil.Record{{ID: f.ID, Data: data}}); err != nil {
 		return fmt.Errorf("store found item %s: %w", f.ID, err)
 	}
 	l.mu.Lock()

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"testing"
 )
@@ -20,7 +21,7 @@ func TestLuggageWorkflowAndRestart(t *testing.T) {
 	w := newHDWorld(t)
 	l := hdLuggage(t, w)
 
-	if _, err := l.Register(ctx, LuggageRequest{Tag: "BG-1", Owner: "NOBODY"}, "op"); !errors.Is(err, ErrNotFound) {
+	if _, err := l.Register(ctx, LuggageRequest{Tag: "BG-1", Owner: "NOBODY"}, "op"); !errors.Is(err, dalil.ErrNotFound) {
 		t.Fatalf("unknown owner: %v", err)
 	}
 	if _, err := l.Register(ctx, LuggageRequest{Tag: " - ", Owner: "M1"}, "op"); !errors.Is(err, ErrInvalidLuggage) {
@@ -36,7 +37,7 @@ func TestLuggageWorkflowAndRestart(t *testing.T) {
 	if bag.Tag != "BG123456" || bag.Status != LuggageRegistered {
 		t.Fatalf("bag = %+v", bag)
 	}
-	if d, ok := w.reg.Device("lt-9"); !ok || d.Luggage != "BG123456" || d.Kind != DeviceLuggageTag {
+	if d, ok := w.reg.Device("lt-9"); !ok || d.Luggage != "BG123456" || d.Kind != dalil.DeviceLuggageTag {
 		t.Fatalf("tracker not bound: %+v %v", d, ok)
 	}
 	other, _ := l.Register(ctx, LuggageRequest{Tag: "BG-2", Owner: "M2", Description: "black backpack"}, "op")

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,7 +24,7 @@ type WebhookConfig struct {
 	// separation_clear, outside_camp_night). Each is stored as it is
 	// published: a kind the engine raises (camp_enter, …) would put a store
 	// write on the ingest path.
-	Kinds []EventKind
+	Kinds []dalil.EventKind
 	// QueueSize bounds the events held in memory. Beyond it events wait in
 	// the store only and are loaded, oldest first, as the queue drains; only
 	// an event the store could not take is dropped (and counted) when the
@@ -48,7 +49,7 @@ type WebhookConfig struct {
 // 10 s per attempt, 2 workers, 2 s per store call.
 func DefaultWebhookConfig() WebhookConfig {
 	return WebhookConfig{
-		Kinds:     []EventKind{EventCase, EventSeparation, EventRejoined, EventOutsideCamp},
+		Kinds:     []dalil.EventKind{dalil.EventCase, dalil.EventSeparation, dalil.EventRejoined, dalil.EventOutsideCamp},
 		QueueSize: 1024, MaxAttempts: 8, InitialBackoff: time.Second, MaxBackoff: 5 * time.Minute,
 		Timeout: 10 * time.Second, Workers: 2, StoreTimeout: 2 * time.Second,
 	}
@@ -59,7 +60,7 @@ type WebhookDeps struct {
 	// Store keeps every event (records of kind "webhook") from Publish until
 	// it is delivered or given up, so a restart or a crash loses nothing.
 	// Required.
-	Store RecordStore
+	Store dalil.RecordStore
 	// Client may be nil: the notifier builds one that follows no redirects.
 	Client *http.Client
 	Logger *slog.Logger
@@ -69,10 +70,10 @@ type WebhookDeps struct {
 type WebhookPayload struct {
 	// ID identifies the event: the same on every retry and after a restart
 	// (it is the store record's id), so receivers de-duplicate on it.
-	ID     string    `json:"id"`
-	Type   EventKind `json:"type"`
-	SentAt time.Time `json:"sent_at"`
-	Event  Event     `json:"event"`
+	ID     string          `json:"id"`
+	Type   dalil.EventKind `json:"type"`
+	SentAt time.Time       `json:"sent_at"`
+	Event  dalil.Event     `json:"event"`
 }
 
 // WebhookStats counts deliveries.
@@ -167,7 +168,7 @@ func NewWebhookNotifier(cfg WebhookConfig, deps WebhookDeps) (*WebhookNotifier, 
 // and the alert monitor, never from ingest. If the write fails (or takes
 // longer than StoreTimeout) the event is logged and delivered from memory
 // only: a store outage must not hold up the publishers.
-func (n *WebhookNotifier) Publish(u Update) {
+func (n *WebhookNotifier) Publish(u dalil.Update) {
 	if u.Event == nil || !slices.Contains(n.cfg.Kinds, u.Event.Kind) {
 		return
 	}

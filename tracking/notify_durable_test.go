@@ -2,6 +2,7 @@ package tracking_test
 
 import (
 	"context"
+	"dalil"
 	"encoding/json"
 	"errors"
 	"io"
@@ -100,7 +101,7 @@ func openHookStore(t *testing.T, dir string) *embedded.Store {
 // startNotifier runs a notifier with fast, bounded retries and one worker
 // (so that delivery order is enqueue order). stop ends Run and waits for it,
 // as the server does at shutdown.
-func startNotifier(t *testing.T, st tracking.RecordStore, url string, tune func(*tracking.WebhookConfig)) (n *tracking.WebhookNotifier, stop func()) {
+func startNotifier(t *testing.T, st dalil.RecordStore, url string, tune func(*tracking.WebhookConfig)) (n *tracking.WebhookNotifier, stop func()) {
 	t.Helper()
 	cfg := tracking.DefaultWebhookConfig()
 	cfg.URL, cfg.Secret, cfg.Workers = url, hookSecret, 1
@@ -130,12 +131,12 @@ func startNotifier(t *testing.T, st tracking.RecordStore, url string, tune func(
 	return n, stop
 }
 
-func caseEvent(id string) tracking.Update {
-	return tracking.Update{Event: &tracking.Event{Kind: tracking.EventCase, Case: id, Pilgrim: "M1", Detail: "located: located"}}
+func caseEvent(id string) dalil.Update {
+	return dalil.Update{Event: &dalil.Event{Kind: dalil.EventCase, Case: id, Pilgrim: "M1", Detail: "located: located"}}
 }
 
 // pending lists the stored webhook events, oldest first.
-func pending(t *testing.T, st tracking.RecordStore) []tracking.WebhookPayload {
+func pending(t *testing.T, st dalil.RecordStore) []tracking.WebhookPayload {
 	t.Helper()
 	var out []tracking.WebhookPayload
 	err := st.ScanRecords(context.Background(), tracking.KindWebhook, func(id string, data []byte) error {
@@ -156,7 +157,7 @@ func pending(t *testing.T, st tracking.RecordStore) []tracking.WebhookPayload {
 }
 
 // stored counts the webhook records, readable or not.
-func stored(t *testing.T, st tracking.RecordStore) int {
+func stored(t *testing.T, st dalil.RecordStore) int {
 	t.Helper()
 	n := 0
 	if err := st.ScanRecords(context.Background(), tracking.KindWebhook, func(string, []byte) error { n++; return nil }); err != nil {
@@ -276,7 +277,7 @@ func TestWebhookShutdownKeepsInFlightEvent(t *testing.T) {
 
 // noDeleteStore loses every delete: a crash between the gateway's 2xx and
 // the delete.
-type noDeleteStore struct{ tracking.RecordStore }
+type noDeleteStore struct{ dalil.RecordStore }
 
 func (noDeleteStore) DeleteRecord(context.Context, string, string) error {
 	return errors.New("disk gone")
@@ -349,7 +350,7 @@ func TestWebhookBacklogBeyondQueueKeepsOrder(t *testing.T) {
 	st := openHookStore(t, t.TempDir())
 	defer st.Close()
 	// A record a previous version left that does not decode; its id sorts first.
-	if err := st.PutRecords(context.Background(), tracking.KindWebhook, []tracking.Record{{ID: "00000000000000000000-000000", Data: []byte("{not json")}}); err != nil {
+	if err := st.PutRecords(context.Background(), tracking.KindWebhook, []dalil.Record{{ID: "00000000000000000000-000000", Data: []byte("{not json")}}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := tracking.DefaultWebhookConfig()
@@ -437,9 +438,9 @@ func TestWebhookConcurrentPublishDeliversEachOnce(t *testing.T) {
 
 // lateStore stores records but reports failure: a commit that outlived its
 // timeout.
-type lateStore struct{ tracking.RecordStore }
+type lateStore struct{ dalil.RecordStore }
 
-func (s lateStore) PutRecords(ctx context.Context, kind string, recs []tracking.Record) error {
+func (s lateStore) PutRecords(ctx context.Context, kind string, recs []dalil.Record) error {
 	if err := s.RecordStore.PutRecords(ctx, kind, recs); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,7 +37,7 @@ type webhookItem struct {
 // (and, at start, those a previous run left) into memory in id order as the
 // queue drains. An event the store could not take lives in memory only.
 type webhookQueue struct {
-	store   RecordStore
+	store   dalil.RecordStore
 	limit   int
 	timeout time.Duration    // one store call
 	retry   [2]time.Duration // the loader's backoff after a failed load: first, most
@@ -64,7 +65,7 @@ type webhookQueue struct {
 	seq      uint64
 }
 
-func newWebhookQueue(st RecordStore, cfg WebhookConfig, log *slog.Logger, count *webhookCounters) *webhookQueue {
+func newWebhookQueue(st dalil.RecordStore, cfg WebhookConfig, log *slog.Logger, count *webhookCounters) *webhookQueue {
 	return &webhookQueue{
 		store: st, limit: cfg.QueueSize, timeout: cfg.StoreTimeout, log: log, count: count,
 		retry: [2]time.Duration{cfg.InitialBackoff, cfg.MaxBackoff},
@@ -119,7 +120,7 @@ func (q *webhookQueue) persist(p WebhookPayload) bool {
 	if err == nil {
 		// Publish has no context; the timeout bounds a store that hangs.
 		ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
-		err = q.store.PutRecords(ctx, KindWebhook, []Record{{ID: p.ID, Data: data}})
+		err = q.store.PutRecords(ctx, KindWebhook, []dalil.Record{{ID: p.ID, Data: data}})
 		cancel()
 	}
 	if err != nil {
@@ -165,7 +166,7 @@ func (q *webhookQueue) finish(ctx context.Context, it webhookItem) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), q.timeout)
 	err := q.store.DeleteRecord(dctx, KindWebhook, it.p.ID)
 	cancel()
-	if it.durable && err != nil && !errors.Is(err, ErrNotFound) {
+	if it.durable && err != nil && !errors.Is(err, dalil.ErrNotFound) {
 		q.count.storeErrors.Add(1)
 		q.log.Warn("webhook: cannot remove a finished event from the store; it will be sent again after a restart",
 			"id", it.p.ID, "err", err)
@@ -242,16 +243,16 @@ func (q *webhookQueue) fill(ctx context.Context) error {
 	// Scanning from the start re-reads only the few events memory holds
 	// (skipped below); it finds every stored event, however its write raced
 	// this load.
-	var got []Record
+	var got []dalil.Record
 	err := q.store.ScanRecords(ctx, KindWebhook, func(id string, data []byte) error {
 		q.mu.Lock()
 		_, held := q.held[id]
 		q.mu.Unlock()
 		if !held {
-			got = append(got, Record{ID: id, Data: slices.Clone(data)})
+			got = append(got, dalil.Record{ID: id, Data: slices.Clone(data)})
 		}
 		if len(got) >= room {
-			return ErrStopScan
+			return dalil.ErrStopScan
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -56,14 +57,14 @@ func TestWebhookSignedRetriedDelivered(t *testing.T) {
 	defer cancel()
 	go n.Run(ctx)
 
-	n.Publish(Update{State: &LiveState{Device: "x"}})                     // positions are not sent
-	n.Publish(Update{Event: &Event{Kind: EventCampEnter, Pilgrim: "M1"}}) // nor routine events
-	n.Publish(Update{Event: &Event{Kind: EventCase, Case: "C000001", Pilgrim: "M1", Detail: "located: located"}})
+	n.Publish(dalil.Update{State: &dalil.LiveState{Device: "x"}})                           // positions are not sent
+	n.Publish(dalil.Update{Event: &dalil.Event{Kind: dalil.EventCampEnter, Pilgrim: "M1"}}) // nor routine events
+	n.Publish(dalil.Update{Event: &dalil.Event{Kind: dalil.EventCase, Case: "C000001", Pilgrim: "M1", Detail: "located: located"}})
 	hdWaitFor(t, "delivery", func() bool { return n.Stats().Delivered == 1 })
 	hdWaitFor(t, "the delivered event removed from the store", func() bool { return len(webhookRecords(st)) == 0 })
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 1 || got[0].Event.Case != "C000001" || got[0].Type != EventCase {
+	if len(got) != 1 || got[0].Event.Case != "C000001" || got[0].Type != dalil.EventCase {
 		t.Fatalf("delivered %+v", got)
 	}
 	if len(ids) != 3 || ids[0] != ids[2] || ids[0] == "" || ids[0] != got[0].ID || deliveryIDs[0] != ids[0] {
@@ -94,7 +95,7 @@ func TestWebhookStoreDownDeliversFromMemory(t *testing.T) {
 	}
 	// Not running yet: the queue fills, then events are dropped, never blocking.
 	for range 10 {
-		n.Publish(Update{Event: &Event{Kind: EventSeparation, Pilgrim: "M1", Group: "G1"}})
+		n.Publish(dalil.Update{Event: &dalil.Event{Kind: dalil.EventSeparation, Pilgrim: "M1", Group: "G1"}})
 	}
 	if s := n.Stats(); s.Dropped != 6 || s.StoreErrors != 10 {
 		t.Fatalf("stats = %+v, want 6 dropped and 10 store errors", s)

@@ -1,5 +1,7 @@
 package tracking
 
+import "dalil"
+
 // Pilgrim is one registered pilgrim. PID is the pilgrim ID issued after payment.
 type Pilgrim struct {
 	PID         string   `json:"pid"`
@@ -20,7 +22,7 @@ type Pilgrim struct {
 	Devices     []string `json:"devices,omitempty"`
 	// DeviceKinds, when set, has one entry per Devices entry: the kind of
 	// that device. Import fills it; a missing entry means DevicePhone.
-	DeviceKinds []DeviceKind `json:"device_kinds,omitempty"`
+	DeviceKinds []dalil.DeviceKind `json:"device_kinds,omitempty"`
 }
 
 // Group is an agency group of 100–300 pilgrims split among guides, or one guide's ~44.

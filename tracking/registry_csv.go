@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"dalil"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -301,17 +302,17 @@ func checkPhone(s string) error {
 // ParseDeviceRef parses one entry of the devices column: "[kind:]id". The
 // kinds are phone, wristband (or band) and tag (or luggage-tag, a luggage
 // tag); an entry without a prefix is a phone.
-func ParseDeviceRef(ref string) (id string, kind DeviceKind, err error) {
-	kind = DevicePhone
+func ParseDeviceRef(ref string) (id string, kind dalil.DeviceKind, err error) {
+	kind = dalil.DevicePhone
 	id = ref
 	if prefix, rest, ok := strings.Cut(ref, ":"); ok {
 		switch strings.ToLower(strings.TrimSpace(prefix)) {
 		case "phone":
-			kind = DevicePhone
+			kind = dalil.DevicePhone
 		case "wristband", "band":
-			kind = DeviceWristband
+			kind = dalil.DeviceWristband
 		case "tag", "luggage-tag", "luggage":
-			kind = DeviceLuggageTag
+			kind = dalil.DeviceLuggageTag
 		default:
 			return "", "", fmt.Errorf("device %q: unknown kind %q (want phone, wristband or tag)", ref, prefix)
 		}
@@ -324,11 +325,11 @@ func ParseDeviceRef(ref string) (id string, kind DeviceKind, err error) {
 }
 
 // FormatDeviceRef is the inverse of ParseDeviceRef.
-func FormatDeviceRef(id string, kind DeviceKind) string {
+func FormatDeviceRef(id string, kind dalil.DeviceKind) string {
 	switch kind {
-	case DeviceWristband:
+	case dalil.DeviceWristband:
 		return "wristband:" + id
-	case DeviceLuggageTag:
+	case dalil.DeviceLuggageTag:
 		return "tag:" + id
 	}
 	return "phone:" + id
@@ -349,7 +350,7 @@ func WritePilgrimsCSV(w io.Writer, ps []Pilgrim) error {
 			if k > 0 {
 				devs.WriteByte(';')
 			}
-			kind := DevicePhone
+			kind := dalil.DevicePhone
 			if k < len(p.DeviceKinds) && p.DeviceKinds[k] != "" {
 				kind = p.DeviceKinds[k]
 			}

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"bytes"
+	"dalil"
 	"errors"
 	"reflect"
 	"strings"
@@ -22,10 +23,10 @@ func TestReadPilgrimsCSV(t *testing.T) {
 		{PID: "BD1000001", TrackingNo: "N10000001", Passport: "A01234567", NameEN: "Md. Abdul Karim", NameBN: "মোঃ আব্দুল করিম",
 			Gender: "M", BirthYear: 1960, Phone: "+8801712345678", Nationality: "BD", Agency: "Al-Noor Hajj Kafela", Group: "G1",
 			GuidePID: "BD1000001", MahramPID: "BD1000002", Camp: "mina-001", Tent: "mina-001/1",
-			Devices: []string{"351234567890123", "WB00000001"}, DeviceKinds: []DeviceKind{DevicePhone, DeviceWristband}},
+			Devices: []string{"351234567890123", "WB00000001"}, DeviceKinds: []dalil.DeviceKind{dalil.DevicePhone, dalil.DeviceWristband}},
 		{PID: "BD1000002", NameEN: "Mosammat Fatema Begum", NameBN: "মোছাম্মৎ ফাতেমা বেগম", Gender: "F", BirthYear: 1964,
 			Phone: "01712-345679", Nationality: "BD", Agency: "Al-Noor Hajj Kafela", Group: "G1", MahramPID: "BD1000001",
-			Camp: "mina-001", Tent: "mina-001/2", Devices: []string{"WB00000002"}, DeviceKinds: []DeviceKind{DevicePhone}},
+			Camp: "mina-001", Tent: "mina-001/2", Devices: []string{"WB00000002"}, DeviceKinds: []dalil.DeviceKind{dalil.DevicePhone}},
 	}
 	if !reflect.DeepEqual(ps, want) {
 		t.Fatalf("pilgrims\n got %+v\nwant %+v", ps, want)
@@ -44,7 +45,7 @@ func TestReadPilgrimsCSVColumnsInAnyOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ps) != 1 || ps[0].PID != "X1" || ps[0].NameEN != "Ali Akbar" || ps[0].DeviceKinds[0] != DeviceWristband {
+	if len(ps) != 1 || ps[0].PID != "X1" || ps[0].NameEN != "Ali Akbar" || ps[0].DeviceKinds[0] != dalil.DeviceWristband {
 		t.Fatalf("got %+v", ps)
 	}
 }

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"fmt"
 )
 
@@ -12,7 +13,7 @@ import (
 // A store failure between the two leaves bag-bound devices written and
 // pilgrim-bound ones not; they are not in memory either, and the same call
 // again completes the import. rs may be nil.
-func (r *Registry) PutDevices(ctx context.Context, rs RecordStore, ds []Device) error {
+func (r *Registry) PutDevices(ctx context.Context, rs dalil.RecordStore, ds []dalil.Device) error {
 	for _, d := range ds {
 		if err := checkIDText(d.ID); err != nil {
 			return fmt.Errorf("device id %q: %w", d.ID, err)
@@ -44,7 +45,7 @@ func (r *Registry) PutDevices(ctx context.Context, rs RecordStore, ds []Device) 
 			p, ok := pilgrim(d.Pilgrim)
 			if !ok {
 				r.mu.RUnlock()
-				return fmt.Errorf("device %s: pilgrim %q: %w", d.ID, d.Pilgrim, ErrNotFound)
+				return fmt.Errorf("device %s: pilgrim %q: %w", d.ID, d.Pilgrim, dalil.ErrNotFound)
 			}
 			changed[p.PID] = withDevice(&p, d.ID, d.Kind)
 		}
@@ -61,7 +62,7 @@ func (r *Registry) PutDevices(ctx context.Context, rs RecordStore, ds []Device) 
 	}
 
 	if rs != nil {
-		if err := putJSON(ctx, rs, KindDevice, ds, func(d *Device) string { return d.ID }); err != nil {
+		if err := putJSON(ctx, rs, KindDevice, ds, func(d *dalil.Device) string { return d.ID }); err != nil {
 			return err
 		}
 		if err := putJSON(ctx, rs, KindPilgrim, ps, func(p *Pilgrim) string { return p.PID }); err != nil {

@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"dalil"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -181,13 +182,13 @@ func (g *registryGen) identify(i int) {
 	hasBand := !hasPhone || g.chance(0.6)
 	if hasPhone {
 		p.Devices = append(p.Devices, g.uniqueDeviceID(g.phoneID))
-		p.DeviceKinds = append(p.DeviceKinds, DevicePhone)
+		p.DeviceKinds = append(p.DeviceKinds, dalil.DevicePhone)
 	} else {
 		p.Phone = "" // no phone of their own
 	}
 	if hasBand {
 		p.Devices = append(p.Devices, g.uniqueDeviceID(g.wristbandID))
-		p.DeviceKinds = append(p.DeviceKinds, DeviceWristband)
+		p.DeviceKinds = append(p.DeviceKinds, dalil.DeviceWristband)
 	}
 }
 

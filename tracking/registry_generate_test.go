@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"dalil"
 	"regexp"
 	"slices"
 	"strconv"
@@ -24,7 +25,7 @@ func TestGenerateRegistryDeviceIDs(t *testing.T) {
 			}
 			seen[id] = p.PID
 			switch p.DeviceKinds[j] {
-			case DevicePhone:
+			case dalil.DevicePhone:
 				if !imeiRE.MatchString(id) {
 					t.Fatalf("%s phone id %q is not a 15-digit IMEI-like number", p.PID, id)
 				}
@@ -33,7 +34,7 @@ func TestGenerateRegistryDeviceIDs(t *testing.T) {
 				}
 				n, _ := strconv.ParseUint(id[:14], 10, 64)
 				phones = append(phones, n)
-			case DeviceWristband:
+			case dalil.DeviceWristband:
 				if !bandRE.MatchString(id) {
 					t.Fatalf("%s wristband id %q", p.PID, id)
 				}

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,7 +52,7 @@ func (e *RowError) Error() string {
 type importPlan struct {
 	pilgrims []Pilgrim
 	groups   []Group
-	devices  []Device
+	devices  []dalil.Device
 	dropped  []string // device ids no longer listed by their re-imported pilgrim
 }
 
@@ -68,7 +69,7 @@ type importPlan struct {
 // the commit point because LoadRegistry trusts a device binding only when the
 // pilgrim lists the device, so a crash between the writes leaves the old
 // registry (plus, at worst, new empty groups).
-func (r *Registry) Import(ctx context.Context, rs RecordStore, ps []Pilgrim, gs []Group) error {
+func (r *Registry) Import(ctx context.Context, rs dalil.RecordStore, ps []Pilgrim, gs []Group) error {
 	r.wmu.Lock()
 	defer r.wmu.Unlock()
 
@@ -80,7 +81,7 @@ func (r *Registry) Import(ctx context.Context, rs RecordStore, ps []Pilgrim, gs 
 		if err := putJSON(ctx, rs, KindGroup, plan.groups, func(g *Group) string { return g.ID }); err != nil {
 			return err
 		}
-		if err := putJSON(ctx, rs, KindDevice, plan.devices, func(d *Device) string { return d.ID }); err != nil {
+		if err := putJSON(ctx, rs, KindDevice, plan.devices, func(d *dalil.Device) string { return d.ID }); err != nil {
 			return err
 		}
 		if err := putJSON(ctx, rs, KindPilgrim, plan.pilgrims, func(p *Pilgrim) string { return p.PID }); err != nil {
@@ -88,7 +89,7 @@ func (r *Registry) Import(ctx context.Context, rs RecordStore, ps []Pilgrim, gs 
 		}
 		for _, id := range plan.dropped {
 			// LoadRegistry ignores a stale binding anyway; this only tidies up.
-			if err := rs.DeleteRecord(ctx, KindDevice, id); err != nil && !errors.Is(err, ErrNotFound) {
+			if err := rs.DeleteRecord(ctx, KindDevice, id); err != nil && !errors.Is(err, dalil.ErrNotFound) {
 				return fmt.Errorf("drop device %s: %w", id, err)
 			}
 		}
@@ -156,7 +157,7 @@ func (r *Registry) planImport(ps []Pilgrim, gs []Group) (*importPlan, error) {
 		if len(p.DeviceKinds) > len(p.Devices) {
 			return nil, rowErr(i, "devices", "%d device kinds for %d devices", len(p.DeviceKinds), len(p.Devices))
 		}
-		kinds := make([]DeviceKind, len(p.Devices))
+		kinds := make([]dalil.DeviceKind, len(p.Devices))
 		for k, id := range p.Devices {
 			if err := checkIDText(id); err != nil {
 				return nil, rowErr(i, "devices", "device %q: %v", id, err)
@@ -185,12 +186,12 @@ func (r *Registry) planImport(ps []Pilgrim, gs []Group) (*importPlan, error) {
 			case exists:
 				kinds[k] = old.Kind
 			default:
-				kinds[k] = DevicePhone
+				kinds[k] = dalil.DevicePhone
 			}
 			if !validDeviceKind(kinds[k]) {
 				return nil, rowErr(i, "devices", "device %q has unknown kind %q", id, kinds[k])
 			}
-			d := Device{ID: id, Kind: kinds[k], Pilgrim: p.PID}
+			d := dalil.Device{ID: id, Kind: kinds[k], Pilgrim: p.PID}
 			if exists && old.Pilgrim == p.PID {
 				d.Luggage = old.Luggage
 			}
@@ -249,7 +250,7 @@ func (r *Registry) planImport(ps []Pilgrim, gs []Group) (*importPlan, error) {
 // PutDevice registers or rebinds one device: a luggage tag bound to a bag, a
 // replacement wristband. A device bound to a pilgrim is added to that
 // pilgrim's devices and removed from its previous pilgrim's. rs may be nil.
-func (r *Registry) PutDevice(ctx context.Context, rs RecordStore, d Device) error {
+func (r *Registry) PutDevice(ctx context.Context, rs dalil.RecordStore, d dalil.Device) error {
 	if err := checkIDText(d.ID); err != nil {
 		return fmt.Errorf("device id %q: %w", d.ID, err)
 	}
@@ -268,7 +269,7 @@ func (r *Registry) PutDevice(ctx context.Context, rs RecordStore, d Device) erro
 		p, ok := r.pilgrims[d.Pilgrim]
 		if !ok {
 			r.mu.RUnlock()
-			return fmt.Errorf("device %s: pilgrim %q: %w", d.ID, d.Pilgrim, ErrNotFound)
+			return fmt.Errorf("device %s: pilgrim %q: %w", d.ID, d.Pilgrim, dalil.ErrNotFound)
 		}
 		np := withDevice(p, d.ID, d.Kind)
 		changed = append(changed, np)
@@ -281,7 +282,7 @@ func (r *Registry) PutDevice(ctx context.Context, rs RecordStore, d Device) erro
 	r.mu.RUnlock()
 
 	if rs != nil {
-		if err := putJSON(ctx, rs, KindDevice, []Device{d}, func(d *Device) string { return d.ID }); err != nil {
+		if err := putJSON(ctx, rs, KindDevice, []dalil.Device{d}, func(d *dalil.Device) string { return d.ID }); err != nil {
 			return err
 		}
 		if len(changed) > 0 {
@@ -301,7 +302,7 @@ func (r *Registry) PutDevice(ctx context.Context, rs RecordStore, d Device) erro
 	return nil
 }
 
-func withDevice(p *Pilgrim, id string, kind DeviceKind) Pilgrim {
+func withDevice(p *Pilgrim, id string, kind dalil.DeviceKind) Pilgrim {
 	np := clonePilgrim(p)
 	np.DeviceKinds = alignedKinds(&np)
 	if k := slices.Index(np.Devices, id); k >= 0 {
@@ -324,10 +325,10 @@ func withoutDevice(p *Pilgrim, id string) Pilgrim {
 }
 
 // alignedKinds returns DeviceKinds padded with phone to the length of Devices.
-func alignedKinds(p *Pilgrim) []DeviceKind {
+func alignedKinds(p *Pilgrim) []dalil.DeviceKind {
 	ks := slices.Clone(p.DeviceKinds)
 	for len(ks) < len(p.Devices) {
-		ks = append(ks, DevicePhone)
+		ks = append(ks, dalil.DevicePhone)
 	}
 	return ks[:len(p.Devices)]
 }
@@ -336,7 +337,7 @@ func alignedKinds(p *Pilgrim) []DeviceKind {
 // bound to a pilgrim counts only if that pilgrim lists the device (the
 // pilgrim record is the commit point of an import); a device a pilgrim lists
 // without a record of its own is rebuilt from the pilgrim's DeviceKinds.
-func LoadRegistry(ctx context.Context, rs RecordStore) (*Registry, error) {
+func LoadRegistry(ctx context.Context, rs dalil.RecordStore) (*Registry, error) {
 	r := NewRegistry()
 	var groups []Group
 	err := rs.ScanRecords(ctx, KindGroup, func(id string, data []byte) error {
@@ -369,9 +370,9 @@ func LoadRegistry(ctx context.Context, rs RecordStore) (*Registry, error) {
 			listed[id] = pilgrims[i].PID
 		}
 	}
-	devs := make(map[string]Device)
+	devs := make(map[string]dalil.Device)
 	err = rs.ScanRecords(ctx, KindDevice, func(id string, data []byte) error {
-		var d Device
+		var d dalil.Device
 		if err := json.Unmarshal(data, &d); err != nil {
 			return fmt.Errorf("device %s: %w", id, err)
 		}
@@ -388,11 +389,11 @@ func LoadRegistry(ctx context.Context, rs RecordStore) (*Registry, error) {
 		p := &pilgrims[i]
 		for k, id := range p.Devices {
 			if _, ok := devs[id]; !ok {
-				devs[id] = Device{ID: id, Kind: p.DeviceKinds[k], Pilgrim: p.PID}
+				devs[id] = dalil.Device{ID: id, Kind: p.DeviceKinds[k], Pilgrim: p.PID}
 			}
 		}
 	}
-	ds := make([]Device, 0, len(devs))
+	ds := make([]dalil.Device, 0, len(devs))
 	for _, d := range devs {
 		ds = append(ds, d)
 	}
@@ -400,17 +401,17 @@ func LoadRegistry(ctx context.Context, rs RecordStore) (*Registry, error) {
 	return r, nil
 }
 
-func putJSON[T any](ctx context.Context, rs RecordStore, kind string, items []T, id func(*T) string) error {
+func putJSON[T any](ctx context.Context, rs dalil.RecordStore, kind string, items []T, id func(*T) string) error {
 	if len(items) == 0 {
 		return nil
 	}
-	recs := make([]Record, len(items))
+	recs := make([]dalil.Record, len(items))
 	for i := range items {
 		data, err := json.Marshal(&items[i])
 		if err != nil {
 			return fmt.Errorf("encode %s %s: %w", kind, id(&items[i]), err)
 		}
-		recs[i] = Record{ID: id(&items[i]), Data: data}
+		recs[i] = dalil.Record{ID: id(&items[i]), Data: data}
 	}
 	if err := rs.PutRecords(ctx, kind, recs); err != nil {
 		return fmt.Errorf("write %d %s records: %w", len(recs), kind, err)
@@ -434,6 +435,6 @@ func checkIDText(id string) error {
 	return nil
 }
 
-func validDeviceKind(k DeviceKind) bool {
-	return k == DevicePhone || k == DeviceWristband || k == DeviceLuggageTag
+func validDeviceKind(k dalil.DeviceKind) bool {
+	return k == dalil.DevicePhone || k == dalil.DeviceWristband || k == dalil.DeviceLuggageTag
 }

@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"dalil"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -96,25 +97,25 @@ func (r *Registry) Members(groupID string) []Pilgrim {
 }
 
 // Device returns the device with that unique id.
-func (r *Registry) Device(id string) (Device, bool) {
+func (r *Registry) Device(id string) (dalil.Device, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	d, ok := r.devices[id]
 	if !ok {
-		return Device{}, false
+		return dalil.Device{}, false
 	}
 	return d.Device, true
 }
 
 // Devices returns the devices of a pilgrim in the order the registry lists them.
-func (r *Registry) Devices(pid string) []Device {
+func (r *Registry) Devices(pid string) []dalil.Device {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	p, ok := r.pilgrims[pid]
 	if !ok {
 		return nil
 	}
-	out := make([]Device, 0, len(p.Devices))
+	out := make([]dalil.Device, 0, len(p.Devices))
 	for _, id := range p.Devices {
 		if d, ok := r.devices[id]; ok {
 			out = append(out, d.Device)
@@ -138,7 +139,7 @@ func (r *Registry) Each(fn func(Pilgrim) bool) {
 // deviceOwner is what the engine needs about a device on every ping, in one
 // read-locked lookup without allocating.
 type deviceOwner struct {
-	kind    DeviceKind
+	kind    dalil.DeviceKind
 	pilgrim string
 	luggage string
 	group   string
@@ -147,7 +148,7 @@ type deviceOwner struct {
 // devEntry is a device with its pilgrim's group, so that the engine's
 // per-ping lookup is one map access without pointer chasing.
 type devEntry struct {
-	Device
+	dalil.Device
 	group string
 }
 
@@ -162,7 +163,7 @@ func (r *Registry) owner(id string) (deviceOwner, bool) {
 }
 
 // entry builds a device's entry; r.mu is held.
-func (r *Registry) entry(d Device) devEntry {
+func (r *Registry) entry(d dalil.Device) devEntry {
 	e := devEntry{Device: d}
 	if p, ok := r.pilgrims[d.Pilgrim]; ok && d.Pilgrim != "" {
 		e.group = p.Group
@@ -172,7 +173,7 @@ func (r *Registry) entry(d Device) devEntry {
 
 // apply puts validated pilgrims, groups and devices into memory and removes
 // dropped device ids. The caller has written them to the store already.
-func (r *Registry) apply(ps []Pilgrim, gs []Group, ds []Device, dropped []string) {
+func (r *Registry) apply(ps []Pilgrim, gs []Group, ds []dalil.Device, dropped []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i := range gs {

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"reflect"
 	"regexp"
@@ -21,9 +22,9 @@ func testLayout(t testing.TB) *geo.Layout {
 func smallRegistryRows() ([]Pilgrim, []Group) {
 	ps := []Pilgrim{
 		{PID: "A1", NameEN: "Md. Abdul Karim", Gender: "M", Group: "G1", GuidePID: "A1", MahramPID: "A2", Agency: "Ag",
-			Devices: []string{"ph-a1", "wb-a1"}, DeviceKinds: []DeviceKind{DevicePhone, DeviceWristband}},
+			Devices: []string{"ph-a1", "wb-a1"}, DeviceKinds: []dalil.DeviceKind{dalil.DevicePhone, dalil.DeviceWristband}},
 		{PID: "A2", NameEN: "Mst. Fatema Begum", Gender: "F", Group: "G1", GuidePID: "A1", MahramPID: "A1", Agency: "Ag",
-			Devices: []string{"wb-a2"}, DeviceKinds: []DeviceKind{DeviceWristband}},
+			Devices: []string{"wb-a2"}, DeviceKinds: []dalil.DeviceKind{dalil.DeviceWristband}},
 		{PID: "A3", NameEN: "Ali Akbar", Gender: "M", Group: "G2", Agency: "Ag", Devices: []string{"ph-a3"}},
 	}
 	return ps, []Group{{ID: "G1", Agency: "Ag", GuidePID: "A1", Name: "Ag group 1"}}
@@ -40,10 +41,10 @@ func TestImportAndLoadRegistry(t *testing.T) {
 	if reg.Len() != 3 {
 		t.Fatalf("Len = %d", reg.Len())
 	}
-	if d, ok := reg.Device("wb-a1"); !ok || d.Kind != DeviceWristband || d.Pilgrim != "A1" {
+	if d, ok := reg.Device("wb-a1"); !ok || d.Kind != dalil.DeviceWristband || d.Pilgrim != "A1" {
 		t.Fatalf("device wb-a1 = %+v %v", d, ok)
 	}
-	if d, _ := reg.Device("ph-a3"); d.Kind != DevicePhone {
+	if d, _ := reg.Device("ph-a3"); d.Kind != dalil.DevicePhone {
 		t.Fatalf("a device without a kind is a phone: %+v", d)
 	}
 	if g, ok := reg.Group("G2"); !ok || g.Agency != "Ag" {
@@ -98,7 +99,7 @@ func TestImportIsAllOrNothing(t *testing.T) {
 		{"empty PID", func(p []Pilgrim) []Pilgrim { p[0].PID = ""; return p }, "pid", 0},
 		{"device twice", func(p []Pilgrim) []Pilgrim { p[2].Devices = []string{"wb-a2"}; return p }, "devices", 2},
 		{"bad birth year", func(p []Pilgrim) []Pilgrim { p[2].BirthYear = 1066; return p }, "birth_year", 2},
-		{"bad kind", func(p []Pilgrim) []Pilgrim { p[2].DeviceKinds = []DeviceKind{"watch"}; return p }, "devices", 2},
+		{"bad kind", func(p []Pilgrim) []Pilgrim { p[2].DeviceKinds = []dalil.DeviceKind{"watch"}; return p }, "devices", 2},
 	}
 	for _, c := range bad {
 		t.Run(c.name, func(t *testing.T) {
@@ -118,10 +119,10 @@ func TestImportIsAllOrNothing(t *testing.T) {
 			if p, _ := reg.Pilgrim("A1"); strings.Contains(p.NameEN, "changed") {
 				t.Fatal("a failed import changed a pilgrim")
 			}
-			if _, err := st.GetRecord(ctx, KindPilgrim, "NEW"); !errors.Is(err, ErrNotFound) {
+			if _, err := st.GetRecord(ctx, KindPilgrim, "NEW"); !errors.Is(err, dalil.ErrNotFound) {
 				t.Fatal("a failed import wrote to the store")
 			}
-			if _, err := st.GetRecord(ctx, KindDevice, "ph-new"); !errors.Is(err, ErrNotFound) {
+			if _, err := st.GetRecord(ctx, KindDevice, "ph-new"); !errors.Is(err, dalil.ErrNotFound) {
 				t.Fatal("a failed import wrote a device")
 			}
 		})
@@ -133,7 +134,7 @@ func TestImportIsAllOrNothing(t *testing.T) {
 	ps2[0].NameEN = "Renamed"
 	ps2[0].Devices, ps2[0].DeviceKinds = []string{"ph-a1"}, nil
 	st.failPutKind = map[string]bool{KindPilgrim: true}
-	if err := reg.Import(ctx, st, ps2, nil); !errors.Is(err, ErrUnavailable) {
+	if err := reg.Import(ctx, st, ps2, nil); !errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("import with a failing store = %v", err)
 	}
 	st.failPutKind = nil
@@ -159,7 +160,7 @@ func TestReimportUpdatesInPlace(t *testing.T) {
 	}
 	// A3 changes name, moves to G1 and swaps his phone for a wristband.
 	upd := []Pilgrim{{PID: "A3", NameEN: "Ali Akbar Khan", Gender: "M", Group: "G1", GuidePID: "A1", Agency: "Ag",
-		Devices: []string{"wristband-a3"}, DeviceKinds: []DeviceKind{DeviceWristband}}}
+		Devices: []string{"wristband-a3"}, DeviceKinds: []dalil.DeviceKind{dalil.DeviceWristband}}}
 	if err := reg.Import(ctx, st, upd, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -211,11 +212,11 @@ func TestPutDevice(t *testing.T) {
 	if err := reg.Import(ctx, st, ps, gs); err != nil {
 		t.Fatal(err)
 	}
-	if err := reg.PutDevice(ctx, st, Device{ID: "TAG9", Kind: DeviceLuggageTag, Luggage: "BAG9"}); err != nil {
+	if err := reg.PutDevice(ctx, st, dalil.Device{ID: "TAG9", Kind: dalil.DeviceLuggageTag, Luggage: "BAG9"}); err != nil {
 		t.Fatal(err)
 	}
 	// A replacement wristband moves from A2 to A3.
-	if err := reg.PutDevice(ctx, st, Device{ID: "wb-a2", Kind: DeviceWristband, Pilgrim: "A3"}); err != nil {
+	if err := reg.PutDevice(ctx, st, dalil.Device{ID: "wb-a2", Kind: dalil.DeviceWristband, Pilgrim: "A3"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range []*Registry{reg, mustLoad(t, st)} {
@@ -225,19 +226,19 @@ func TestPutDevice(t *testing.T) {
 		if p, _ := r.Pilgrim("A2"); len(p.Devices) != 0 {
 			t.Fatalf("A2 still lists %v", p.Devices)
 		}
-		if p, _ := r.Pilgrim("A3"); !slices.Equal(p.Devices, []string{"ph-a3", "wb-a2"}) || p.DeviceKinds[1] != DeviceWristband {
+		if p, _ := r.Pilgrim("A3"); !slices.Equal(p.Devices, []string{"ph-a3", "wb-a2"}) || p.DeviceKinds[1] != dalil.DeviceWristband {
 			t.Fatalf("A3 = %+v", p)
 		}
 	}
-	if err := reg.PutDevice(ctx, st, Device{ID: "x", Kind: DevicePhone, Pilgrim: "nobody"}); !errors.Is(err, ErrNotFound) {
+	if err := reg.PutDevice(ctx, st, dalil.Device{ID: "x", Kind: dalil.DevicePhone, Pilgrim: "nobody"}); !errors.Is(err, dalil.ErrNotFound) {
 		t.Fatalf("binding to an unknown pilgrim: %v", err)
 	}
-	if err := reg.PutDevice(ctx, st, Device{ID: "x", Kind: DevicePhone}); err == nil {
+	if err := reg.PutDevice(ctx, st, dalil.Device{ID: "x", Kind: dalil.DevicePhone}); err == nil {
 		t.Fatal("an unbound device was accepted")
 	}
 }
 
-func mustLoad(t *testing.T, rs RecordStore) *Registry {
+func mustLoad(t *testing.T, rs dalil.RecordStore) *Registry {
 	t.Helper()
 	r, err := LoadRegistry(context.Background(), rs)
 	if err != nil {

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"cmp"
+	"dalil"
 	"hash/maphash"
 	"slices"
 	"strings"
@@ -20,7 +21,7 @@ type SearchSource interface {
 // LiveLookup gives a pilgrim's newest position. *Engine implements it; a nil
 // LiveLookup leaves LastSeen empty.
 type LiveLookup interface {
-	Pilgrim(pid string) (LiveState, bool)
+	Pilgrim(pid string) (dalil.LiveState, bool)
 }
 
 // Match says which field a search hit matched.

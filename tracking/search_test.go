@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"dalil"
 	"fmt"
 	"testing"
 	"time"
@@ -21,9 +22,9 @@ func searchFixture() []Pilgrim {
 	}
 }
 
-type searchLiveStub map[string]LiveState
+type searchLiveStub map[string]dalil.LiveState
 
-func (f searchLiveStub) Pilgrim(pid string) (LiveState, bool) { s, ok := f[pid]; return s, ok }
+func (f searchLiveStub) Pilgrim(pid string) (dalil.LiveState, bool) { s, ok := f[pid]; return s, ok }
 
 func pidsOf(hits []SearchHit) []string {
 	out := make([]string, len(hits))
@@ -194,7 +195,7 @@ func TestSearchUpdates(t *testing.T) {
 
 func TestSearchLastSeen(t *testing.T) {
 	at := time.Date(2025, 6, 5, 14, 0, 0, 0, time.UTC)
-	live := searchLiveStub{"PID-1001": {Pilgrim: "PID-1001", Position: Position{Time: at}, Location: geo.Location{Camp: "mina-101", Tent: "mina-101/7"}}}
+	live := searchLiveStub{"PID-1001": {Pilgrim: "PID-1001", Position: dalil.Position{Time: at}, Location: geo.Location{Camp: "mina-101", Tent: "mina-101/7"}}}
 	ix := NewSearchIndex(newMapSource(searchFixture()), live)
 	h := ix.Search("PID-1001", 1)
 	if len(h) != 1 || !h[0].LastSeen.Equal(at) || h[0].SeenCamp != "mina-101" || h[0].Camp != "mina-094" || h[0].Tent != "mina-094/3" {

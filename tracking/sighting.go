@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,7 +52,7 @@ type Sighting struct {
 	Source   SightingSource `json:"source"`
 	Note     string         `json:"note,omitempty"`
 	By       string         `json:"by"`
-	Position Position       `json:"position"`
+	Position dalil.Position `json:"position"`
 }
 
 // SightingDevice is the synthetic device a pilgrim's sightings are recorded
@@ -64,12 +65,12 @@ func LuggageSightingDevice(tag string) string { return "sighting:luggage:" + tag
 
 // PositionSink takes positions like a ping. *Engine implements it.
 type PositionSink interface {
-	Accept(ctx context.Context, ps []Position) error
+	Accept(ctx context.Context, ps []dalil.Position) error
 }
 
 // SightingDeps are what Sightings work with; all are required but Luggage.
 type SightingDeps struct {
-	Store    RecordStore
+	Store    dalil.RecordStore
 	Pilgrims PilgrimLookup
 	Devices  DeviceBinder
 	Sink     PositionSink
@@ -120,26 +121,26 @@ func (s *Sightings) Record(ctx context.Context, req SightingRequest, by string) 
 	}
 	now := s.d.Now().UTC()
 	sg := Sighting{Time: now, Lat: *req.Lat, Lon: *req.Lon, Source: req.Source, Note: req.Note, By: by}
-	var dev Device
+	var dev dalil.Device
 	if req.Pilgrim != "" {
 		p, ok := s.d.Pilgrims.Pilgrim(req.Pilgrim)
 		if !ok {
-			return Sighting{}, fieldErr(ErrNotFound, "pilgrim", "no pilgrim with PID %q", req.Pilgrim)
+			return Sighting{}, fieldErr(dalil.ErrNotFound, "pilgrim", "no pilgrim with PID %q", req.Pilgrim)
 		}
 		sg.Pilgrim = p.PID
 		// The contract's device kinds are phone, wristband and luggage-tag; a
 		// sighting is most often a wristband or card scan.
-		dev = Device{ID: SightingDevice(p.PID), Kind: DeviceWristband, Pilgrim: p.PID}
+		dev = dalil.Device{ID: SightingDevice(p.PID), Kind: dalil.DeviceWristband, Pilgrim: p.PID}
 	} else {
 		if s.d.Luggage == nil {
 			return Sighting{}, fieldErr(ErrInvalidSighting, "luggage", "luggage sightings are not enabled")
 		}
 		it, ok := s.d.Luggage.Get(req.Luggage)
 		if !ok {
-			return Sighting{}, fieldErr(ErrNotFound, "luggage", "no bag with tag %q", req.Luggage)
+			return Sighting{}, fieldErr(dalil.ErrNotFound, "luggage", "no bag with tag %q", req.Luggage)
 		}
 		sg.Luggage = it.Tag
-		dev = Device{ID: LuggageSightingDevice(it.Tag), Kind: DeviceLuggageTag, Luggage: it.Tag}
+		dev = dalil.Device{ID: LuggageSightingDevice(it.Tag), Kind: dalil.DeviceLuggageTag, Luggage: it.Tag}
 	}
 	sg.Device = dev.ID
 	if have, ok := s.d.Devices.Device(dev.ID); !ok || have.Pilgrim != dev.Pilgrim || have.Luggage != dev.Luggage {
@@ -147,9 +148,9 @@ func (s *Sightings) Record(ctx context.Context, req SightingRequest, by string) 
 			return Sighting{}, fmt.Errorf("register sighting device %s: %w", dev.ID, err)
 		}
 	}
-	sg.Position = Position{Device: dev.ID, Time: now, Lat: sg.Lat, Lon: sg.Lon, Accuracy: SightingAccuracyM,
-		Speed: Unknown, Heading: Unknown, Altitude: Unknown, Battery: Unknown, Source: SourceSighting}
-	if err := s.d.Sink.Accept(ctx, []Position{sg.Position}); err != nil {
+	sg.Position = dalil.Position{Device: dev.ID, Time: now, Lat: sg.Lat, Lon: sg.Lon, Accuracy: SightingAccuracyM,
+		Speed: dalil.Unknown, Heading: dalil.Unknown, Altitude: dalil.Unknown, Battery: dalil.Unknown, Source: dalil.SourceSighting}
+	if err := s.d.Sink.Accept(ctx, []dalil.Position{sg.Position}); err != nil {
 		return Sighting{}, fmt.Errorf("record sighting position: %w", err)
 	}
 	// The position is durable now; the sighting record adds who and how.
@@ -162,7 +163,7 @@ func (s *Sightings) Record(ctx context.Context, req SightingRequest, by string) 
 	if err != nil {
 		return Sighting{}, err
 	}
-	if err := s.d.Store.PutRecords(ctx, KindSighting, []Record{{ID: sg.ID, Data: data}}); err != nil {
+	if err := s.d.Store.PutRecords(ctx, KindSighting, []dalil.Record{{ID: sg.ID, Data: data}}); err != nil {
 		return Sighting{}, fmt.Errorf("store sighting: %w", err)
 	}
 	return sg, nil

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"testing"
 )
@@ -22,7 +23,7 @@ func TestSightingFeedsTheEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sg.Device != SightingDevice("M4") || sg.Position.Source != SourceSighting || sg.Position.Accuracy != SightingAccuracyM {
+	if sg.Device != SightingDevice("M4") || sg.Position.Source != dalil.SourceSighting || sg.Position.Accuracy != SightingAccuracyM {
 		t.Fatalf("sighting = %+v", sg)
 	}
 	st, ok := eng.Pilgrim("M4")
@@ -64,8 +65,8 @@ func TestSightingFeedsTheEngine(t *testing.T) {
 		{SightingRequest{Pilgrim: "M1", Lat: &bad, Lon: &lon}, "lat", ErrInvalidSighting},
 		{SightingRequest{Pilgrim: "M1", Lat: &zero, Lon: &zero}, "lat", ErrInvalidSighting},
 		{SightingRequest{Pilgrim: "M1", Lat: &lat, Lon: &lon, Source: "gps"}, "source", ErrInvalidSighting},
-		{SightingRequest{Pilgrim: "NOBODY", Lat: &lat, Lon: &lon}, "pilgrim", ErrNotFound},
-		{SightingRequest{Luggage: "NOBAG", Lat: &lat, Lon: &lon}, "luggage", ErrNotFound},
+		{SightingRequest{Pilgrim: "NOBODY", Lat: &lat, Lon: &lon}, "pilgrim", dalil.ErrNotFound},
+		{SightingRequest{Luggage: "NOBAG", Lat: &lat, Lon: &lon}, "luggage", dalil.ErrNotFound},
 	} {
 		_, err := s.Record(ctx, c.req, "op")
 		var fe *FieldError

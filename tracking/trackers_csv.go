@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"dalil"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -15,7 +16,7 @@ type TrackerRow struct {
 	IMEI    string
 	Pilgrim string
 	Bag     string
-	Kind    DeviceKind
+	Kind    dalil.DeviceKind
 }
 
 // maxTrackerErrors bounds the errors one import reports: enough to fix a
@@ -88,7 +89,7 @@ func ReadTrackersCSV(r io.Reader) ([]TrackerRow, error) {
 			continue // a blank line
 		}
 		row := TrackerRow{Line: line, IMEI: field(rec, "imei"), Pilgrim: field(rec, "pilgrim"), Bag: field(rec, "bag"),
-			Kind: DeviceKind(strings.ToLower(field(rec, "kind")))}
+			Kind: dalil.DeviceKind(strings.ToLower(field(rec, "kind")))}
 		if err := CheckIMEI(row.IMEI); err != nil {
 			fail(line, "imei", "%v", err)
 		} else if prev, dup := seen[row.IMEI]; dup {
@@ -111,10 +112,10 @@ func ReadTrackersCSV(r io.Reader) ([]TrackerRow, error) {
 		}
 		switch {
 		case row.Kind == "" && row.Bag != "":
-			row.Kind = DeviceLuggageTag
+			row.Kind = dalil.DeviceLuggageTag
 		case row.Kind == "":
-			row.Kind = DeviceWristband
-		case row.Kind != DeviceWristband && row.Kind != DeviceLuggageTag:
+			row.Kind = dalil.DeviceWristband
+		case row.Kind != dalil.DeviceWristband && row.Kind != dalil.DeviceLuggageTag:
 			// The TCP tracker servers take only these two kinds' IMEIs.
 			fail(line, "kind", "kind %q: a hardware tracker is a wristband or a luggage-tag", clip(string(row.Kind)))
 		}

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"strings"
 	"testing"
@@ -21,9 +22,9 @@ func TestReadTrackersCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []TrackerRow{
-		{Line: 2, IMEI: a, Pilgrim: "P1", Kind: DeviceWristband},
-		{Line: 3, IMEI: b, Bag: "BG7", Kind: DeviceLuggageTag},
-		{Line: 4, IMEI: "0123456789", Pilgrim: "P2", Kind: DeviceWristband},
+		{Line: 2, IMEI: a, Pilgrim: "P1", Kind: dalil.DeviceWristband},
+		{Line: 3, IMEI: b, Bag: "BG7", Kind: dalil.DeviceLuggageTag},
+		{Line: 4, IMEI: "0123456789", Pilgrim: "P2", Kind: dalil.DeviceWristband},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("rows %+v", rows)
@@ -87,21 +88,21 @@ func TestRegistryPutDevices(t *testing.T) {
 	ctx := context.Background()
 	st := newTrkStore()
 	r := NewRegistry()
-	ps := []Pilgrim{{PID: "P1", NameEN: "A"}, {PID: "P2", NameEN: "B", Devices: []string{"W1"}, DeviceKinds: []DeviceKind{DeviceWristband}}}
+	ps := []Pilgrim{{PID: "P1", NameEN: "A"}, {PID: "P2", NameEN: "B", Devices: []string{"W1"}, DeviceKinds: []dalil.DeviceKind{dalil.DeviceWristband}}}
 	if err := r.Import(ctx, st, ps, nil); err != nil {
 		t.Fatal(err)
 	}
-	err := r.PutDevices(ctx, st, []Device{{ID: "W2", Kind: DeviceWristband, Pilgrim: "P1"}, {ID: "W3", Kind: DeviceWristband, Pilgrim: "nobody"}})
-	if !errors.Is(err, ErrNotFound) {
+	err := r.PutDevices(ctx, st, []dalil.Device{{ID: "W2", Kind: dalil.DeviceWristband, Pilgrim: "P1"}, {ID: "W3", Kind: dalil.DeviceWristband, Pilgrim: "nobody"}})
+	if !errors.Is(err, dalil.ErrNotFound) {
 		t.Fatalf("missing pilgrim: %v", err)
 	}
 	if _, ok := r.Device("W2"); ok {
 		t.Fatal("W2 registered although the import failed")
 	}
-	err = r.PutDevices(ctx, st, []Device{
-		{ID: "W1", Kind: DeviceWristband, Pilgrim: "P1"}, // moves from P2
-		{ID: "W2", Kind: DeviceWristband, Pilgrim: "P1"},
-		{ID: "T1", Kind: DeviceLuggageTag, Luggage: "BG1"},
+	err = r.PutDevices(ctx, st, []dalil.Device{
+		{ID: "W1", Kind: dalil.DeviceWristband, Pilgrim: "P1"}, // moves from P2
+		{ID: "W2", Kind: dalil.DeviceWristband, Pilgrim: "P1"},
+		{ID: "T1", Kind: dalil.DeviceLuggageTag, Luggage: "BG1"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +148,7 @@ func FuzzReadTrackersCSV(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, r := range rows {
-			if CheckIMEI(r.IMEI) != nil || seen[r.IMEI] || (r.Pilgrim == "") == (r.Bag == "") || (r.Kind != DeviceWristband && r.Kind != DeviceLuggageTag) || r.Line < 2 {
+			if CheckIMEI(r.IMEI) != nil || seen[r.IMEI] || (r.Pilgrim == "") == (r.Bag == "") || (r.Kind != dalil.DeviceWristband && r.Kind != dalil.DeviceLuggageTag) || r.Line < 2 {
 				t.Fatalf("bad row %+v", r)
 			}
 			seen[r.IMEI] = true

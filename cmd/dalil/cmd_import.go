@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"flag"
 	"fmt"
@@ -62,7 +63,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var rs tracking.RecordStore = st
+	var rs dalil.RecordStore = st
 	if *dryRun {
 		rs = nil // Import into the in-memory copy only: full validation, no write
 	}
@@ -89,7 +90,7 @@ type importSummary struct {
 // importPilgrimsFile reads a registry CSV, checks its camps and tents against
 // the layout and imports it (rs nil: into memory only). Errors name the file
 // and the line.
-func importPilgrimsFile(ctx context.Context, reg *tracking.Registry, rs tracking.RecordStore, path string, layout *geo.Layout) (importSummary, error) {
+func importPilgrimsFile(ctx context.Context, reg *tracking.Registry, rs dalil.RecordStore, path string, layout *geo.Layout) (importSummary, error) {
 	var sum importSummary
 	f, err := os.Open(path)
 	if err != nil {
@@ -111,9 +112,9 @@ func importPilgrimsFile(ctx context.Context, reg *tracking.Registry, rs tracking
 		}
 		for k := range ps[i].Devices {
 			switch ps[i].DeviceKinds[k] {
-			case tracking.DeviceWristband:
+			case dalil.DeviceWristband:
 				sum.bands++
-			case tracking.DeviceLuggageTag:
+			case dalil.DeviceLuggageTag:
 				sum.tags++
 			default:
 				sum.phones++

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"dalil"
 	"flag"
 	"fmt"
 	"io"
@@ -69,7 +70,7 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	phones, bands, housed := 0, 0, 0
 	for i := range ps {
 		for k := range ps[i].Devices {
-			if k < len(ps[i].DeviceKinds) && ps[i].DeviceKinds[k] == tracking.DeviceWristband {
+			if k < len(ps[i].DeviceKinds) && ps[i].DeviceKinds[k] == dalil.DeviceWristband {
 				bands++
 			} else {
 				phones++

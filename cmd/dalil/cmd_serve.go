@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"flag"
 	"fmt"
@@ -368,7 +369,7 @@ func runDemoSimulation(ctx context.Context, srv *api.Server, ix *geo.Index, reg 
 	}
 }
 
-func importRegistryFile(ctx context.Context, reg *tracking.Registry, st tracking.Store, path string) error {
+func importRegistryFile(ctx context.Context, reg *tracking.Registry, st dalil.Store, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)

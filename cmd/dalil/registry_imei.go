@@ -1,6 +1,7 @@
 package main
 
 import (
+	"dalil"
 	"hash/fnv"
 
 	"dalil/tracking"
@@ -14,7 +15,7 @@ func imeiWristbands(ps []tracking.Pilgrim) {
 	seen := map[string]bool{}
 	for i := range ps {
 		for k, id := range ps[i].Devices {
-			if k >= len(ps[i].DeviceKinds) || ps[i].DeviceKinds[k] != tracking.DeviceWristband {
+			if k >= len(ps[i].DeviceKinds) || ps[i].DeviceKinds[k] != dalil.DeviceWristband {
 				continue
 			}
 			for salt := byte(0); ; salt++ {

@@ -6,6 +6,7 @@
 package load
 
 import (
+	"dalil"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,7 +31,7 @@ var ErrConfig = errors.New("bad load configuration")
 // Device is one device the server knows (it is in the server's registry).
 type Device struct {
 	ID    string
-	Kind  tracking.DeviceKind
+	Kind  dalil.DeviceKind
 	Group string    // the owner's group, for guide watchers
 	Home  geo.Point // where it sits: its owner's tent
 }
@@ -184,7 +185,7 @@ func DevicesFromRegistry(l *geo.Layout, ps []tracking.Pilgrim) []Device {
 			continue
 		}
 		for k, id := range p.Devices {
-			kind := tracking.DevicePhone
+			kind := dalil.DevicePhone
 			if k < len(p.DeviceKinds) && p.DeviceKinds[k] != "" {
 				kind = p.DeviceKinds[k]
 			}

@@ -7,6 +7,7 @@ package streambench
 import (
 	"bufio"
 	"context"
+	"dalil"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -24,7 +25,6 @@ import (
 
 	"dalil/sim/load"
 	"dalil/sim/send"
-	"dalil/tracking"
 )
 
 // Config describes one run.
@@ -221,7 +221,7 @@ type driver interface {
 	close()
 }
 
-type positionLike = tracking.Position
+type positionLike = dalil.Position
 
 // mqttDriver publishes OwnTracks JSON with QoS 1 over a few connections.
 type mqttDriver struct {

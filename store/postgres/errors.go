@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"dalil"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +11,6 @@ import (
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"dalil/tracking"
 )
 
 // wrap names the operation and marks errors that mean "the database is not
@@ -23,14 +22,14 @@ func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, tracking.ErrUnavailable) {
+	if errors.Is(err, dalil.ErrUnavailable) {
 		return err
 	}
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	if isUnavailable(err) {
-		return fmt.Errorf("postgres: %s: %w: %w", op, tracking.ErrUnavailable, err)
+		return fmt.Errorf("postgres: %s: %w: %w", op, dalil.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/rand"
+	"dalil"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -15,7 +16,6 @@ import (
 
 	"dalil/store/postgres"
 	"dalil/store/storetest"
-	"dalil/tracking"
 )
 
 // testDB is a PostgreSQL server for tests: DALIL_TEST_POSTGRES, or skip.
@@ -111,5 +111,5 @@ func (db *testDB) open(tb testing.TB) *postgres.Store {
 
 func TestConformance(t *testing.T) {
 	db := newTestDB(t)
-	storetest.Run(t, func(t *testing.T) tracking.Store { return db.open(t) })
+	storetest.Run(t, func(t *testing.T) dalil.Store { return db.open(t) })
 }

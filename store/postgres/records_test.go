@@ -2,13 +2,12 @@ package postgres_test
 
 import (
 	"context"
+	"dalil"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-
-	"dalil/tracking"
 )
 
 // ScanRecordsFrom's query is one range of the primary key (kind, id): no
@@ -20,9 +19,9 @@ func TestScanRecordsFromUsesPrimaryKey(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	ctx := context.Background()
 	for _, kind := range []string{"audit", "pilgrim"} {
-		recs := make([]tracking.Record, 5000)
+		recs := make([]dalil.Record, 5000)
 		for i := range recs {
-			recs[i] = tracking.Record{ID: fmt.Sprintf("%020d", i), Data: []byte(`{}`)}
+			recs[i] = dalil.Record{ID: fmt.Sprintf("%020d", i), Data: []byte(`{}`)}
 		}
 		if err := st.PutRecords(ctx, kind, recs); err != nil {
 			t.Fatal(err)

@@ -1,6 +1,8 @@
-// Package tracking is Dalil's domain: pilgrims, devices, groups, live state,
-// trails, events, cases and luggage.
-package tracking
+// Package dalil holds the nouns every stage of Dalil speaks: a device and its
+// position (a ping), the live state and events the tracking engine publishes,
+// stored records, and the store's contract and errors. It imports only geo, so
+// ingest, the stores, the simulator and every concept package may import it.
+package dalil
 
 import "time"
 

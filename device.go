@@ -1,4 +1,4 @@
-package tracking
+package dalil
 
 // DeviceKind is the kind of a tracked device.
 type DeviceKind string
