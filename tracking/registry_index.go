@@ -1,10 +1,13 @@
 package tracking
 
 import (
-	"dalil"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+
+	"dalil"
+	"dalil/geo"
 )
 
 // Registry holds every pilgrim, group and device in memory, indexed for the
@@ -78,7 +81,7 @@ func (r *Registry) Groups() []Group {
 		out = append(out, *g)
 	}
 	r.mu.RUnlock()
-	slices.SortFunc(out, func(a, b Group) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b Group) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -136,13 +139,13 @@ func (r *Registry) Each(fn func(Pilgrim) bool) {
 	}
 }
 
-// deviceOwner is what the engine needs about a device on every ping, in one
+// DeviceOwner is what the engine needs about a device on every ping, in one
 // read-locked lookup without allocating.
-type deviceOwner struct {
-	kind    dalil.DeviceKind
-	pilgrim string
-	luggage string
-	group   string
+type DeviceOwner struct {
+	Kind    dalil.DeviceKind
+	Pilgrim string
+	Luggage string
+	Group   string
 }
 
 // devEntry is a device with its pilgrim's group, so that the engine's
@@ -152,14 +155,16 @@ type devEntry struct {
 	group string
 }
 
-func (r *Registry) owner(id string) (deviceOwner, bool) {
+// Owner is the engine's per-ping lookup of a device's kind, pilgrim, luggage
+// and group.
+func (r *Registry) Owner(id string) (DeviceOwner, bool) {
 	r.mu.RLock()
 	d, ok := r.devices[id]
 	r.mu.RUnlock()
 	if !ok {
-		return deviceOwner{}, false
+		return DeviceOwner{}, false
 	}
-	return deviceOwner{kind: d.Kind, pilgrim: d.Pilgrim, luggage: d.Luggage, group: d.group}, true
+	return DeviceOwner{Kind: d.Kind, Pilgrim: d.Pilgrim, Luggage: d.Luggage, Group: d.group}, true
 }
 
 // entry builds a device's entry; r.mu is held.
@@ -224,12 +229,12 @@ func clonePilgrim(p *Pilgrim) Pilgrim {
 	return c
 }
 
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// Home is the registry's camp and tent for a pilgrim: the posterior's prior.
+func (r *Registry) Home(pid string) geo.Prior {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if p, ok := r.pilgrims[pid]; ok {
+		return geo.Prior{Camp: p.Camp, Tent: p.Tent}
 	}
-	return 0
+	return geo.Prior{}
 }
