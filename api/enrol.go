@@ -134,7 +134,7 @@ func (h *helpdesk) handleEnrol(w http.ResponseWriter, r *http.Request) {
 		if !h.ready(w) {
 			return
 		}
-		if bag, ok = h.luggage.Get(tracking.NormalizeTag(req.Bag)); !ok {
+		if bag, ok = h.luggage.Get(dalil.NormalizeTag(req.Bag)); !ok {
 			writeError(w, http.StatusNotFound, "no bag with tag "+req.Bag+" (register it first: POST /v1/luggage)", "bag")
 			return
 		}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"dalil/geo"
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // enrol posts an enrolment as the named role and decodes the answer.
@@ -181,8 +181,8 @@ func TestEnrolledDeviceSurvivesRestart(t *testing.T) {
 		ctx := context.Background()
 		tent := testIndex(t).Layout().Tents[0]
 		st := open()
-		reg := tracking.NewRegistry()
-		if err := reg.Import(ctx, st, []tracking.Pilgrim{{PID: "e1", NameEN: "Enrolled One", Camp: tent.Camp, Tent: tent.ID}}, nil); err != nil {
+		reg := registry.NewRegistry()
+		if err := reg.Import(ctx, st, []registry.Pilgrim{{PID: "e1", NameEN: "Enrolled One", Camp: tent.Camp, Tent: tent.ID}}, nil); err != nil {
 			t.Fatal(err)
 		}
 		s1 := startRestartServer(t, st, reg)
@@ -191,7 +191,7 @@ func TestEnrolledDeviceSurvivesRestart(t *testing.T) {
 		s1.stop()
 
 		st2 := open()
-		reg2, err := tracking.LoadRegistry(ctx, st2)
+		reg2, err := registry.LoadRegistry(ctx, st2)
 		if err != nil {
 			t.Fatal(err)
 		}

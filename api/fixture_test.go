@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/registry"
 	"dalil/store/embedded"
-	"dalil/tracking"
 )
 
 // The fixture is a real server (embedded store, shipped layout, engine, hub)
@@ -83,9 +83,9 @@ func newFixture(t testing.TB, mutate ...func(*Config, *Deps)) *fixture {
 			break
 		}
 	}
-	var ps []tracking.Pilgrim
+	var ps []registry.Pilgrim
 	add := func(pid, group, guide string, tent *geo.Tent) {
-		ps = append(ps, tracking.Pilgrim{
+		ps = append(ps, registry.Pilgrim{
 			PID: pid, NameEN: "Name " + pid, Phone: "+8801700000000", Group: group, GuidePID: guide,
 			Camp: tent.Camp, Tent: tent.ID, Devices: []string{"ph-" + pid},
 		})
@@ -105,8 +105,8 @@ func newFixture(t testing.TB, mutate ...func(*Config, *Deps)) *fixture {
 			ps[i].MahramPID = "b2"
 		}
 	}
-	gs := []tracking.Group{{ID: "gA", GuidePID: "gA-guide", Agency: "ag"}, {ID: "gB", GuidePID: "gB-guide", Agency: "ag"}}
-	reg := tracking.NewRegistry()
+	gs := []registry.Group{{ID: "gA", GuidePID: "gA-guide", Agency: "ag"}, {ID: "gB", GuidePID: "gB-guide", Agency: "ag"}}
+	reg := registry.NewRegistry()
 	ctx := context.Background()
 	if err := reg.Import(ctx, st, ps, gs); err != nil {
 		t.Fatal(err)

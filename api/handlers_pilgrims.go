@@ -8,22 +8,22 @@ import (
 	"time"
 
 	"dalil/geo"
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // pilgrimFor loads {pid} and checks the principal may see it: 404 for an
 // unknown PID (staff) — but 403 for a guide or pilgrim asking about someone
 // else, so that they cannot probe which PIDs exist.
-func (s *Server) pilgrimFor(w http.ResponseWriter, r *http.Request, p Principal) (tracking.Pilgrim, bool) {
+func (s *Server) pilgrimFor(w http.ResponseWriter, r *http.Request, p Principal) (registry.Pilgrim, bool) {
 	pid := r.PathValue("pid")
 	if !s.canSeePilgrim(p, pid) {
 		writeError(w, http.StatusForbidden, "role "+string(p.Role)+" may not see pilgrim "+pid, "pid")
-		return tracking.Pilgrim{}, false
+		return registry.Pilgrim{}, false
 	}
 	pg, ok := s.registry.Pilgrim(pid)
 	if !ok {
 		writeError(w, http.StatusNotFound, "no pilgrim "+pid, "pid")
-		return tracking.Pilgrim{}, false
+		return registry.Pilgrim{}, false
 	}
 	return pg, true
 }
@@ -53,7 +53,7 @@ func (s *Server) deviceView(d dalil.Device, now time.Time) *DeviceView {
 // their own (canSeePilgrim), so a pilgrim never learns where their guide or
 // mahram is, and a guide never learns where a mahram in another group is —
 // the same rule the websocket applies to pilgrim:<PID>.
-func (s *Server) pilgrimView(p Principal, pg tracking.Pilgrim, now time.Time) PilgrimView {
+func (s *Server) pilgrimView(p Principal, pg registry.Pilgrim, now time.Time) PilgrimView {
 	v := PilgrimView{Pilgrim: pg, Devices: []DeviceView{}}
 	v.Assigned.Camp, v.Assigned.Tent = pg.Camp, pg.Tent
 	if c, ok := s.layout.Camp(pg.Camp); ok {
@@ -106,14 +106,14 @@ func (s *Server) pilgrimView(p Principal, pg tracking.Pilgrim, now time.Time) Pi
 // relatedPerson is someone linked to a pilgrim (guide, mahram) as p sees
 // them: the full person with live position when p may see them, otherwise
 // only how to reach them (PID, names, phone).
-func (s *Server) relatedPerson(p Principal, pg tracking.Pilgrim, now time.Time) PersonView {
+func (s *Server) relatedPerson(p Principal, pg registry.Pilgrim, now time.Time) PersonView {
 	if s.canSeePilgrim(p, pg.PID) {
 		return s.personWithLive(pg, now)
 	}
 	return PersonView{PID: pg.PID, Name: pg.NameEN, NameBN: pg.NameBN, Phone: pg.Phone}
 }
 
-func (s *Server) personWithLive(pg tracking.Pilgrim, now time.Time) PersonView {
+func (s *Server) personWithLive(pg registry.Pilgrim, now time.Time) PersonView {
 	if st, ok := s.engine.Pilgrim(pg.PID); ok {
 		return s.personView(pg, &st, now)
 	}
@@ -354,7 +354,7 @@ func (s *Server) handleCampPilgrims(w http.ResponseWriter, r *http.Request) {
 
 // GroupView is GET /v1/groups/{id}.
 type GroupView struct {
-	Group   tracking.Group `json:"group"`
+	Group   registry.Group `json:"group"`
 	Guide   *PersonView    `json:"guide,omitempty"`
 	Members []PersonView   `json:"members"`
 	// Seen counts members with a position; Stale those whose position is old.
@@ -364,10 +364,10 @@ type GroupView struct {
 }
 
 // groupPeople returns the members and the guide (once).
-func (s *Server) groupPeople(gid string) []tracking.Pilgrim {
+func (s *Server) groupPeople(gid string) []registry.Pilgrim {
 	ms := s.registry.Members(gid)
 	if g, ok := s.registry.Group(gid); ok && g.GuidePID != "" {
-		if !slices.ContainsFunc(ms, func(p tracking.Pilgrim) bool { return p.PID == g.GuidePID }) {
+		if !slices.ContainsFunc(ms, func(p registry.Pilgrim) bool { return p.PID == g.GuidePID }) {
 			if gp, ok := s.registry.Pilgrim(g.GuidePID); ok {
 				ms = append(ms, gp)
 			}
@@ -376,7 +376,7 @@ func (s *Server) groupPeople(gid string) []tracking.Pilgrim {
 	return ms
 }
 
-func (s *Server) groupView(g tracking.Group, now time.Time) GroupView {
+func (s *Server) groupView(g registry.Group, now time.Time) GroupView {
 	v := GroupView{Group: g, Members: []PersonView{}}
 	var guidePos *geo.Point
 	if gp, ok := s.registry.Pilgrim(g.GuidePID); ok {

@@ -72,7 +72,7 @@ func (h *helpdesk) handleLuggageRegister(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	// The answer carries the tracker's position and trail.
-	if !h.s.auditOrFail(w, r, p, "luggage.register", tracking.NormalizeTag(req.Tag)+":"+req.Owner) {
+	if !h.s.auditOrFail(w, r, p, "luggage.register", dalil.NormalizeTag(req.Tag)+":"+req.Owner) {
 		return
 	}
 	it, err := h.luggage.Register(r.Context(), req, p.String())
@@ -175,7 +175,7 @@ func (h *helpdesk) handleLuggageHandover(w http.ResponseWriter, r *http.Request)
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if !h.s.auditOrFail(w, r, p, "luggage.handover", tracking.NormalizeTag(r.PathValue("tag"))) {
+	if !h.s.auditOrFail(w, r, p, "luggage.handover", dalil.NormalizeTag(r.PathValue("tag"))) {
 		return
 	}
 	it, err := h.luggage.Handover(r.Context(), r.PathValue("tag"), req, p.String())
@@ -284,7 +284,7 @@ func (h *helpdesk) handleFoundMatch(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if !h.s.auditOrFail(w, r, p, "found.match", "found:"+r.PathValue("id")+" tag:"+tracking.NormalizeTag(req.Tag)) {
+	if !h.s.auditOrFail(w, r, p, "found.match", "found:"+r.PathValue("id")+" tag:"+dalil.NormalizeTag(req.Tag)) {
 		return
 	}
 	f, it, err := h.luggage.Match(r.Context(), r.PathValue("id"), req.Tag, p.String())

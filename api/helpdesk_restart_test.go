@@ -17,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"dalil/registry"
 	"dalil/store/embedded"
 	"dalil/store/postgres"
 	"dalil/tracking"
@@ -98,7 +99,7 @@ type restartServer struct {
 	ts  *httptest.Server
 }
 
-func startRestartServer(t *testing.T, st dalil.Store, reg *tracking.Registry) *restartServer {
+func startRestartServer(t *testing.T, st dalil.Store, reg *registry.Registry) *restartServer {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.AdminToken = adminSecret
@@ -147,12 +148,12 @@ func helpdeskRestart(t *testing.T, open func() dalil.Store) {
 	ix := testIndex(t)
 	tent := ix.Layout().Tents[0]
 	st := open()
-	reg := tracking.NewRegistry()
-	ps := []tracking.Pilgrim{
+	reg := registry.NewRegistry()
+	ps := []registry.Pilgrim{
 		{PID: "r1", NameEN: "Abdul Karim", Group: "gR", Camp: tent.Camp, Tent: tent.ID, Devices: []string{"ph-r1"}},
 		{PID: "r2", NameEN: "Fatema Begum", Group: "gR", Camp: tent.Camp, Tent: tent.ID},
 	}
-	if err := reg.Import(ctx, st, ps, []tracking.Group{{ID: "gR"}}); err != nil {
+	if err := reg.Import(ctx, st, ps, []registry.Group{{ID: "gR"}}); err != nil {
 		t.Fatal(err)
 	}
 	s1 := startRestartServer(t, st, reg)
@@ -167,7 +168,7 @@ func helpdeskRestart(t *testing.T, open func() dalil.Store) {
 	s1.stop()
 
 	st2 := open()
-	reg2, err := tracking.LoadRegistry(ctx, st2)
+	reg2, err := registry.LoadRegistry(ctx, st2)
 	if err != nil {
 		t.Fatal(err)
 	}

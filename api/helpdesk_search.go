@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/registry"
 	"dalil/tracking"
 )
 
@@ -64,7 +65,7 @@ type ContactView struct {
 // send a pilgrim home, in one answer. When the query matches several
 // pilgrims, only Candidates is set.
 type FoundPerson struct {
-	Pilgrim    *tracking.Pilgrim    `json:"pilgrim,omitempty"`
+	Pilgrim    *registry.Pilgrim    `json:"pilgrim,omitempty"`
 	Camp       string               `json:"camp,omitempty"`
 	CampNumber int                  `json:"camp_number,omitempty"`
 	Zone       int                  `json:"zone,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"dalil/registry"
 	"dalil/store/postgres"
 	"dalil/tracking"
 )
@@ -82,8 +83,8 @@ func helpdeskFixtures(t *testing.T, run func(t *testing.T, f *fixture)) {
 		t.Cleanup(func() { st.Close() })
 		f := newFixture(t, func(_ *Config, d *Deps) {
 			// The registry is already in memory; its records go to PostgreSQL too.
-			ps := []tracking.Pilgrim{}
-			d.Registry.Each(func(p tracking.Pilgrim) bool { ps = append(ps, p); return true })
+			ps := []registry.Pilgrim{}
+			d.Registry.Each(func(p registry.Pilgrim) bool { ps = append(ps, p); return true })
 			if err := d.Registry.Import(context.Background(), st, ps, d.Registry.Groups()); err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"dalil/registry"
 	"dalil/tracking"
 )
 
@@ -150,9 +151,9 @@ func webhookRestart(t *testing.T, open func() dalil.Store) {
 	ix := testIndex(t)
 	tent := ix.Layout().Tents[0]
 	st := open()
-	reg := tracking.NewRegistry()
-	if err := reg.Import(ctx, st, []tracking.Pilgrim{{PID: "w1", NameEN: "Abdul Karim", Group: "gW", Camp: tent.Camp, Tent: tent.ID}},
-		[]tracking.Group{{ID: "gW"}}); err != nil {
+	reg := registry.NewRegistry()
+	if err := reg.Import(ctx, st, []registry.Pilgrim{{PID: "w1", NameEN: "Abdul Karim", Group: "gW", Camp: tent.Camp, Tent: tent.ID}},
+		[]registry.Group{{ID: "gW"}}); err != nil {
 		t.Fatal(err)
 	}
 	s1 := startWebhookServer(t, st, reg, hook.URL+"/before", secret)
@@ -166,7 +167,7 @@ func webhookRestart(t *testing.T, open func() dalil.Store) {
 	}
 
 	st2 := open()
-	reg2, err := tracking.LoadRegistry(ctx, st2)
+	reg2, err := registry.LoadRegistry(ctx, st2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,7 @@ type webhookServer struct {
 	stopBG func()
 }
 
-func startWebhookServer(t *testing.T, st dalil.Store, reg *tracking.Registry, url, secret string) *webhookServer {
+func startWebhookServer(t *testing.T, st dalil.Store, reg *registry.Registry, url, secret string) *webhookServer {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.AdminToken = adminSecret

@@ -17,6 +17,7 @@ import (
 
 	"dalil/geo"
 	"dalil/ingest"
+	"dalil/registry"
 	"dalil/tracking"
 )
 
@@ -85,7 +86,7 @@ func DefaultConfig() Config {
 type Deps struct {
 	Store    dalil.Store
 	Index    *geo.Index
-	Registry *tracking.Registry
+	Registry *registry.Registry
 	Logger   *slog.Logger
 	// Publishers receive every tracking update after the websocket hub.
 	Publishers []dalil.Publisher
@@ -97,7 +98,7 @@ type Server struct {
 	cfg      Config
 	store    dalil.Store
 	engine   *tracking.Engine
-	registry *tracking.Registry
+	registry *registry.Registry
 	index    *geo.Index
 	layout   *geo.Layout
 	hub      *Hub

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"dalil/registry"
 	"dalil/store/embedded"
-	"dalil/tracking"
 )
 
 // hangingStore is a store whose scans hang until their context ends, like a
@@ -49,7 +49,7 @@ func TestNewHonoursContext(t *testing.T) {
 		}
 		done := make(chan result, 1)
 		go func() {
-			s, err := New(ctx, DefaultConfig(), Deps{Store: st, Index: testIndex(t), Registry: tracking.NewRegistry()})
+			s, err := New(ctx, DefaultConfig(), Deps{Store: st, Index: testIndex(t), Registry: registry.NewRegistry()})
 			done <- result{s, err}
 		}()
 		select {

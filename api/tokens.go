@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // Tokens are stored as records of kind "token", keyed by token ID, holding
@@ -42,14 +42,14 @@ var errSubject = errors.New("subject not found")
 
 type tokenStore struct {
 	rs  dalil.RecordStore
-	reg *tracking.Registry
+	reg *registry.Registry
 
 	mu     sync.RWMutex
 	byHash map[[sha256.Size]byte]TokenInfo
 	byID   map[string][sha256.Size]byte
 }
 
-func newTokenStore(rs dalil.RecordStore, reg *tracking.Registry) *tokenStore {
+func newTokenStore(rs dalil.RecordStore, reg *registry.Registry) *tokenStore {
 	return &tokenStore{rs: rs, reg: reg, byHash: map[[32]byte]TokenInfo{}, byID: map[string][32]byte{}}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"dalil/registry"
 	"dalil/tracking"
 )
 
@@ -40,7 +41,7 @@ func (h *helpdesk) handleTrackersImport(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, maxTrackersCSV)
-	rows, err := tracking.ReadTrackersCSV(body)
+	rows, err := registry.ReadTrackersCSV(body)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		writeError(w, http.StatusRequestEntityTooLarge, "the CSV is larger than "+strconv.Itoa(maxTrackersCSV)+" bytes; split it", "")
@@ -98,12 +99,12 @@ func (h *helpdesk) handleTrackersImport(w http.ResponseWriter, r *http.Request) 
 // trackerDevices checks the rows against the registry and the luggage desk:
 // the pilgrim or bag exists, and an IMEI already registered is bound to the
 // same pilgrim or bag (importing the same file twice changes nothing).
-func (h *helpdesk) trackerDevices(rows []tracking.TrackerRow) ([]dalil.Device, []error) {
+func (h *helpdesk) trackerDevices(rows []registry.TrackerRow) ([]dalil.Device, []error) {
 	devs := make([]dalil.Device, 0, len(rows))
 	var errs []error
-	fail := func(row tracking.TrackerRow, column, format string, args ...any) {
+	fail := func(row registry.TrackerRow, column, format string, args ...any) {
 		if len(errs) < 50 {
-			errs = append(errs, &tracking.RowError{Line: row.Line, Index: -1, Column: column, Reason: fmt.Sprintf(format, args...)})
+			errs = append(errs, &registry.RowError{Line: row.Line, Index: -1, Column: column, Reason: fmt.Sprintf(format, args...)})
 		}
 	}
 	for _, row := range rows {
@@ -135,7 +136,7 @@ func (h *helpdesk) trackerErrors(w http.ResponseWriter, err error) {
 	var list []trackerError
 	var walk func(error)
 	walk = func(err error) {
-		var re *tracking.RowError
+		var re *registry.RowError
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
 			for _, e := range j.Unwrap() {
 				walk(e)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"dalil/geo"
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // PositionView is a live position as the REST API shows it.
@@ -159,7 +159,7 @@ type PersonView struct {
 	Guide     bool     `json:"guide,omitempty"`
 }
 
-func (s *Server) personView(pg tracking.Pilgrim, st *dalil.LiveState, now time.Time) PersonView {
+func (s *Server) personView(pg registry.Pilgrim, st *dalil.LiveState, now time.Time) PersonView {
 	v := PersonView{PID: pg.PID, Name: pg.NameEN, NameBN: pg.NameBN, Phone: pg.Phone, Group: pg.Group, Camp: pg.Camp, Tent: pg.Tent}
 	if st != nil {
 		v.Position = s.positionView(st, now)
@@ -177,7 +177,7 @@ type DeviceView struct {
 // PilgrimView is GET /v1/pilgrims/{pid}: the profile, the best live
 // position, where they belong, and who looks after them.
 type PilgrimView struct {
-	Pilgrim  tracking.Pilgrim `json:"pilgrim"`
+	Pilgrim  registry.Pilgrim `json:"pilgrim"`
 	Position *PositionView    `json:"position"` // best over the devices; null when never seen
 	// Assigned camp and tent, and whether the live position is in them.
 	Assigned struct {
@@ -188,7 +188,7 @@ type PilgrimView struct {
 		InTent     *bool    `json:"in_tent,omitempty"`
 		DistanceM  *float64 `json:"distance_m,omitempty"` // straight line from the position to the tent
 	} `json:"assigned"`
-	Group   *tracking.Group `json:"group,omitempty"`
+	Group   *registry.Group `json:"group,omitempty"`
 	Guide   *PersonView     `json:"guide,omitempty"`
 	Mahram  *PersonView     `json:"mahram,omitempty"`
 	Devices []DeviceView    `json:"devices"`

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // BenchmarkDemoSecond measures one simulated second of the demo's 5,000
@@ -14,7 +14,7 @@ import (
 // simulator costs the server per second of real time.
 func BenchmarkDemoSecond(b *testing.B) {
 	ix := index(b)
-	ps, gs := tracking.GenerateRegistry(ix.Layout(), 5000, 1)
+	ps, gs := registry.GenerateRegistry(ix.Layout(), 5000, 1)
 	cfg := testConfig(PhaseJamarat, 0)
 	cfg.Step = time.Second
 	s := New(cfg, ix, ps, gs)
@@ -33,7 +33,7 @@ func BenchmarkDemoSecond(b *testing.B) {
 // wall second.
 func BenchmarkRun85k(b *testing.B) {
 	ix := index(b)
-	ps, gs := tracking.GenerateRegistry(ix.Layout(), 85_000, 1)
+	ps, gs := registry.GenerateRegistry(ix.Layout(), 85_000, 1)
 	b.ResetTimer()
 	for range b.N {
 		cfg := testConfig(PhaseJamarat, 10*time.Minute)

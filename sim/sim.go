@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"dalil/geo"
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // Landmarks the groups walk to. The Jamarat comes from the layout's "jamarat"
@@ -77,7 +77,7 @@ type Stats struct {
 // ix. Pilgrims whose group is not listed walk as a group of their own; pilgrims
 // without a usable tent live in their group's tent. New computes no routes:
 // they are found lazily as groups set off.
-func New(cfg Config, ix *geo.Index, pilgrims []tracking.Pilgrim, groups []tracking.Group) *Simulator {
+func New(cfg Config, ix *geo.Index, pilgrims []registry.Pilgrim, groups []registry.Group) *Simulator {
 	cfg = cfg.withDefaults()
 	s := &Simulator{
 		cfg:    cfg,
@@ -110,7 +110,7 @@ func New(cfg Config, ix *geo.Index, pilgrims []tracking.Pilgrim, groups []tracki
 
 // build creates groups, pilgrims and devices in input order, so that the
 // random draws happen in a fixed order.
-func (s *Simulator) build(ps []tracking.Pilgrim, gs []tracking.Group) {
+func (s *Simulator) build(ps []registry.Pilgrim, gs []registry.Group) {
 	gidx := make(map[string]int32, len(gs))
 	for _, g := range gs {
 		if _, dup := gidx[g.ID]; dup {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"dalil/geo"
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // testIndex indexes a part of the shipped layout: Mina's zones 1 and 2 (the
@@ -53,11 +53,11 @@ func index(t testing.TB) *geo.Index {
 	return ix
 }
 
-// registry is a small demo registry; every third pilgrim also carries a
+// demoRegistry is a small demo registry; every third pilgrim also carries a
 // luggage tag.
-func registry(t testing.TB, ix *geo.Index, n int) ([]tracking.Pilgrim, []tracking.Group) {
+func demoRegistry(t testing.TB, ix *geo.Index, n int) ([]registry.Pilgrim, []registry.Group) {
 	t.Helper()
-	ps, gs := tracking.GenerateRegistry(ix.Layout(), n, 7)
+	ps, gs := registry.GenerateRegistry(ix.Layout(), n, 7)
 	if len(ps) == 0 || len(gs) == 0 {
 		t.Fatal("empty registry")
 	}
@@ -104,7 +104,7 @@ func collect(t testing.TB, s *Simulator) []dalil.Position {
 
 func TestDeterministicForASeed(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 300)
+	ps, gs := demoRegistry(t, ix, 300)
 	cfg := testConfig(PhaseJamarat, 20*time.Minute)
 	cfg.LostFraction, cfg.SilentFraction, cfg.EventWindow = 0.05, 0.3, 10*time.Minute
 	a := collect(t, New(cfg, ix, ps, gs))
@@ -126,7 +126,7 @@ func TestDeterministicForASeed(t *testing.T) {
 // is not lost: in the street or in their own camp, never in another camp.
 func TestPilgrimsStayOnWalkableGround(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 400)
+	ps, gs := demoRegistry(t, ix, 400)
 	for _, phase := range []Phase{PhaseMina, PhaseJamarat, PhaseArafat} {
 		t.Run(string(phase), func(t *testing.T) {
 			cfg := testConfig(phase, 90*time.Minute)
@@ -173,7 +173,7 @@ func TestPilgrimsStayOnWalkableGround(t *testing.T) {
 
 func TestGroundTruthListsTheLost(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 400)
+	ps, gs := demoRegistry(t, ix, 400)
 	cfg := testConfig(PhaseJamarat, 3*time.Hour)
 	cfg.LostFraction, cfg.EventWindow = 0.03, 20*time.Minute
 	s := New(cfg, ix, ps, gs)
@@ -236,7 +236,7 @@ func lastPing(ps []dalil.Position, dev string) (dalil.Position, bool) {
 
 func TestSilentPhonesFlushABacklogOutOfOrder(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 200)
+	ps, gs := demoRegistry(t, ix, 200)
 	cfg := testConfig(PhaseMina, time.Hour)
 	cfg.SilentFraction, cfg.EventWindow = 0.5, 5*time.Minute
 	s := New(cfg, ix, ps, gs)
@@ -277,7 +277,7 @@ func TestSilentPhonesFlushABacklogOutOfOrder(t *testing.T) {
 
 func TestBagsLeftBehindStayPut(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 400)
+	ps, gs := demoRegistry(t, ix, 400)
 	cfg := testConfig(PhaseJamarat, 2*time.Hour)
 	cfg.LeftBagFraction, cfg.LostFraction, cfg.EventWindow = 0.5, -1, 20*time.Minute
 	s := New(cfg, ix, ps, gs)
@@ -311,7 +311,7 @@ func TestBagsLeftBehindStayPut(t *testing.T) {
 
 func TestFixesLookLikeDevices(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 300)
+	ps, gs := demoRegistry(t, ix, 300)
 	cfg := testConfig(PhaseJamarat, 40*time.Minute)
 	cfg.SilentFraction = -1
 	s := New(cfg, ix, ps, gs)
@@ -369,7 +369,7 @@ func TestFixesLookLikeDevices(t *testing.T) {
 
 func TestRunRetriesWhenUnavailableAndStopsOnOtherErrors(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 100)
+	ps, gs := demoRegistry(t, ix, 100)
 	cfg := testConfig(PhaseMina, 10*time.Minute)
 	s := New(cfg, ix, ps, gs)
 	var failed []dalil.Position
@@ -403,7 +403,7 @@ func TestRunRetriesWhenUnavailableAndStopsOnOtherErrors(t *testing.T) {
 
 func TestRunStopsWhenCancelled(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 50)
+	ps, gs := demoRegistry(t, ix, 50)
 	cfg := testConfig(PhaseMina, 0) // forever
 	cfg.Speed = 1000
 	s := New(cfg, ix, ps, gs)

@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"dalil/registry"
 	"fmt"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 // add to every position update on the ingest path (Publish only: the work
 // happens on their own goroutines).
 func BenchmarkAlertPublish(b *testing.B) {
-	m := NewAlertMonitor(DefaultAlertConfig(), NewRegistry(), nil, nil, nil)
+	m := NewAlertMonitor(DefaultAlertConfig(), registry.NewRegistry(), nil, nil, nil)
 	book := &CaseBook{cases: map[string]*Case{}}
 	book.refreshActive()
 	loc := NewCaseLocator(book)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/registry"
 )
 
 // KindCase is the record kind cases are stored under.
@@ -23,7 +24,7 @@ const KindCase = "case"
 
 // PilgrimLookup finds a registered pilgrim. *Registry implements it.
 type PilgrimLookup interface {
-	Pilgrim(pid string) (Pilgrim, bool)
+	Pilgrim(pid string) (registry.Pilgrim, bool)
 }
 
 // Router finds the walk to a tent. *geo.Index implements it.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/registry"
 )
 
 // newHDStore is the tracking core's in-memory store (engine_fakes_test.go),
@@ -71,7 +72,7 @@ func hdIndex(t testing.TB) *geo.Index {
 type hdWorld struct {
 	ix    *geo.Index
 	st    *trkStore
-	reg   *Registry
+	reg   *registry.Registry
 	camp  *geo.Camp
 	tents []*geo.Tent
 	other *geo.Camp // another camp
@@ -83,7 +84,7 @@ func newHDWorld(t *testing.T) *hdWorld {
 	t.Helper()
 	ix := hdIndex(t)
 	l := ix.Layout()
-	w := &hdWorld{ix: ix, st: newHDStore(), reg: NewRegistry()}
+	w := &hdWorld{ix: ix, st: newHDStore(), reg: registry.NewRegistry()}
 	for i := range l.Camps {
 		c := &l.Camps[i]
 		if c.Site != geo.SiteMina || len(l.TentsOf(c.ID)) < 2 {
@@ -99,17 +100,17 @@ func newHDWorld(t *testing.T) *hdWorld {
 	if w.camp == nil || w.other == nil {
 		t.Fatal("layout has too few Mina camps")
 	}
-	ps := []Pilgrim{{PID: "GUIDE", NameEN: "Guide Habib", Group: "G1", Camp: w.camp.ID, Tent: w.tents[0].ID,
+	ps := []registry.Pilgrim{{PID: "GUIDE", NameEN: "Guide Habib", Group: "G1", Camp: w.camp.ID, Tent: w.tents[0].ID,
 		Phone: "+8801700000000", Devices: []string{"ph-guide"}}}
 	for i := 1; i <= 4; i++ {
-		p := Pilgrim{PID: fmt.Sprintf("M%d", i), NameEN: fmt.Sprintf("Member %d", i), Group: "G1", GuidePID: "GUIDE",
+		p := registry.Pilgrim{PID: fmt.Sprintf("M%d", i), NameEN: fmt.Sprintf("Member %d", i), Group: "G1", GuidePID: "GUIDE",
 			Camp: w.camp.ID, Tent: w.tents[i%len(w.tents)].ID}
 		if i < 4 {
 			p.Devices = []string{fmt.Sprintf("ph-M%d", i)}
 		}
 		ps = append(ps, p)
 	}
-	gs := []Group{{ID: "G1", Agency: "AG1", GuidePID: "GUIDE"}}
+	gs := []registry.Group{{ID: "G1", Agency: "AG1", GuidePID: "GUIDE"}}
 	if err := w.reg.Import(context.Background(), w.st, ps, gs); err != nil {
 		t.Fatal(err)
 	}

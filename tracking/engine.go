@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/registry"
 )
 
 // EngineConfig tunes the tracking engine. Zero fields take the defaults of
@@ -157,7 +158,7 @@ type bucket struct{ items []*subject }
 func NewEngine(cfg EngineConfig, st Store, reg *Registry, loc geo.Locator, pub Publisher, log *slog.Logger) *Engine {
 	cfg = cfg.withDefaults()
 	if reg == nil {
-		reg = NewRegistry()
+		reg = registry.NewRegistry()
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

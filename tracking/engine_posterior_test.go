@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"context"
+	"dalil/registry"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +14,8 @@ import (
 func TestEnginePublishesThePosterior(t *testing.T) {
 	ix := defaultIndex(t)
 	l := ix.Layout()
-	ps, gs := GenerateRegistry(l, 20, 3)
-	reg := NewRegistry()
+	ps, gs := registry.GenerateRegistry(l, 20, 3)
+	reg := registry.NewRegistry()
 	if err := reg.Import(context.Background(), nil, ps, gs); err != nil {
 		t.Fatal(err)
 	}

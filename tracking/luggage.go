@@ -104,10 +104,6 @@ type LuggageMatch struct {
 	Reason      string        `json:"reason"` // "tag", "owner", "description"
 }
 
-// NormalizeTag reduces a tag number to upper case letters and digits, the
-// way tags are printed and scanned ("bg 123-456" = "BG123456").
-func NormalizeTag(s string) string { return normalizeIDKey(s) }
-
 // descriptionWords are the words that identify a bag; common filler is dropped.
 func descriptionWords(s string) map[string]bool {
 	words := map[string]bool{}

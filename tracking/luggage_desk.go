@@ -99,7 +99,7 @@ func cloneFound(f *FoundItem) *FoundItem {
 func (l *LuggageDesk) Get(tag string) (LuggageItem, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	it, ok := l.items[NormalizeTag(tag)]
+	it, ok := l.items[dalil.NormalizeTag(tag)]
 	if !ok {
 		return LuggageItem{}, false
 	}
@@ -174,7 +174,7 @@ type LuggageRequest struct {
 // tracker is bound to the bag in the device registry so its pings show the
 // bag's position and trail.
 func (l *LuggageDesk) Register(ctx context.Context, req LuggageRequest, by string) (LuggageItem, error) {
-	tag := NormalizeTag(req.Tag)
+	tag := dalil.NormalizeTag(req.Tag)
 	if tag == "" {
 		return LuggageItem{}, fieldErr(ErrInvalidLuggage, "tag", "tag is required (letters and digits)")
 	}
@@ -275,7 +275,7 @@ func (l *LuggageDesk) RecordFound(ctx context.Context, req FoundRequest, by stri
 	if (req.Lat == nil) != (req.Lon == nil) {
 		return FoundItem{}, nil, fieldErr(ErrInvalidLuggage, "lat", "give both lat and lon, or neither")
 	}
-	f := &FoundItem{Where: req.Where, Description: req.Description, Tag: NormalizeTag(req.Tag), Owner: req.Owner,
+	f := &FoundItem{Where: req.Where, Description: req.Description, Tag: dalil.NormalizeTag(req.Tag), Owner: req.Owner,
 		FoundBy: req.FoundBy, By: by, Status: FoundUnmatched}
 	if req.Lat != nil {
 		if err := checkPlaceLatLon(ErrInvalidLuggage, *req.Lat, *req.Lon); err != nil {
@@ -360,7 +360,7 @@ func (l *LuggageDesk) suggest(f *FoundItem) []LuggageMatch {
 
 // Match confirms that a found item is the bag with tag.
 func (l *LuggageDesk) Match(ctx context.Context, foundID, tag, by string) (FoundItem, LuggageItem, error) {
-	tag = NormalizeTag(tag)
+	tag = dalil.NormalizeTag(tag)
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	l.mu.RLock()
@@ -414,7 +414,7 @@ func (l *LuggageDesk) Handover(ctx context.Context, tag string, req HandoverRequ
 	if strings.TrimSpace(req.Signature) == "" {
 		return LuggageItem{}, fieldErr(ErrInvalidLuggage, "signature", "signature (how the receiver confirmed) is required")
 	}
-	tag = NormalizeTag(tag)
+	tag = dalil.NormalizeTag(tag)
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	l.mu.RLock()
@@ -455,7 +455,7 @@ func (l *LuggageDesk) Handover(ctx context.Context, tag string, req HandoverRequ
 }
 
 func (l *LuggageDesk) changeItem(ctx context.Context, tag string, fn func(it *LuggageItem, now time.Time) error) (LuggageItem, error) {
-	tag = NormalizeTag(tag)
+	tag = dalil.NormalizeTag(tag)
 	l.wmu.Lock()
 	defer l.wmu.Unlock()
 	l.mu.RLock()

@@ -2,11 +2,14 @@
 // layout, trails, enter/exit events with hysteresis, and the group alerts.
 package tracking
 
-import "dalil"
+import (
+	"dalil"
+	"dalil/registry"
+)
 
 // The engine and the alert monitor speak the shared nouns of package dalil
-// unqualified: these aliases keep their code short and unchanged since the
-// nouns moved out of this package. New code outside tracking names them
+// and the registry's unqualified: these aliases keep their code short and
+// unchanged since the nouns moved out of this package. New code outside tracking names them
 // dalil.X.
 type (
 	Device     = dalil.Device
@@ -20,6 +23,11 @@ type (
 	Source     = dalil.Source
 	Store      = dalil.Store
 	Update     = dalil.Update
+
+	DeviceOwner = registry.DeviceOwner
+	Group       = registry.Group
+	Pilgrim     = registry.Pilgrim
+	Registry    = registry.Registry
 )
 
 const (

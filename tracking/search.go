@@ -3,6 +3,7 @@ package tracking
 import (
 	"cmp"
 	"dalil"
+	"dalil/registry"
 	"hash/maphash"
 	"slices"
 	"strings"
@@ -14,8 +15,8 @@ import (
 // SearchSource is where the search index reads pilgrims from. *Registry
 // implements it.
 type SearchSource interface {
-	Pilgrim(pid string) (Pilgrim, bool)
-	Each(fn func(Pilgrim) bool)
+	Pilgrim(pid string) (registry.Pilgrim, bool)
+	Each(fn func(registry.Pilgrim) bool)
 }
 
 // LiveLookup gives a pilgrim's newest position. *Engine implements it; a nil
@@ -127,7 +128,7 @@ func NewSearchIndex(src SearchSource, live LiveLookup) *SearchIndex {
 // searchDoc is what the index reads of a pilgrim.
 type searchDoc struct{ pid, trackingNo, passport, nameEN, nameBN, phone string }
 
-func searchDocOf(p *Pilgrim) searchDoc {
+func searchDocOf(p *registry.Pilgrim) searchDoc {
 	return searchDoc{p.PID, p.TrackingNo, p.Passport, p.NameEN, p.NameBN, p.Phone}
 }
 
@@ -166,7 +167,7 @@ func (ix *SearchIndex) build() {
 	if l, ok := ix.src.(interface{ Len() int }); ok {
 		docs = make([]searchDoc, 0, l.Len()+16)
 	}
-	ix.src.Each(func(p Pilgrim) bool {
+	ix.src.Each(func(p registry.Pilgrim) bool {
 		docs = append(docs, searchDocOf(&p))
 		return true
 	})
@@ -218,7 +219,7 @@ func (ix *SearchIndex) Len() int {
 
 // Upsert indexes new or changed pilgrims (by PID), replacing what was indexed
 // for them before.
-func (ix *SearchIndex) Upsert(ps ...Pilgrim) {
+func (ix *SearchIndex) Upsert(ps ...registry.Pilgrim) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	for _, p := range ps {
@@ -391,7 +392,7 @@ func (ix *SearchIndex) Search(q string, limit int) []SearchHit {
 
 	var hits []SearchHit
 	have := map[string]bool{}
-	add := func(p Pilgrim, m Match, score float64) {
+	add := func(p registry.Pilgrim, m Match, score float64) {
 		if have[p.PID] {
 			return
 		}

@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"dalil/registry"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -50,7 +51,7 @@ func (l *latencies) report(b *testing.B) {
 // benchmarks (building it takes seconds and about a gigabyte with the source).
 var benchSearch struct {
 	once      sync.Once
-	ps        []Pilgrim
+	ps        []registry.Pilgrim
 	ix        *SearchIndex
 	buildS    float64
 	buildCPUS float64
@@ -66,7 +67,7 @@ func processCPU() time.Duration {
 
 const benchSearchN = 2_000_000
 
-func benchSearchIndex(b *testing.B) (*SearchIndex, []Pilgrim) {
+func benchSearchIndex(b *testing.B) (*SearchIndex, []registry.Pilgrim) {
 	benchSearch.once.Do(func() {
 		ps := genSearchPilgrims(benchSearchN, 42)
 		src := newMapSource(ps)
@@ -87,7 +88,7 @@ func benchSearchIndex(b *testing.B) (*SearchIndex, []Pilgrim) {
 
 // searchQueries is a realistic helpdesk mix: identifiers, phones typed in
 // every format, full names, misspelt and transliterated names, Bangla.
-func searchQueries(ps []Pilgrim, n int) []string {
+func searchQueries(ps []registry.Pilgrim, n int) []string {
 	r := rand.New(rand.NewPCG(9, 9))
 	typo := func(s string) string { // swap two adjacent letters in the middle
 		rs := []rune(s)
@@ -165,7 +166,7 @@ func BenchmarkSearch2MByKind(b *testing.B) {
 }
 
 func ExampleSearchIndex_Search() {
-	ix := NewSearchIndex(newMapSource([]Pilgrim{
+	ix := NewSearchIndex(newMapSource([]registry.Pilgrim{
 		{PID: "P1", NameEN: "Md. Abdur Rahman", Phone: "+8801712345678", Camp: "mina-094", Tent: "mina-094/3"},
 	}), nil)
 	for _, q := range []string{"Mohammad Abdul Rahman", "017-1234-5678"} {

@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"dalil/registry"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -48,9 +49,9 @@ func pickPart(r *rand.Rand, parts []namePart) namePart { return parts[r.IntN(len
 
 // genSearchPilgrims makes n pilgrims with realistic Bangladeshi names,
 // identifiers and phones, deterministically from seed.
-func genSearchPilgrims(n int, seed uint64) []Pilgrim {
+func genSearchPilgrims(n int, seed uint64) []registry.Pilgrim {
 	r := rand.New(rand.NewPCG(seed, 7))
-	ps := make([]Pilgrim, n)
+	ps := make([]registry.Pilgrim, n)
 	for i := range ps {
 		var parts []namePart
 		gender := "M"
@@ -78,7 +79,7 @@ func genSearchPilgrims(n int, seed uint64) []Pilgrim {
 			bn += p.bn
 		}
 		g := i / 44
-		ps[i] = Pilgrim{
+		ps[i] = registry.Pilgrim{
 			PID:        fmt.Sprintf("P%08d", i+1),
 			TrackingNo: fmt.Sprintf("T%010d", 3_000_000_000+uint64(i)*7919%1_000_000_000),
 			Passport:   fmt.Sprintf("A%c%07d", 'A'+rune(i%26), i),
@@ -99,18 +100,18 @@ func genSearchPilgrims(n int, seed uint64) []Pilgrim {
 type mapSource struct {
 	mu    sync.RWMutex
 	list  []string
-	byPID map[string]Pilgrim
+	byPID map[string]registry.Pilgrim
 }
 
-func newMapSource(ps []Pilgrim) *mapSource {
-	s := &mapSource{byPID: make(map[string]Pilgrim, len(ps))}
+func newMapSource(ps []registry.Pilgrim) *mapSource {
+	s := &mapSource{byPID: make(map[string]registry.Pilgrim, len(ps))}
 	for _, p := range ps {
 		s.put(p)
 	}
 	return s
 }
 
-func (s *mapSource) put(p Pilgrim) {
+func (s *mapSource) put(p registry.Pilgrim) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.byPID[p.PID]; !ok {
@@ -119,14 +120,14 @@ func (s *mapSource) put(p Pilgrim) {
 	s.byPID[p.PID] = p
 }
 
-func (s *mapSource) Pilgrim(pid string) (Pilgrim, bool) {
+func (s *mapSource) Pilgrim(pid string) (registry.Pilgrim, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	p, ok := s.byPID[pid]
 	return p, ok
 }
 
-func (s *mapSource) Each(fn func(Pilgrim) bool) {
+func (s *mapSource) Each(fn func(registry.Pilgrim) bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, pid := range s.list {

@@ -1,6 +1,8 @@
 package tracking
 
 import (
+	"dalil"
+
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -63,26 +65,7 @@ func looksLikePhone(q string) bool {
 
 // normalizeIDKey reduces a PID, tracking number or passport number to upper
 // case letters and digits: "pid-0012 345" and "PID0012345" are one key.
-func normalizeIDKey(s string) string {
-	clean := true
-	for i := 0; i < len(s) && clean; i++ {
-		c := s[i]
-		clean = c >= '0' && c <= '9' || c >= 'A' && c <= 'Z'
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9', r >= 'A' && r <= 'Z':
-			b.WriteRune(r)
-		case r >= 'a' && r <= 'z':
-			b.WriteRune(r - 'a' + 'A')
-		}
-	}
-	return b.String()
-}
+func normalizeIDKey(s string) string { return dalil.NormalizeID(s) }
 
 // nameVariants maps spellings of the same name, as transliterated from Bangla
 // or Arabic, to one canonical token. Keys are already lower case ASCII letters.

@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/registry"
 )
 
-func searchFixture() []Pilgrim {
-	return []Pilgrim{
+func searchFixture() []registry.Pilgrim {
+	return []registry.Pilgrim{
 		{PID: "PID-1001", TrackingNo: "TRK778899", Passport: "EB0123456", NameEN: "Md. Abdur Rahman", NameBN: "মোঃ আব্দুর রহমান",
 			Phone: "+880 1712-345678", Group: "G1", Agency: "Al-Noor Travels", Camp: "mina-094", Tent: "mina-094/3"},
 		{PID: "PID-1002", NameEN: "Mohammed Karim Uddin", NameBN: "মোহাম্মদ করিম উদ্দিন", Phone: "01812000111", Group: "G1", Camp: "mina-094", Tent: "mina-094/4"},
@@ -123,7 +124,7 @@ func TestSearchRanking(t *testing.T) {
 	ps := searchFixture()
 	// Someone whose name is another's phone-looking PID must still rank the
 	// identifier first; and an exact name beats a longer one.
-	ps = append(ps, Pilgrim{PID: "PID-2001", NameEN: "Karim Uddin"}, Pilgrim{PID: "PID-2002", NameEN: "Karim Uddin Bhuiyan Molla"})
+	ps = append(ps, registry.Pilgrim{PID: "PID-2001", NameEN: "Karim Uddin"}, registry.Pilgrim{PID: "PID-2002", NameEN: "Karim Uddin Bhuiyan Molla"})
 	ix := NewSearchIndex(newMapSource(ps), nil)
 	got := pidsOf(ix.Search("Karim Uddin", 10))
 	if len(got) < 3 || got[0] != "PID-2001" {
@@ -136,7 +137,7 @@ func TestSearchRanking(t *testing.T) {
 		}
 	}
 	// Exact id beats a name, phone beats a name.
-	ix2 := NewSearchIndex(newMapSource([]Pilgrim{
+	ix2 := NewSearchIndex(newMapSource([]registry.Pilgrim{
 		{PID: "RAHIM", NameEN: "Someone Else"},
 		{PID: "X1", NameEN: "Rahim Mia"},
 	}), nil)
@@ -168,7 +169,7 @@ func TestSearchUpdates(t *testing.T) {
 	if got := pidsOf(ix.Search("+880 1555 000999", 10)); len(got) != 1 || got[0] != "PID-1003" {
 		t.Errorf("new phone not found: %v", got)
 	}
-	newP := Pilgrim{PID: "PID-3000", NameEN: "Zubayer Hamdan", NameBN: "জুবায়ের"}
+	newP := registry.Pilgrim{PID: "PID-3000", NameEN: "Zubayer Hamdan", NameBN: "জুবায়ের"}
 	src.put(newP)
 	ix.Upsert(newP)
 	if got := pidsOf(ix.Search("zubayer hamdan", 10)); len(got) != 1 {
@@ -339,7 +340,7 @@ func TestSearchConcurrentWithUpdates(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := 0; i < 200; i++ {
-			p := Pilgrim{PID: fmt.Sprintf("NEW%d", i), NameEN: fmt.Sprintf("Zubair Newname%d", i)}
+			p := registry.Pilgrim{PID: fmt.Sprintf("NEW%d", i), NameEN: fmt.Sprintf("Zubair Newname%d", i)}
 			src.put(p)
 			ix.Upsert(p)
 			if i%50 == 0 {

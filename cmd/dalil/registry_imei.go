@@ -4,14 +4,14 @@ import (
 	"dalil"
 	"hash/fnv"
 
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // imeiWristbands replaces every wristband id with a 15-digit IMEI derived
 // from it (TAC 35 then digits of the id's hash, then the Luhn check digit),
 // so that a generated registry can stand for hardware trackers that report
 // by IMEI. The same id always gives the same IMEI.
-func imeiWristbands(ps []tracking.Pilgrim) {
+func imeiWristbands(ps []registry.Pilgrim) {
 	seen := map[string]bool{}
 	for i := range ps {
 		for k, id := range ps[i].Devices {

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/registry"
 	"dalil/sim/send"
-	"dalil/tracking"
 )
 
 // Bounds keep a run from swamping the machine it shares.
@@ -165,7 +165,7 @@ func (c Config) validate() error {
 // tent (or camp) on the layout, in registry order. Pilgrims without a camp
 // (a registry larger than Mina's tents hold) are spread over Muzdalifah,
 // where pilgrims without a tent spend the night.
-func DevicesFromRegistry(l *geo.Layout, ps []tracking.Pilgrim) []Device {
+func DevicesFromRegistry(l *geo.Layout, ps []registry.Pilgrim) []Device {
 	var out []Device
 	var spill geo.Ring
 	if a, ok := l.Area("muzdalifah"); ok && len(a.Polygon) > 3 {

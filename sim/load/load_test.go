@@ -21,8 +21,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"dalil/geo"
+	"dalil/registry"
 	"dalil/sim/send"
-	"dalil/tracking"
 )
 
 // fakeServer speaks just enough of Dalil's API for the load tool: device,
@@ -255,7 +255,7 @@ func TestPositionParsingAndLatencyClock(t *testing.T) {
 func TestDevicesFromRegistry(t *testing.T) {
 	l := geo.Default()
 	tent := &l.Tents[0]
-	ps := []tracking.Pilgrim{
+	ps := []registry.Pilgrim{
 		{PID: "P1", Group: "G1", Camp: tent.Camp, Tent: tent.ID, Devices: []string{"phone1", "WB1"},
 			DeviceKinds: []dalil.DeviceKind{dalil.DevicePhone, dalil.DeviceWristband}},
 		{PID: "P2", Group: "G1", Devices: []string{"phone2"}}, // no tent: spills into Muzdalifah

@@ -1,4 +1,4 @@
-package tracking
+package registry
 
 // Demo device ids. They are drawn from the generator's seeded source, so a
 // registry is reproducible for a seed, but nothing about one id predicts

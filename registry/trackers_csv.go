@@ -1,4 +1,4 @@
-package tracking
+package registry
 
 import (
 	"dalil"
@@ -98,7 +98,7 @@ func ReadTrackersCSV(r io.Reader) ([]TrackerRow, error) {
 			seen[row.IMEI] = line
 		}
 		rawBag := row.Bag
-		row.Bag = NormalizeTag(row.Bag)
+		row.Bag = dalil.NormalizeTag(row.Bag)
 		switch {
 		case rawBag != "" && row.Bag == "":
 			fail(line, "bag", "bag tag %q has no letters or digits", clip(rawBag))

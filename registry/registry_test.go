@@ -1,4 +1,4 @@
-package tracking
+package registry
 
 import (
 	"context"
@@ -32,7 +32,7 @@ func smallRegistryRows() ([]Pilgrim, []Group) {
 
 func TestImportAndLoadRegistry(t *testing.T) {
 	ctx := context.Background()
-	st := newTrkStore()
+	st := newMemStore()
 	reg := NewRegistry()
 	ps, gs := smallRegistryRows()
 	if err := reg.Import(ctx, st, ps, gs); err != nil {
@@ -79,7 +79,7 @@ func TestImportAndLoadRegistry(t *testing.T) {
 
 func TestImportIsAllOrNothing(t *testing.T) {
 	ctx := context.Background()
-	st := newTrkStore()
+	st := newMemStore()
 	reg := NewRegistry()
 	ps, gs := smallRegistryRows()
 	if err := reg.Import(ctx, st, ps, gs); err != nil {
@@ -152,7 +152,7 @@ func TestImportIsAllOrNothing(t *testing.T) {
 
 func TestReimportUpdatesInPlace(t *testing.T) {
 	ctx := context.Background()
-	st := newTrkStore()
+	st := newMemStore()
 	reg := NewRegistry()
 	ps, gs := smallRegistryRows()
 	if err := reg.Import(ctx, st, ps, gs); err != nil {
@@ -206,7 +206,7 @@ func TestReimportUpdatesInPlace(t *testing.T) {
 
 func TestPutDevice(t *testing.T) {
 	ctx := context.Background()
-	st := newTrkStore()
+	st := newMemStore()
 	reg := NewRegistry()
 	ps, gs := smallRegistryRows()
 	if err := reg.Import(ctx, st, ps, gs); err != nil {

@@ -1,4 +1,4 @@
-package tracking
+package registry
 
 // Name tables for the demo registry: Bangla spelling first, then the English
 // transliterations met in passports and lists. Read-only.

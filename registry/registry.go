@@ -1,4 +1,7 @@
-package tracking
+// Package registry holds who is who: pilgrims, their groups and guides, and the
+// devices they carry, indexed in memory for the per-ping and per-request
+// lookups; CSV import and export, and the demo generator.
+package registry
 
 import "dalil"
 

@@ -1,4 +1,4 @@
-package tracking
+package registry
 
 import (
 	"context"
@@ -86,7 +86,7 @@ func TestReadTrackersCSVErrors(t *testing.T) {
 // that moves from one pilgrim to another; a missing pilgrim writes nothing.
 func TestRegistryPutDevices(t *testing.T) {
 	ctx := context.Background()
-	st := newTrkStore()
+	st := newMemStore()
 	r := NewRegistry()
 	ps := []Pilgrim{{PID: "P1", NameEN: "A"}, {PID: "P2", NameEN: "B", Devices: []string{"W1"}, DeviceKinds: []dalil.DeviceKind{dalil.DeviceWristband}}}
 	if err := r.Import(ctx, st, ps, nil); err != nil {
