@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"dalil"
+	"dalil/store/memstore"
 	"errors"
 	"reflect"
 	"regexp"
@@ -32,7 +33,7 @@ func smallRegistryRows() ([]Pilgrim, []Group) {
 
 func TestImportAndLoadRegistry(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore()
+	st := memstore.New()
 	reg := NewRegistry()
 	ps, gs := smallRegistryRows()
 	if err := reg.Import(ctx, st, ps, gs); err != nil {
@@ -79,7 +80,7 @@ func TestImportAndLoadRegistry(t *testing.T) {
 
 func TestImportIsAllOrNothing(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore()
+	st := memstore.New()
 	reg := NewRegistry()
 	ps, gs := smallRegistryRows()
 	if err := reg.Import(ctx, st, ps, gs); err != nil {
@@ -133,11 +134,11 @@ func TestImportIsAllOrNothing(t *testing.T) {
 	ps2, _ := smallRegistryRows()
 	ps2[0].NameEN = "Renamed"
 	ps2[0].Devices, ps2[0].DeviceKinds = []string{"ph-a1"}, nil
-	st.failPutKind = map[string]bool{KindPilgrim: true}
+	st.FailPutKind = map[string]bool{KindPilgrim: true}
 	if err := reg.Import(ctx, st, ps2, nil); !errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("import with a failing store = %v", err)
 	}
-	st.failPutKind = nil
+	st.FailPutKind = nil
 	if p, _ := reg.Pilgrim("A1"); p.NameEN == "Renamed" {
 		t.Fatal("memory changed although the store write failed")
 	}
@@ -152,7 +153,7 @@ func TestImportIsAllOrNothing(t *testing.T) {
 
 func TestReimportUpdatesInPlace(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore()
+	st := memstore.New()
 	reg := NewRegistry()
 	ps, gs := smallRegistryRows()
 	if err := reg.Import(ctx, st, ps, gs); err != nil {
@@ -206,7 +207,7 @@ func TestReimportUpdatesInPlace(t *testing.T) {
 
 func TestPutDevice(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore()
+	st := memstore.New()
 	reg := NewRegistry()
 	ps, gs := smallRegistryRows()
 	if err := reg.Import(ctx, st, ps, gs); err != nil {

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"dalil"
+	"dalil/store/memstore"
 	"errors"
 	"strings"
 	"testing"
@@ -86,7 +87,7 @@ func TestReadTrackersCSVErrors(t *testing.T) {
 // that moves from one pilgrim to another; a missing pilgrim writes nothing.
 func TestRegistryPutDevices(t *testing.T) {
 	ctx := context.Background()
-	st := newMemStore()
+	st := memstore.New()
 	r := NewRegistry()
 	ps := []Pilgrim{{PID: "P1", NameEN: "A"}, {PID: "P2", NameEN: "B", Devices: []string{"W1"}, DeviceKinds: []dalil.DeviceKind{dalil.DeviceWristband}}}
 	if err := r.Import(ctx, st, ps, nil); err != nil {
