@@ -12,7 +12,7 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
-	"dalil/tracking"
+	"dalil/helpdesk"
 )
 
 // Enrolment: an operator or admin registers a phone or tracker for a
@@ -97,7 +97,7 @@ func (s *Server) enrolBaseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-func (h *helpdesk) handleEnrol(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
 	if !ok {
 		return
@@ -123,7 +123,7 @@ func (h *helpdesk) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	}
 	dev := dalil.Device{ID: "enr-" + hex.EncodeToString(randomBytes(6)), Kind: req.Kind}
 	target := "pilgrim:" + req.Pilgrim
-	var bag tracking.LuggageItem
+	var bag helpdesk.LuggageItem
 	if req.Pilgrim != "" {
 		if _, ok := h.s.registry.Pilgrim(req.Pilgrim); !ok {
 			writeError(w, http.StatusNotFound, "no pilgrim with PID "+req.Pilgrim, "pilgrim")
@@ -150,7 +150,7 @@ func (h *helpdesk) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	if dev.Pilgrim != "" {
 		err = h.s.registry.PutDevice(r.Context(), h.s.store, dev)
 	} else {
-		_, err = h.luggage.Register(r.Context(), tracking.LuggageRequest{
+		_, err = h.luggage.Register(r.Context(), helpdesk.LuggageRequest{
 			Tag: bag.Tag, Owner: bag.Owner, Description: bag.Description, Tracker: dev.ID,
 		}, p.String())
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"dalil"
+	"dalil/helpdesk"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,13 +21,13 @@ import (
 // helpdesk is the lost-and-found desk: search, cases, sightings, luggage and
 // group alerts. Its parts live in package tracking; this wires them to the
 // server and serves them over HTTP (api/helpdesk_*.go).
-type helpdesk struct {
+type desk struct {
 	s         *Server
-	search    *tracking.SearchIndex
-	cases     *tracking.CaseBook
-	locator   *tracking.CaseLocator
-	luggage   *tracking.LuggageDesk
-	sightings *tracking.Sightings
+	search    *helpdesk.SearchIndex
+	cases     *helpdesk.CaseBook
+	locator   *helpdesk.CaseLocator
+	luggage   *helpdesk.LuggageDesk
+	sightings *helpdesk.Sightings
 	alerts    *tracking.AlertMonitor
 	// loadErr is why the case book or luggage desk could not be loaded at
 	// start (the store was down): their endpoints answer 503 then.
@@ -50,16 +51,16 @@ const (
 // fan-out: the websocket hub (case:<ID>, events, group:<GID>) and any
 // Deps.Publishers, such as a tracking.WebhookNotifier.
 func (s *Server) registerHelpdesk(ctx context.Context, mux *http.ServeMux) {
-	h := &helpdesk{s: s}
+	h := &desk{s: s}
 	h.searchVersion = s.registry.Version()
-	h.search = tracking.NewSearchIndex(s.registry, s.engine)
+	h.search = helpdesk.NewSearchIndex(s.registry, s.engine)
 
 	var err error
-	h.cases, err = tracking.LoadCaseBook(ctx, tracking.CaseDeps{
+	h.cases, err = helpdesk.LoadCaseBook(ctx, helpdesk.CaseDeps{
 		Store: s.store, Pilgrims: s.registry, Live: s.engine, Router: s.index, Publisher: s.fanout, Logger: s.log,
 	})
 	if err == nil {
-		h.luggage, err = tracking.LoadLuggageDesk(ctx, tracking.LuggageDeps{
+		h.luggage, err = helpdesk.LoadLuggageDesk(ctx, helpdesk.LuggageDeps{
 			Store: s.store, Pilgrims: s.registry, Devices: s.registry, Logger: s.log,
 		})
 	}
@@ -67,11 +68,11 @@ func (s *Server) registerHelpdesk(ctx context.Context, mux *http.ServeMux) {
 		s.log.Error("helpdesk: cannot load cases and luggage; their endpoints answer 503", "err", err)
 		h.loadErr = err
 	} else {
-		h.locator = tracking.NewCaseLocator(h.cases)
+		h.locator = helpdesk.NewCaseLocator(h.cases)
 		s.addPublisher(h.locator)
 		s.OnRun(func(ctx context.Context) { _ = h.locator.Run(ctx) })
 	}
-	h.sightings = tracking.NewSightings(tracking.SightingDeps{
+	h.sightings = helpdesk.NewSightings(helpdesk.SightingDeps{
 		Store: s.store, Pilgrims: s.registry, Devices: s.registry, Sink: s.engine, Luggage: h.luggage,
 	})
 	alertCfg := s.cfg.Alerts
@@ -117,7 +118,7 @@ func (s *Server) registerHelpdesk(ctx context.Context, mux *http.ServeMux) {
 // import, a device binding). Rebuilds happen off the request path; searches
 // keep using the old index meanwhile. The pause after a rebuild grows with
 // its cost, so a large registry is not rebuilt back to back.
-func (h *helpdesk) refreshSearch(ctx context.Context) {
+func (h *desk) refreshSearch(ctx context.Context) {
 	t := time.NewTicker(searchRefreshEvery)
 	defer t.Stop()
 	var pauseUntil time.Time
@@ -137,7 +138,7 @@ func (h *helpdesk) refreshSearch(ctx context.Context) {
 }
 
 // syncSearch rebuilds the index if the registry moved on since the last build.
-func (h *helpdesk) syncSearch() (time.Duration, bool) {
+func (h *desk) syncSearch() (time.Duration, bool) {
 	h.searchMu.Lock()
 	defer h.searchMu.Unlock()
 	v := h.s.registry.Version()
@@ -153,7 +154,7 @@ func (h *helpdesk) syncSearch() (time.Duration, bool) {
 }
 
 // ready answers 503 when the case book and luggage desk could not load.
-func (h *helpdesk) ready(w http.ResponseWriter) bool {
+func (h *desk) ready(w http.ResponseWriter) bool {
 	if h.loadErr != nil {
 		w.Header().Set("Retry-After", "30")
 		writeError(w, http.StatusServiceUnavailable, "helpdesk data could not be loaded at start: "+h.loadErr.Error(), "")
@@ -196,23 +197,23 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 // domainError answers an error from the helpdesk's domain: 404 for unknown
 // things, 409 for a step the workflow refuses, 400 for invalid input, 503
 // for a store that is down.
-func (h *helpdesk) domainError(w http.ResponseWriter, what string, err error) {
+func (h *desk) domainError(w http.ResponseWriter, what string, err error) {
 	field := ""
-	var fe *tracking.FieldError
+	var fe *helpdesk.FieldError
 	if errors.As(err, &fe) {
 		field = fe.Field
 	}
 	switch {
 	case errors.Is(err, dalil.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error(), field)
-	case errors.Is(err, tracking.ErrInvalidTransition):
+	case errors.Is(err, helpdesk.ErrInvalidTransition):
 		if field == "" {
 			field = "to"
 		}
 		writeError(w, http.StatusConflict, err.Error(), field)
-	case errors.Is(err, tracking.ErrLuggageConflict):
+	case errors.Is(err, helpdesk.ErrLuggageConflict):
 		writeError(w, http.StatusConflict, err.Error(), field)
-	case errors.Is(err, tracking.ErrInvalidCase), errors.Is(err, tracking.ErrInvalidLuggage), errors.Is(err, tracking.ErrInvalidSighting):
+	case errors.Is(err, helpdesk.ErrInvalidCase), errors.Is(err, helpdesk.ErrInvalidLuggage), errors.Is(err, helpdesk.ErrInvalidSighting):
 		writeError(w, http.StatusBadRequest, err.Error(), field)
 	default:
 		h.s.storeError(w, what, err)
@@ -224,7 +225,7 @@ func (h *helpdesk) domainError(w http.ResponseWriter, what string, err error) {
 // Events wait in the server's store until delivered or given up, so a
 // restart resends what was pending; Run is a background task, so shutdown
 // waits for it before the store is closed.
-func (h *helpdesk) startWebhook() {
+func (h *desk) startWebhook() {
 	// A nil client makes the notifier build its own, which does not follow
 	// redirects: a redirect must not carry signed pilgrim events elsewhere.
 	n, err := tracking.NewWebhookNotifier(h.s.cfg.Webhook, tracking.WebhookDeps{Store: h.s.store, Logger: h.s.log})

@@ -17,10 +17,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"dalil/helpdesk"
 	"dalil/registry"
 	"dalil/store/embedded"
 	"dalil/store/postgres"
-	"dalil/tracking"
 )
 
 // TestHelpdeskSurvivesRestart works a case and a bag over HTTP, stops the
@@ -157,7 +157,7 @@ func helpdeskRestart(t *testing.T, open func() dalil.Store) {
 		t.Fatal(err)
 	}
 	s1 := startRestartServer(t, st, reg)
-	var c tracking.Case
+	var c helpdesk.Case
 	s1.call("POST", "/v1/cases", `{"pilgrim":"r1","reported_by":"wife","note":"went to the Jamarat at dawn"}`, http.StatusCreated, &c)
 	s1.call("POST", "/v1/cases/"+c.ID+"/assign", `{"operator":"desk-9"}`, http.StatusOK, nil)
 	s1.call("POST", "/v1/cases/"+c.ID+"/transition", `{"to":"located","note":"Scouts found him at point 12"}`, http.StatusOK, nil)
@@ -174,15 +174,15 @@ func helpdeskRestart(t *testing.T, open func() dalil.Store) {
 	}
 	s2 := startRestartServer(t, st2, reg2)
 	defer s2.stop()
-	var got tracking.Case
+	var got helpdesk.Case
 	s2.call("GET", "/v1/cases/"+c.ID, "", http.StatusOK, &got)
-	if got.State != tracking.CaseLocated || got.Assignee != "desk-9" || got.ReportedBy != "wife" || len(got.Timeline) != 3 ||
-		got.Timeline[2].Note != "Scouts found him at point 12" || got.Timeline[2].From != tracking.CaseOpen {
+	if got.State != helpdesk.CaseLocated || got.Assignee != "desk-9" || got.ReportedBy != "wife" || len(got.Timeline) != 3 ||
+		got.Timeline[2].Note != "Scouts found him at point 12" || got.Timeline[2].From != helpdesk.CaseOpen {
 		t.Fatalf("case after restart: %+v", got)
 	}
 	var bag BagView
 	s2.call("GET", "/v1/luggage/RS1", "", http.StatusOK, &bag)
-	if bag.Status != tracking.LuggageLost || bag.LostPlace != "airport" {
+	if bag.Status != helpdesk.LuggageLost || bag.LostPlace != "airport" {
 		t.Fatalf("bag after restart: %+v", bag.LuggageItem)
 	}
 	var fl FoundList
@@ -192,7 +192,7 @@ func helpdeskRestart(t *testing.T, open func() dalil.Store) {
 	}
 	// The workflow carries on where it stopped.
 	s2.call("POST", "/v1/cases/"+c.ID+"/transition", `{"to":"escorted"}`, http.StatusOK, nil)
-	var c2 tracking.Case
+	var c2 helpdesk.Case
 	s2.call("POST", "/v1/cases", `{"pilgrim":"r2"}`, http.StatusCreated, &c2)
 	if c2.ID == c.ID {
 		t.Fatalf("case ID %s reused after restart", c2.ID)

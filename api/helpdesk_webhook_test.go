@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"dalil/helpdesk"
 	"dalil/registry"
 	"dalil/tracking"
 )
@@ -157,7 +158,7 @@ func webhookRestart(t *testing.T, open func() dalil.Store) {
 		t.Fatal(err)
 	}
 	s1 := startWebhookServer(t, st, reg, hook.URL+"/before", secret)
-	var c tracking.Case
+	var c helpdesk.Case
 	s1.call("POST", "/v1/cases", `{"pilgrim":"w1","note":"lost near the Jamarat"}`, http.StatusCreated, &c)
 	waitUntil(t, "a first delivery attempt", func() bool { return len(requests()) > 0 })
 	s1.stop()

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"dalil/helpdesk"
 	"dalil/registry"
-	"dalil/tracking"
 )
 
 // POST /v1/trackers/import (admin): a CSV of hardware trackers —
@@ -35,7 +35,7 @@ type trackerError struct {
 	Reason string `json:"reason"`
 }
 
-func (h *helpdesk) handleTrackersImport(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleTrackersImport(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin)
 	if !ok || !h.ready(w) {
 		return
@@ -86,7 +86,7 @@ func (h *helpdesk) handleTrackersImport(w http.ResponseWriter, r *http.Request) 
 		if !ok || bag.Tracker == d.ID {
 			continue
 		}
-		req := tracking.LuggageRequest{Tag: bag.Tag, Owner: bag.Owner, Description: bag.Description, Tracker: d.ID}
+		req := helpdesk.LuggageRequest{Tag: bag.Tag, Owner: bag.Owner, Description: bag.Description, Tracker: d.ID}
 		if _, err := h.luggage.Register(r.Context(), req, p.String()); err != nil {
 			h.domainError(w, "trackers: bag "+bag.Tag, err)
 			return
@@ -99,7 +99,7 @@ func (h *helpdesk) handleTrackersImport(w http.ResponseWriter, r *http.Request) 
 // trackerDevices checks the rows against the registry and the luggage desk:
 // the pilgrim or bag exists, and an IMEI already registered is bound to the
 // same pilgrim or bag (importing the same file twice changes nothing).
-func (h *helpdesk) trackerDevices(rows []registry.TrackerRow) ([]dalil.Device, []error) {
+func (h *desk) trackerDevices(rows []registry.TrackerRow) ([]dalil.Device, []error) {
 	devs := make([]dalil.Device, 0, len(rows))
 	var errs []error
 	fail := func(row registry.TrackerRow, column, format string, args ...any) {
@@ -132,7 +132,7 @@ func (h *helpdesk) trackerDevices(rows []registry.TrackerRow) ([]dalil.Device, [
 }
 
 // trackerErrors answers 400 with every row error of a refused import.
-func (h *helpdesk) trackerErrors(w http.ResponseWriter, err error) {
+func (h *desk) trackerErrors(w http.ResponseWriter, err error) {
 	var list []trackerError
 	var walk func(error)
 	walk = func(err error) {

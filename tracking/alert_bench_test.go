@@ -1,20 +1,18 @@
 package tracking
 
 import (
-	"dalil/registry"
 	"fmt"
 	"testing"
 	"time"
+
+	"dalil/registry"
 )
 
-// BenchmarkAlertPublish is the cost the alert monitor and the case locator
-// add to every position update on the ingest path (Publish only: the work
-// happens on their own goroutines).
+// BenchmarkAlertPublish is the cost the alert monitor adds to every position
+// update on the ingest path (Publish only: the work happens on its own
+// goroutine). The case locator's share is helpdesk's BenchmarkCaseLocatorPublish.
 func BenchmarkAlertPublish(b *testing.B) {
 	m := NewAlertMonitor(DefaultAlertConfig(), registry.NewRegistry(), nil, nil, nil)
-	book := &CaseBook{cases: map[string]*Case{}}
-	book.refreshActive()
-	loc := NewCaseLocator(book)
 	states := make([]LiveState, 4096)
 	for i := range states {
 		states[i] = LiveState{Device: fmt.Sprintf("d%d", i), Pilgrim: fmt.Sprintf("P%d", i), Position: Position{Time: time.Now()}}
@@ -23,7 +21,6 @@ func BenchmarkAlertPublish(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			u := Update{State: &states[i%len(states)]}
 			m.Publish(u)
-			loc.Publish(u)
 		}
 	})
 	b.Run("parallel", func(b *testing.B) {
@@ -32,7 +29,6 @@ func BenchmarkAlertPublish(b *testing.B) {
 			for pb.Next() {
 				u := Update{State: &states[i%len(states)]}
 				m.Publish(u)
-				loc.Publish(u)
 				i++
 			}
 		})

@@ -1,8 +1,9 @@
-package tracking
+package helpdesk
 
 import (
 	"context"
 	"dalil"
+	"dalil/tracking"
 	"errors"
 	"strings"
 	"testing"
@@ -152,7 +153,7 @@ func TestCaseStoreFailureChangesNothing(t *testing.T) {
 	w := newHDWorld(t)
 	b := hdLoadBook(t, w, newHDClock(hdT0()), nil)
 	c := hdOpen(b, "M1")
-	w.st.failPutKind[KindCase] = true
+	w.st.FailPutKind[KindCase] = true
 	if _, err := b.Transition(ctx, c.ID, CaseLocated, "x", ""); !errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("store failure: %v", err)
 	}
@@ -162,7 +163,7 @@ func TestCaseStoreFailureChangesNothing(t *testing.T) {
 	if _, err := b.Open(ctx, CaseRequest{Pilgrim: "M2"}, "x"); err == nil {
 		t.Fatal("open succeeded with the store down")
 	}
-	w.st.failPutKind[KindCase] = false
+	w.st.FailPutKind[KindCase] = false
 	c2 := hdOpen(b, "M2")
 	if c2.ID != "C000002" {
 		t.Fatalf("failed open consumed an ID: %s", c2.ID)
@@ -178,7 +179,7 @@ func TestCaseAutoLocate(t *testing.T) {
 	b := hdLoadBook(t, w, clk, ev)
 	loc := NewCaseLocator(b)
 	go loc.Run(ctx)
-	eng := NewEngine(DefaultEngineConfig(), w.st, w.reg, w.ix, loc, nil)
+	eng := tracking.NewEngine(tracking.DefaultEngineConfig(), w.st, w.reg, w.ix, loc, nil)
 	b.SetLive(eng)
 
 	// A ping before any case: nothing happens.

@@ -1,8 +1,9 @@
-package tracking
+package helpdesk
 
 import (
 	"context"
 	"dalil"
+	"dalil/tracking"
 	"errors"
 	"testing"
 )
@@ -11,7 +12,7 @@ func TestSightingFeedsTheEngine(t *testing.T) {
 	ctx := context.Background()
 	w := newHDWorld(t)
 	ev := &hdEvents{}
-	eng := NewEngine(DefaultEngineConfig(), w.st, w.reg, w.ix, ev, nil)
+	eng := tracking.NewEngine(tracking.DefaultEngineConfig(), w.st, w.reg, w.ix, ev, nil)
 	lug := hdLuggage(t, w)
 	lug.Register(ctx, LuggageRequest{Tag: "BG-7", Owner: "M1", Description: "blue bag"}, "op")
 	s := NewSightings(SightingDeps{Store: w.st, Pilgrims: w.reg, Devices: w.reg, Sink: eng, Luggage: lug})
@@ -36,7 +37,7 @@ func TestSightingFeedsTheEngine(t *testing.T) {
 	if trail, _ := eng.Trail(ctx, "M4", hdT0().AddDate(-1, 0, 0), sg.Time.AddDate(0, 0, 1)); len(trail) != 1 {
 		t.Fatalf("trail = %v", trail)
 	}
-	if n := len(w.st.records[KindSighting]); n != 1 {
+	if n := w.st.NumRecords(KindSighting); n != 1 {
 		t.Fatalf("%d sighting records", n)
 	}
 	// A second sighting reuses the device.
