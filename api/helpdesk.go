@@ -4,6 +4,7 @@ import (
 	"context"
 	"dalil"
 	"dalil/helpdesk"
+	"dalil/notify"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -228,7 +229,7 @@ func (h *desk) domainError(w http.ResponseWriter, what string, err error) {
 func (h *desk) startWebhook() {
 	// A nil client makes the notifier build its own, which does not follow
 	// redirects: a redirect must not carry signed pilgrim events elsewhere.
-	n, err := tracking.NewWebhookNotifier(h.s.cfg.Webhook, tracking.WebhookDeps{Store: h.s.store, Logger: h.s.log})
+	n, err := notify.NewWebhookNotifier(h.s.cfg.Webhook, notify.WebhookDeps{Store: h.s.store, Logger: h.s.log})
 	if err != nil {
 		h.s.log.Error("helpdesk: webhook disabled", "err", err)
 		return
@@ -241,25 +242,25 @@ func (h *desk) startWebhook() {
 
 // webhookMetrics exports the notifier's counters, read at scrape time, so
 // that an operator sees events given up (and why) or lost.
-func webhookMetrics(reg *prometheus.Registry, n *tracking.WebhookNotifier) {
-	counter := func(name, help string, labels prometheus.Labels, f func(tracking.WebhookStats) uint64) {
+func webhookMetrics(reg *prometheus.Registry, n *notify.WebhookNotifier) {
+	counter := func(name, help string, labels prometheus.Labels, f func(notify.WebhookStats) uint64) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels},
 			func() float64 { return float64(f(n.Stats())) }))
 	}
 	counter("dalil_webhook_delivered_total", "Webhook events the receiver accepted (2xx).", nil,
-		func(s tracking.WebhookStats) uint64 { return s.Delivered })
+		func(s notify.WebhookStats) uint64 { return s.Delivered })
 	givenUp := "Webhook events given up and removed from the store, by reason: refused (a 3xx or 4xx answer), " +
 		"exhausted (out of attempts), unreadable (a stored event that does not decode)."
 	counter("dalil_webhook_given_up_total", givenUp, prometheus.Labels{"reason": "refused"},
-		func(s tracking.WebhookStats) uint64 { return s.Refused })
+		func(s notify.WebhookStats) uint64 { return s.Refused })
 	counter("dalil_webhook_given_up_total", givenUp, prometheus.Labels{"reason": "exhausted"},
-		func(s tracking.WebhookStats) uint64 { return s.Exhausted })
+		func(s notify.WebhookStats) uint64 { return s.Exhausted })
 	counter("dalil_webhook_given_up_total", givenUp, prometheus.Labels{"reason": "unreadable"},
-		func(s tracking.WebhookStats) uint64 { return s.Unreadable })
+		func(s notify.WebhookStats) uint64 { return s.Unreadable })
 	counter("dalil_webhook_dropped_total", "Webhook events lost unsent: not stored (store error) and the memory queue full, or in memory only at shutdown.", nil,
-		func(s tracking.WebhookStats) uint64 { return s.Dropped })
+		func(s notify.WebhookStats) uint64 { return s.Dropped })
 	counter("dalil_webhook_retries_total", "Webhook delivery attempts retried.", nil,
-		func(s tracking.WebhookStats) uint64 { return s.Retries })
+		func(s notify.WebhookStats) uint64 { return s.Retries })
 	counter("dalil_webhook_store_errors_total", "Webhook store writes, deletes and loads that failed.", nil,
-		func(s tracking.WebhookStats) uint64 { return s.StoreErrors })
+		func(s notify.WebhookStats) uint64 { return s.StoreErrors })
 }

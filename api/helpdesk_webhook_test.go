@@ -13,23 +13,23 @@ import (
 	"time"
 
 	"dalil/helpdesk"
+	"dalil/notify"
 	"dalil/registry"
-	"dalil/tracking"
 )
 
 // A configured webhook receives a signed event when an operator opens a case,
 // so that an SMS gateway can tell the guide and the family.
 func TestWebhookReceivesCaseEvents(t *testing.T) {
 	const secret = "gateway-shared-secret"
-	got := make(chan tracking.WebhookPayload, 8)
+	got := make(chan notify.WebhookPayload, 8)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if !tracking.VerifyWebhook([]byte(secret), body, r.Header.Get("X-Dalil-Signature")) {
+		if !notify.VerifyWebhook([]byte(secret), body, r.Header.Get("X-Dalil-Signature")) {
 			t.Errorf("webhook signature %q does not verify", r.Header.Get("X-Dalil-Signature"))
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		var p tracking.WebhookPayload
+		var p notify.WebhookPayload
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Errorf("webhook body: %v", err)
 		}
@@ -115,17 +115,17 @@ func webhookRestart(t *testing.T, open func() dalil.Store) {
 	const secret = "gateway-shared-secret"
 	type hookRequest struct {
 		eventID  string
-		p        tracking.WebhookPayload
+		p        notify.WebhookPayload
 		accepted bool
 	}
 	var mu sync.Mutex
 	var seen []hookRequest
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if !tracking.VerifyWebhook([]byte(secret), body, r.Header.Get("X-Dalil-Signature")) {
+		if !notify.VerifyWebhook([]byte(secret), body, r.Header.Get("X-Dalil-Signature")) {
 			t.Errorf("webhook signature does not verify")
 		}
-		var p tracking.WebhookPayload
+		var p notify.WebhookPayload
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Errorf("webhook body: %v", err)
 		}
@@ -177,7 +177,7 @@ func webhookRestart(t *testing.T, open func() dalil.Store) {
 	waitUntil(t, "delivery after the restart", func() bool { return s2.srv.webhook.Stats().Delivered == 1 })
 	waitUntil(t, "the delivered event removed from the store", func() bool {
 		n := 0
-		_ = st2.ScanRecords(ctx, tracking.KindWebhook, func(string, []byte) error { n++; return nil })
+		_ = st2.ScanRecords(ctx, notify.KindWebhook, func(string, []byte) error { n++; return nil })
 		return n == 0
 	})
 	var accepted []hookRequest

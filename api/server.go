@@ -17,6 +17,7 @@ import (
 
 	"dalil/geo"
 	"dalil/ingest"
+	"dalil/notify"
 	"dalil/registry"
 	"dalil/tracking"
 )
@@ -64,7 +65,7 @@ type Config struct {
 	PublicURL string
 	// Webhook, when its URL is set, posts signed case and alert events to an
 	// outside service (an SMS gateway that tells the guide and the family).
-	Webhook tracking.WebhookConfig
+	Webhook notify.WebhookConfig
 }
 
 // DefaultConfig returns the defaults documented in docs/operations.md.
@@ -77,7 +78,7 @@ func DefaultConfig() Config {
 		Ingest:          ingest.DefaultConfig(),
 		Engine:          tracking.DefaultEngineConfig(),
 		Alerts:          tracking.DefaultAlertConfig(),
-		Webhook:         tracking.DefaultWebhookConfig(),
+		Webhook:         notify.DefaultWebhookConfig(),
 	}
 }
 
@@ -117,7 +118,7 @@ type Server struct {
 	// and admins only.
 	caseAccess func(p Principal, caseID string) bool
 	// webhook is the outbound notifier when Config.Webhook.URL is set.
-	webhook *tracking.WebhookNotifier
+	webhook *notify.WebhookNotifier
 
 	mu         sync.Mutex
 	background []func(ctx context.Context)

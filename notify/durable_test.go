@@ -1,4 +1,4 @@
-package tracking_test
+package notify_test
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"dalil/notify"
 	"dalil/store/embedded"
-	"dalil/tracking"
 )
 
 // These tests run the webhook notifier over the embedded store in a temp
@@ -35,7 +35,7 @@ type hookReceiver struct {
 
 type hookRequest struct {
 	eventID string // X-Dalil-Event-Id
-	p       tracking.WebhookPayload
+	p       notify.WebhookPayload
 	status  int
 }
 
@@ -44,10 +44,10 @@ func newHookReceiver(t *testing.T, status int) *hookReceiver {
 	r.status.Store(int32(status))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
-		if !tracking.VerifyWebhook([]byte(hookSecret), body, req.Header.Get("X-Dalil-Signature")) {
+		if !notify.VerifyWebhook([]byte(hookSecret), body, req.Header.Get("X-Dalil-Signature")) {
 			t.Errorf("signature does not verify")
 		}
-		var p tracking.WebhookPayload
+		var p notify.WebhookPayload
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Errorf("body: %v", err)
 		}
@@ -101,15 +101,15 @@ func openHookStore(t *testing.T, dir string) *embedded.Store {
 // startNotifier runs a notifier with fast, bounded retries and one worker
 // (so that delivery order is enqueue order). stop ends Run and waits for it,
 // as the server does at shutdown.
-func startNotifier(t *testing.T, st dalil.RecordStore, url string, tune func(*tracking.WebhookConfig)) (n *tracking.WebhookNotifier, stop func()) {
+func startNotifier(t *testing.T, st dalil.RecordStore, url string, tune func(*notify.WebhookConfig)) (n *notify.WebhookNotifier, stop func()) {
 	t.Helper()
-	cfg := tracking.DefaultWebhookConfig()
+	cfg := notify.DefaultWebhookConfig()
 	cfg.URL, cfg.Secret, cfg.Workers = url, hookSecret, 1
 	cfg.InitialBackoff, cfg.MaxBackoff = time.Millisecond, 5*time.Millisecond
 	if tune != nil {
 		tune(&cfg)
 	}
-	n, err := tracking.NewWebhookNotifier(cfg, tracking.WebhookDeps{Store: st})
+	n, err := notify.NewWebhookNotifier(cfg, notify.WebhookDeps{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,11 +136,11 @@ func caseEvent(id string) dalil.Update {
 }
 
 // pending lists the stored webhook events, oldest first.
-func pending(t *testing.T, st dalil.RecordStore) []tracking.WebhookPayload {
+func pending(t *testing.T, st dalil.RecordStore) []notify.WebhookPayload {
 	t.Helper()
-	var out []tracking.WebhookPayload
-	err := st.ScanRecords(context.Background(), tracking.KindWebhook, func(id string, data []byte) error {
-		var p tracking.WebhookPayload
+	var out []notify.WebhookPayload
+	err := st.ScanRecords(context.Background(), notify.KindWebhook, func(id string, data []byte) error {
+		var p notify.WebhookPayload
 		if err := json.Unmarshal(data, &p); err != nil {
 			return err
 		}
@@ -160,13 +160,13 @@ func pending(t *testing.T, st dalil.RecordStore) []tracking.WebhookPayload {
 func stored(t *testing.T, st dalil.RecordStore) int {
 	t.Helper()
 	n := 0
-	if err := st.ScanRecords(context.Background(), tracking.KindWebhook, func(string, []byte) error { n++; return nil }); err != nil {
+	if err := st.ScanRecords(context.Background(), notify.KindWebhook, func(string, []byte) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return n
 }
 
-func cases(ps []tracking.WebhookPayload) []string {
+func cases(ps []notify.WebhookPayload) []string {
 	var out []string
 	for _, p := range ps {
 		out = append(out, p.Event.Case)
@@ -214,7 +214,7 @@ func TestWebhookEventsSurviveRestart(t *testing.T) {
 	hook := newHookReceiver(t, http.StatusServiceUnavailable)
 
 	st := openHookStore(t, dir)
-	n1, stop1 := startNotifier(t, st, hook.url+"/down", func(c *tracking.WebhookConfig) { c.MaxAttempts = 1 << 30 })
+	n1, stop1 := startNotifier(t, st, hook.url+"/down", func(c *notify.WebhookConfig) { c.MaxAttempts = 1 << 30 })
 	for _, id := range []string{"C1", "C2", "C3"} {
 		n1.Publish(caseEvent(id))
 	}
@@ -318,16 +318,16 @@ func TestWebhookGiveUpRemovesEvent(t *testing.T) {
 		name     string
 		status   int
 		attempts int
-		want     func(tracking.WebhookStats) bool
+		want     func(notify.WebhookStats) bool
 	}{
-		{"refused", http.StatusBadRequest, 1, func(s tracking.WebhookStats) bool { return s.Refused == 1 && s.Exhausted == 0 }},
-		{"exhausted", http.StatusBadGateway, 3, func(s tracking.WebhookStats) bool { return s.Exhausted == 1 && s.Refused == 0 }},
+		{"refused", http.StatusBadRequest, 1, func(s notify.WebhookStats) bool { return s.Refused == 1 && s.Exhausted == 0 }},
+		{"exhausted", http.StatusBadGateway, 3, func(s notify.WebhookStats) bool { return s.Exhausted == 1 && s.Refused == 0 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hook := newHookReceiver(t, tc.status)
 			st := openHookStore(t, t.TempDir())
 			defer st.Close()
-			n, stop := startNotifier(t, st, hook.url, func(c *tracking.WebhookConfig) { c.MaxAttempts = 3 })
+			n, stop := startNotifier(t, st, hook.url, func(c *notify.WebhookConfig) { c.MaxAttempts = 3 })
 			n.Publish(caseEvent("C1"))
 			waitFor(t, "the give-up", func() bool { return n.Stats().Failed == 1 })
 			waitFor(t, "the store emptied", func() bool { return len(pending(t, st)) == 0 })
@@ -350,12 +350,12 @@ func TestWebhookBacklogBeyondQueueKeepsOrder(t *testing.T) {
 	st := openHookStore(t, t.TempDir())
 	defer st.Close()
 	// A record a previous version left that does not decode; its id sorts first.
-	if err := st.PutRecords(context.Background(), tracking.KindWebhook, []dalil.Record{{ID: "00000000000000000000-000000", Data: []byte("{not json")}}); err != nil {
+	if err := st.PutRecords(context.Background(), notify.KindWebhook, []dalil.Record{{ID: "00000000000000000000-000000", Data: []byte("{not json")}}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := tracking.DefaultWebhookConfig()
+	cfg := notify.DefaultWebhookConfig()
 	cfg.URL, cfg.Secret, cfg.Workers, cfg.QueueSize = hook.url, hookSecret, 1, 3
-	n, err := tracking.NewWebhookNotifier(cfg, tracking.WebhookDeps{Store: st})
+	n, err := notify.NewWebhookNotifier(cfg, notify.WebhookDeps{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,7 @@ func TestWebhookConcurrentPublishDeliversEachOnce(t *testing.T) {
 	defer srv.Close()
 	st := openHookStore(t, t.TempDir())
 	defer st.Close()
-	n, stop := startNotifier(t, st, srv.URL, func(c *tracking.WebhookConfig) { c.QueueSize, c.Workers = 4, 2 })
+	n, stop := startNotifier(t, st, srv.URL, func(c *notify.WebhookConfig) { c.QueueSize, c.Workers = 4, 2 })
 	const publishers, each = 8, 25
 	var wg sync.WaitGroup
 	for range publishers {
@@ -453,9 +453,9 @@ func TestWebhookLateWriteSentOnce(t *testing.T) {
 	hook := newHookReceiver(t, http.StatusOK)
 	st := openHookStore(t, t.TempDir())
 	defer st.Close()
-	cfg := tracking.DefaultWebhookConfig()
+	cfg := notify.DefaultWebhookConfig()
 	cfg.URL, cfg.Secret, cfg.Workers = hook.url, hookSecret, 1
-	n, err := tracking.NewWebhookNotifier(cfg, tracking.WebhookDeps{Store: lateStore{st}})
+	n, err := notify.NewWebhookNotifier(cfg, notify.WebhookDeps{Store: lateStore{st}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package tracking
+// Package notify delivers events to an outside system by signed webhook, from
+// a durable queue, with retries; delivery may block, so it runs on its own.
+package notify
 
 import (
 	"context"

@@ -1,8 +1,9 @@
-package tracking
+package notify
 
 import (
 	"context"
 	"dalil"
+	"dalil/store/memstore"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -45,7 +46,7 @@ func TestWebhookSignedRetriedDelivered(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	st := newTrkStore()
+	st := memstore.New()
 	cfg := DefaultWebhookConfig()
 	cfg.URL, cfg.Secret = srv.URL, string(secret)
 	cfg.InitialBackoff, cfg.MaxBackoff, cfg.Workers = 5*time.Millisecond, 20*time.Millisecond, 1
@@ -60,8 +61,8 @@ func TestWebhookSignedRetriedDelivered(t *testing.T) {
 	n.Publish(dalil.Update{State: &dalil.LiveState{Device: "x"}})                           // positions are not sent
 	n.Publish(dalil.Update{Event: &dalil.Event{Kind: dalil.EventCampEnter, Pilgrim: "M1"}}) // nor routine events
 	n.Publish(dalil.Update{Event: &dalil.Event{Kind: dalil.EventCase, Case: "C000001", Pilgrim: "M1", Detail: "located: located"}})
-	hdWaitFor(t, "delivery", func() bool { return n.Stats().Delivered == 1 })
-	hdWaitFor(t, "the delivered event removed from the store", func() bool { return len(webhookRecords(st)) == 0 })
+	waitUntil(t, "delivery", func() bool { return n.Stats().Delivered == 1 })
+	waitUntil(t, "the delivered event removed from the store", func() bool { return len(webhookRecords(st)) == 0 })
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) != 1 || got[0].Event.Case != "C000001" || got[0].Type != dalil.EventCase {
@@ -84,8 +85,8 @@ func TestWebhookStoreDownDeliversFromMemory(t *testing.T) {
 		http.Error(w, "no such number", http.StatusBadRequest) // 4xx: not retried
 	}))
 	defer srv.Close()
-	st := newTrkStore()
-	st.failPutKind = map[string]bool{KindWebhook: true}
+	st := memstore.New()
+	st.FailPutKind = map[string]bool{KindWebhook: true}
 	cfg := DefaultWebhookConfig()
 	cfg.URL, cfg.Secret, cfg.QueueSize = srv.URL, "k", 4
 	cfg.InitialBackoff = time.Millisecond
@@ -103,7 +104,7 @@ func TestWebhookStoreDownDeliversFromMemory(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go n.Run(ctx)
-	hdWaitFor(t, "4 refused", func() bool { return n.Stats().Failed == 4 })
+	waitUntil(t, "4 refused", func() bool { return n.Stats().Failed == 4 })
 	if c := calls.Load(); c != 4 {
 		t.Fatalf("%d calls for 4 refused deliveries (4xx must not be retried)", c)
 	}
@@ -113,7 +114,7 @@ func TestWebhookStoreDownDeliversFromMemory(t *testing.T) {
 }
 
 func TestWebhookConfigChecked(t *testing.T) {
-	st := newTrkStore()
+	st := memstore.New()
 	if _, err := NewWebhookNotifier(WebhookConfig{URL: "ftp://x", Secret: "k"}, WebhookDeps{Store: st}); err == nil {
 		t.Fatal("ftp URL accepted")
 	}
@@ -135,7 +136,7 @@ func TestWebhookIDsSortByTime(t *testing.T) {
 }
 
 // webhookRecords lists the ids of the stored webhook events.
-func webhookRecords(st *trkStore) []string {
+func webhookRecords(st *memstore.Store) []string {
 	var ids []string
 	_ = st.ScanRecords(context.Background(), KindWebhook, func(id string, _ []byte) error {
 		ids = append(ids, id)
@@ -156,5 +157,17 @@ func TestWebhookSignature(t *testing.T) {
 	}
 	if len(sig) != len("sha256=")+64 || sig[:7] != "sha256=" {
 		t.Fatalf("signature format %q", sig)
+	}
+}
+
+// waitUntil polls cond until it holds or a few seconds pass.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
