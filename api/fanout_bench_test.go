@@ -115,7 +115,7 @@ func hubOnlyHandler(h *Hub) http.Handler {
 		if err != nil {
 			return
 		}
-		c := newClient(h, conn, Principal{Role: RoleOperator})
+		c := newClient(h, conn, "", nil)
 		c.ctx = r.Context()
 		if !h.register(c) {
 			conn.Close()

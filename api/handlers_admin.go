@@ -138,7 +138,7 @@ func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("token revoked", "id", id, "by", p.TokenID)
-	s.hub.disconnectToken(id)
+	s.hub.DisconnectToken(id)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -37,6 +37,8 @@ type HubConfig struct {
 	MaxGridCells int
 	// AllowedOrigins are browser origins allowed besides the request's host.
 	AllowedOrigins []string
+	// GroupOf finds a pilgrim's group for events that lack one (nil: none).
+	GroupOf func(pid string) string `json:"-"`
 }
 
 // DefaultHubConfig returns the documented defaults.
@@ -109,8 +111,6 @@ type gridKey struct{ lat, lon int32 }
 type Hub struct {
 	cfg HubConfig
 	log *slog.Logger
-	// groupOf finds a pilgrim's group for events that lack one.
-	groupOf func(pid string) string
 
 	mu        sync.RWMutex
 	byPilgrim map[string][]*subscription
@@ -239,8 +239,8 @@ func (h *Hub) publishState(st *dalil.LiveState) {
 
 func (h *Hub) publishEvent(ev *dalil.Event) {
 	group := ev.Group
-	if group == "" && ev.Pilgrim != "" && h.groupOf != nil {
-		group = h.groupOf(ev.Pilgrim)
+	if group == "" && ev.Pilgrim != "" && h.cfg.GroupOf != nil {
+		group = h.cfg.GroupOf(ev.Pilgrim)
 	}
 	var msg []byte
 	var sent []*client // one event reaches a client once, whatever it follows
@@ -440,13 +440,13 @@ func (h *Hub) Close(ctx context.Context) error {
 	}
 }
 
-// disconnectToken closes every connection that signed in with token id (it
+// DisconnectToken closes every connection that signed in with token id (it
 // was revoked).
-func (h *Hub) disconnectToken(id string) {
+func (h *Hub) DisconnectToken(id string) {
 	h.mu.RLock()
 	var cs []*client
 	for c := range h.clients {
-		if c.p.TokenID == id {
+		if c.token == id {
 			cs = append(cs, c)
 		}
 	}

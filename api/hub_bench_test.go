@@ -20,7 +20,7 @@ func BenchmarkHubPublish(b *testing.B) {
 	stop := make(chan struct{})
 	defer close(stop)
 	for i := range guides + operators {
-		c := newClient(h, nil, Principal{Role: RoleOperator})
+		c := newClient(h, nil, "", nil)
 		var t Topic
 		if i < operators {
 			lat := minaMinLat + rng.Float64()*(minaMaxLat-minaMinLat-0.001)

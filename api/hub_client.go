@@ -28,8 +28,11 @@ type pendingPosition struct {
 type client struct {
 	hub  *Hub
 	conn *websocket.Conn
-	p    Principal
-	ctx  context.Context // the upgraded request's, for audit writes
+	// token is the id of the token the subscriber signed in with, so that
+	// revoking it ends the connection; pol decides what it may follow.
+	token string
+	pol   Policy
+	ctx   context.Context // the upgraded request's, for audit writes
 
 	// subs is guarded by hub.mu.
 	subs map[string]*subscription
@@ -47,9 +50,9 @@ type client struct {
 	done    chan struct{} // closed when the client is killed
 }
 
-func newClient(h *Hub, conn *websocket.Conn, p Principal) *client {
+func newClient(h *Hub, conn *websocket.Conn, token string, pol Policy) *client {
 	return &client{
-		hub: h, conn: conn, p: p,
+		hub: h, conn: conn, token: token, pol: pol,
 		subs:    map[string]*subscription{},
 		pendIdx: map[string]int{},
 		wake:    make(chan struct{}, 1),

@@ -157,11 +157,12 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	}
 	cfg.Live.AllowedOrigins = slices.Concat(cfg.Live.AllowedOrigins, cfg.AllowedOrigins)
 	s.cfg.Live = cfg.Live
-	s.hub = NewHub(cfg.Live, deps.Logger)
-	s.hub.groupOf = func(pid string) string {
+	hcfg := cfg.Live
+	hcfg.GroupOf = func(pid string) string {
 		pg, _ := deps.Registry.Pilgrim(pid)
 		return pg.Group
 	}
+	s.hub = NewHub(hcfg, deps.Logger)
 	s.fanout.Add(s.hub)
 	for _, p := range deps.Publishers {
 		s.fanout.Add(p)
