@@ -59,7 +59,9 @@ func DialLive(ctx context.Context, baseURL, token string) (*LiveClient, error) {
 	conn, resp, err := websocket.DefaultDialer.DialContext(ctx, u+"/v1/live", h)
 	if err != nil {
 		if resp != nil {
-			var e errorBody
+			var e struct {
+				Error string `json:"error"`
+			}
 			_ = json.NewDecoder(resp.Body).Decode(&e)
 			resp.Body.Close()
 			return nil, fmt.Errorf("live feed: %s: %s", resp.Status, e.Error)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"dalil"
+	"dalil/geo"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -66,8 +67,8 @@ func appendFloat(b []byte, f float64, prec int) []byte {
 	return strconv.AppendFloat(b, f, 'f', prec, 64)
 }
 
-// cellHex is the conventional H3 text form.
-func cellHex(c uint64) string {
+// CellHex is the conventional H3 text form.
+func CellHex(c uint64) string {
 	if c == 0 {
 		return ""
 	}
@@ -117,14 +118,14 @@ func appendPositionFields(b []byte, st *dalil.LiveState) []byte {
 	b = appendJSONString(b, loc.Tent)
 	if loc.NumCandidates > 0 || (loc.Posterior && loc.Tent != "") {
 		b = appendField(b, "tent_p", false)
-		b = appendFloat(b, tentProbability(loc), 3)
+		b = appendFloat(b, TentProbability(loc), 3)
 	}
 	if loc.Posterior {
 		b = appendField(b, "camp_p", false)
 		b = appendFloat(b, loc.CampProbability, 3)
 	}
 	b = appendField(b, "cell", false)
-	b = appendJSONString(b, cellHex(loc.Cell))
+	b = appendJSONString(b, CellHex(loc.Cell))
 	if p.Battery >= 0 {
 		b = appendField(b, "batt", false)
 		b = appendFloat(b, float64(p.Battery), 0)
@@ -174,4 +175,21 @@ func encodeSnapshot(topic string, states []dalil.LiveState, truncated bool) []by
 	b = append(b, `],"truncated":`...)
 	b = strconv.AppendBool(b, truncated)
 	return append(b, '}')
+}
+
+// TentProbability is the probability of loc.Tent among the candidates.
+func TentProbability(loc *geo.Location) float64 {
+	if loc.Posterior {
+		return loc.TentProbability
+	}
+	cs := loc.Candidates()
+	for _, c := range cs {
+		if c.Tent == loc.Tent {
+			return c.Probability
+		}
+	}
+	if loc.Tent != "" && len(cs) == 0 {
+		return 1
+	}
+	return 0
 }

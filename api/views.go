@@ -48,31 +48,14 @@ func known(v float32) *float32 {
 	return &v
 }
 
-// tentProbability is the probability of loc.Tent among the candidates.
-func tentProbability(loc *geo.Location) float64 {
-	if loc.Posterior {
-		return loc.TentProbability
-	}
-	cs := loc.Candidates()
-	for _, c := range cs {
-		if c.Tent == loc.Tent {
-			return c.Probability
-		}
-	}
-	if loc.Tent != "" && len(cs) == 0 {
-		return 1
-	}
-	return 0
-}
-
 // locationFields copies a Location into a view.
 func locationFields(v *PositionView, loc *geo.Location) {
 	v.Site, v.Zone, v.Camp, v.CampNumber, v.Tent = loc.Site, loc.Zone, loc.Camp, loc.CampNumber, loc.Tent
 	if cs := loc.Candidates(); len(cs) > 0 {
 		v.Candidates = append([]geo.TentCandidate(nil), cs...)
-		v.TentProbability = tentProbability(loc)
+		v.TentProbability = TentProbability(loc)
 	} else if loc.Tent != "" {
-		v.TentProbability = tentProbability(loc)
+		v.TentProbability = TentProbability(loc)
 		if !loc.Posterior {
 			v.TentProbability = 1
 		}
@@ -85,7 +68,7 @@ func locationFields(v *PositionView, loc *geo.Location) {
 		}
 	}
 	v.EdgeDistanceM = loc.EdgeDistanceM
-	v.Cell = cellHex(loc.Cell)
+	v.Cell = CellHex(loc.Cell)
 }
 
 func (s *Server) positionView(st *dalil.LiveState, now time.Time) *PositionView {
