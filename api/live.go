@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"dalil"
+	"dalil/live"
 	"net/http"
 	"net/url"
 	"slices"
@@ -68,7 +69,7 @@ type livePolicy struct {
 	p Principal
 }
 
-func (lp livePolicy) Allow(t Topic) (reason, group string) { return lp.s.topicAllowed(lp.p, t) }
+func (lp livePolicy) Allow(t live.Topic) (reason, group string) { return lp.s.topicAllowed(lp.p, t) }
 
 // Audit: every topic carries pilgrims' positions or events, so following one
 // is a read of personal data by staff, audited like REST and refused when the
@@ -80,43 +81,43 @@ func (lp livePolicy) Audit(ctx context.Context, topic string) error {
 	return lp.s.audit(ctx, lp.p, "live.subscribe", topic)
 }
 
-func (lp livePolicy) Snapshot(t Topic, limit int) ([]dalil.LiveState, bool) {
+func (lp livePolicy) Snapshot(t live.Topic, limit int) ([]dalil.LiveState, bool) {
 	return lp.s.snapshot(lp.p, t, limit)
 }
 
 // topicAllowed says why p may not follow t ("" when it may) and, for a
 // guide's events subscription, the group it is restricted to.
-func (s *Server) topicAllowed(p Principal, t Topic) (reason, group string) {
+func (s *Server) topicAllowed(p Principal, t live.Topic) (reason, group string) {
 	switch t.Kind {
-	case TopicPilgrim:
+	case live.TopicPilgrim:
 		if _, ok := s.registry.Pilgrim(t.ID); !ok {
 			return "no pilgrim " + t.ID, ""
 		}
 		if !s.canSeePilgrim(p, t.ID) {
 			return "role " + string(p.Role) + " may not follow pilgrim " + t.ID, ""
 		}
-	case TopicGroup:
+	case live.TopicGroup:
 		if _, ok := s.registry.Group(t.ID); !ok {
 			return "no group " + t.ID, ""
 		}
 		if !s.canSeeGroup(p, t.ID) {
 			return "role " + string(p.Role) + " may not follow group " + t.ID, ""
 		}
-	case TopicCamp, TopicTent, TopicBBox:
+	case live.TopicCamp, live.TopicTent, live.TopicBBox:
 		if !p.staff() {
 			return "role " + string(p.Role) + " may not follow " + string(t.Kind) + " topics", ""
 		}
-		if t.Kind == TopicCamp {
+		if t.Kind == live.TopicCamp {
 			if _, ok := s.layout.Camp(t.ID); !ok {
 				return "no camp " + t.ID, ""
 			}
 		}
-		if t.Kind == TopicTent {
+		if t.Kind == live.TopicTent {
 			if _, ok := s.layout.Tent(t.ID); !ok {
 				return "no tent " + t.ID, ""
 			}
 		}
-	case TopicEvents:
+	case live.TopicEvents:
 		switch p.Role {
 		case RoleAdmin, RoleOperator:
 		case RoleGuide:
@@ -124,7 +125,7 @@ func (s *Server) topicAllowed(p Principal, t Topic) (reason, group string) {
 		default:
 			return "role " + string(p.Role) + " may not follow events; follow pilgrim:" + p.Subject, ""
 		}
-	case TopicCase:
+	case live.TopicCase:
 		if !s.canSeeCase(p, t.ID) {
 			return "role " + string(p.Role) + " may not follow case " + t.ID, ""
 		}
@@ -133,24 +134,24 @@ func (s *Server) topicAllowed(p Principal, t Topic) (reason, group string) {
 }
 
 // snapshot returns the current positions in a topic's scope.
-func (s *Server) snapshot(p Principal, t Topic, limit int) ([]dalil.LiveState, bool) {
+func (s *Server) snapshot(p Principal, t live.Topic, limit int) ([]dalil.LiveState, bool) {
 	var out []dalil.LiveState
 	switch t.Kind {
-	case TopicPilgrim:
+	case live.TopicPilgrim:
 		if st, ok := s.engine.Pilgrim(t.ID); ok {
 			out = append(out, st)
 		}
-	case TopicGroup:
+	case live.TopicGroup:
 		for _, m := range s.groupPeople(t.ID) {
 			if st, ok := s.engine.Pilgrim(m.PID); ok {
 				out = append(out, st)
 			}
 		}
-	case TopicCamp:
+	case live.TopicCamp:
 		out = s.engine.InCamp(t.ID)
-	case TopicTent:
+	case live.TopicTent:
 		out = s.engine.InTent(t.ID)
-	case TopicBBox:
+	case live.TopicBBox:
 		out = s.engine.InBBox(t.MinLon, t.MinLat, t.MaxLon, t.MaxLat, limit+1)
 	}
 	if len(out) > limit {

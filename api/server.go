@@ -17,6 +17,7 @@ import (
 
 	"dalil/geo"
 	"dalil/ingest"
+	"dalil/live"
 	"dalil/notify"
 	"dalil/registry"
 	"dalil/tracking"
@@ -50,7 +51,7 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take at shutdown.
 	ShutdownTimeout time.Duration
 	// Live configures the websocket hub.
-	Live HubConfig
+	Live live.HubConfig
 	// Ingest configures the device protocols.
 	Ingest ingest.Config
 	// Engine configures the tracking engine.
@@ -74,7 +75,7 @@ func DefaultConfig() Config {
 		Addr:            "127.0.0.1:8080",
 		StaleAfter:      15 * time.Minute,
 		ShutdownTimeout: 15 * time.Second,
-		Live:            DefaultHubConfig(),
+		Live:            live.DefaultHubConfig(),
 		Ingest:          ingest.DefaultConfig(),
 		Engine:          tracking.DefaultEngineConfig(),
 		Alerts:          tracking.DefaultAlertConfig(),
@@ -102,7 +103,7 @@ type Server struct {
 	registry *registry.Registry
 	index    *geo.Index
 	layout   *geo.Layout
-	hub      *Hub
+	hub      *live.Hub
 	fanout   *Fanout
 	tokens   *tokenStore
 	audits   *auditLog
@@ -162,7 +163,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		pg, _ := deps.Registry.Pilgrim(pid)
 		return pg.Group
 	}
-	s.hub = NewHub(hcfg, deps.Logger)
+	s.hub = live.NewHub(hcfg, deps.Logger)
 	s.fanout.Add(s.hub)
 	for _, p := range deps.Publishers {
 		s.fanout.Add(p)
@@ -189,7 +190,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Engine() *tracking.Engine { return s.engine }
 
 // Hub is the websocket hub (a tracking.Publisher).
-func (s *Server) Hub() *Hub { return s.hub }
+func (s *Server) Hub() *live.Hub { return s.hub }
 
 // OsmAndHandler serves the OsmAnd protocol at "/" for the --osmand-addr port.
 func (s *Server) OsmAndHandler() http.Handler { return s.ingest.OsmAndRoot() }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/live"
 	"dalil/registry"
 )
 
@@ -53,9 +54,9 @@ func locationFields(v *PositionView, loc *geo.Location) {
 	v.Site, v.Zone, v.Camp, v.CampNumber, v.Tent = loc.Site, loc.Zone, loc.Camp, loc.CampNumber, loc.Tent
 	if cs := loc.Candidates(); len(cs) > 0 {
 		v.Candidates = append([]geo.TentCandidate(nil), cs...)
-		v.TentProbability = TentProbability(loc)
+		v.TentProbability = live.TentProbability(loc)
 	} else if loc.Tent != "" {
-		v.TentProbability = TentProbability(loc)
+		v.TentProbability = live.TentProbability(loc)
 		if !loc.Posterior {
 			v.TentProbability = 1
 		}
@@ -68,7 +69,7 @@ func locationFields(v *PositionView, loc *geo.Location) {
 		}
 	}
 	v.EdgeDistanceM = loc.EdgeDistanceM
-	v.Cell = CellHex(loc.Cell)
+	v.Cell = live.CellHex(loc.Cell)
 }
 
 func (s *Server) positionView(st *dalil.LiveState, now time.Time) *PositionView {

@@ -1,4 +1,8 @@
-package api
+// Package live is the websocket live feed: a hub that routes every tracking
+// update to the subscribers of its pilgrim, group, camp, tent, case or map
+// box, with snapshots on subscribe, coalescing, and a cut-off for slow
+// clients. What a subscriber may follow is the server's Policy.
+package live
 
 import (
 	"context"
