@@ -2,13 +2,14 @@ package api
 
 import (
 	"context"
-	"dalil"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"dalil"
 )
 
 const auditKind = "audit"

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"dalil"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // auditT0 is long before the fixture's own (present-day) entries, so tests

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"dalil"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +11,7 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
+	"dalil"
 	"dalil/helpdesk"
 )
 

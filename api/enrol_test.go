@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"dalil"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/registry"
 )

@@ -1,9 +1,10 @@
 package api
 
 import (
-	"dalil"
 	"sync"
 	"sync/atomic"
+
+	"dalil"
 )
 
 // Fanout is a tracking.Publisher whose receivers can be added after the

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"dalil"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/registry"
 	"dalil/store/embedded"

@@ -2,13 +2,14 @@ package api
 
 import (
 	"context"
-	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 	"unicode/utf8"
+
+	"dalil"
 )
 
 // GET /healthz: the process is up. No auth: it says nothing.

@@ -1,12 +1,12 @@
 package api
 
 import (
-	"dalil"
 	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/registry"
 )

@@ -2,9 +2,6 @@ package api
 
 import (
 	"context"
-	"dalil"
-	"dalil/helpdesk"
-	"dalil/notify"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +13,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"dalil"
+	"dalil/helpdesk"
+	"dalil/notify"
 	"dalil/tracking"
 )
 

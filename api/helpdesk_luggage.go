@@ -1,10 +1,10 @@
 package api
 
 import (
-	"dalil"
 	"net/http"
 	"time"
 
+	"dalil"
 	"dalil/helpdesk"
 )
 

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"crypto/rand"
-	"dalil"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"dalil"
 	"dalil/helpdesk"
 	"dalil/registry"
 	"dalil/store/embedded"

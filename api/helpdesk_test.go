@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"dalil"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/helpdesk"
 	"dalil/registry"
 	"dalil/store/postgres"

@@ -2,12 +2,13 @@ package api
 
 import (
 	"context"
-	"dalil"
-	"dalil/live"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+
+	"dalil"
+	"dalil/live"
 
 	"github.com/gorilla/websocket"
 )

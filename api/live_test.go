@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"dalil"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"dalil"
 	"dalil/geo"
 )
 

@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"dalil"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // Background tasks registered with OnRun start after the live state is

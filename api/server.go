@@ -5,7 +5,6 @@ package api
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/ingest"
 	"dalil/live"

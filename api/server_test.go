@@ -2,13 +2,13 @@ package api
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/registry"
 	"dalil/store/embedded"
 )

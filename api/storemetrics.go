@@ -2,8 +2,9 @@ package api
 
 import (
 	"context"
-	"dalil"
 	"time"
+
+	"dalil"
 
 	"github.com/prometheus/client_golang/prometheus"
 )

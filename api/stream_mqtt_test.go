@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"dalil"
 	"fmt"
 	"net"
 	"os"
@@ -14,6 +13,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"dalil"
 	"dalil/ingest/mqtt"
 )
 

@@ -2,13 +2,13 @@ package api
 
 import (
 	"context"
-	"dalil"
 	"encoding/binary"
 	"fmt"
 	"net"
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/ingest/tracker"
 )

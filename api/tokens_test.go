@@ -3,13 +3,14 @@ package api
 import (
 	"bytes"
 	"context"
-	"dalil"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 func TestTokenLifecycle(t *testing.T) {

@@ -1,12 +1,12 @@
 package api
 
 import (
-	"dalil"
 	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 
+	"dalil"
 	"dalil/helpdesk"
 	"dalil/registry"
 )

@@ -1,10 +1,10 @@
 package api
 
 import (
-	"dalil"
 	"encoding/json"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/live"
 	"dalil/registry"

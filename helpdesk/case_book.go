@@ -3,7 +3,6 @@ package helpdesk
 import (
 	"cmp"
 	"context"
-	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/registry"
 )

@@ -2,10 +2,10 @@ package helpdesk
 
 import (
 	"context"
-	"dalil"
 	"sync"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 )
 

@@ -2,12 +2,13 @@ package helpdesk
 
 import (
 	"context"
-	"dalil"
-	"dalil/tracking"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"dalil"
+	"dalil/tracking"
 )
 
 type hdClock struct{ t time.Time }

@@ -3,7 +3,6 @@ package helpdesk
 import (
 	"cmp"
 	"context"
-	"dalil"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"dalil"
 )
 
 // DeviceBinder registers devices. *Registry implements it.

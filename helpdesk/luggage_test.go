@@ -2,9 +2,10 @@ package helpdesk
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"testing"
+
+	"dalil"
 )
 
 func hdLuggage(t *testing.T, w *hdWorld) *LuggageDesk {

@@ -2,14 +2,15 @@ package helpdesk
 
 import (
 	"cmp"
-	"dalil"
-	"dalil/registry"
 	"hash/maphash"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"dalil"
+	"dalil/registry"
 )
 
 // SearchSource is where the search index reads pilgrims from. *Registry

@@ -1,7 +1,6 @@
 package helpdesk
 
 import (
-	"dalil/registry"
 	"fmt"
 	"math/rand/v2"
 	"runtime"
@@ -9,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"dalil/registry"
 
 	"golang.org/x/sys/unix"
 )

@@ -1,10 +1,11 @@
 package helpdesk
 
 import (
-	"dalil/registry"
 	"fmt"
 	"math/rand/v2"
 	"sync"
+
+	"dalil/registry"
 )
 
 // namePart is one part of a Bangladeshi name in English and Bangla script.

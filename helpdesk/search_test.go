@@ -1,11 +1,11 @@
 package helpdesk
 
 import (
-	"dalil"
 	"fmt"
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/registry"
 )

@@ -2,12 +2,13 @@ package helpdesk
 
 import (
 	"context"
-	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"dalil"
 )
 
 // KindSighting is the record kind sightings are stored under.

@@ -2,10 +2,11 @@ package helpdesk
 
 import (
 	"context"
-	"dalil"
-	"dalil/tracking"
 	"errors"
 	"testing"
+
+	"dalil"
+	"dalil/tracking"
 )
 
 func TestSightingFeedsTheEngine(t *testing.T) {

@@ -3,7 +3,6 @@ package ingest
 import (
 	"bytes"
 	"context"
-	"dalil"
 	"io"
 	"net/http"
 	"runtime"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // nopSink accepts everything instantly: the benchmarks measure ingest alone.

@@ -1,8 +1,9 @@
 package ingest
 
 import (
-	"dalil"
 	"time"
+
+	"dalil"
 )
 
 // Config tunes the decoders and filters. Start from DefaultConfig. A zero

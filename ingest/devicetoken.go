@@ -1,10 +1,11 @@
 package ingest
 
 import (
-	"dalil"
 	"errors"
 	"net/http"
 	"strconv"
+
+	"dalil"
 )
 
 // How a device proves itself (docs/ingest.md).

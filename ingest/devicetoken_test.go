@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"bytes"
-	"dalil"
 	"encoding/base64"
 	"log/slog"
 	"net/http"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dalil"
 
 	"github.com/prometheus/client_golang/prometheus"
 )

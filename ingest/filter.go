@@ -1,11 +1,12 @@
 package ingest
 
 import (
-	"dalil"
 	"hash/maphash"
 	"math"
 	"sync"
 	"time"
+
+	"dalil"
 )
 
 // historySize is how many recently accepted fixes the filter keeps per

@@ -1,13 +1,14 @@
 package ingest
 
 import (
-	"dalil"
 	"math"
 	"net/http"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 func newTestFilter(mutate ...func(*Config)) (*filter, *Config) {

@@ -1,8 +1,9 @@
 package ingest
 
 import (
-	"dalil"
 	"math"
+
+	"dalil"
 )
 
 // fix is the compact form of an accepted (or just rejected) ping that the

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"dalil"
 	"encoding/json"
 	"io"
 	"math"
@@ -12,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // fuzzRig is one handler shared by all fuzz iterations (building a handler

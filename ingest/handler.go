@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"dalil"
 )
 
 // Handler serves the ingest endpoints. It is safe for concurrent use.

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+
 	"dalil"
 )
 

@@ -1,8 +1,9 @@
 package ingest
 
 import (
-	"dalil"
 	"math"
+
+	"dalil"
 )
 
 // item is one decoded ping of a request, or the reason it could not be decoded.

@@ -4,13 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"dalil"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // startOsmAnd runs the lean listener of rg's handler on a loopback port.

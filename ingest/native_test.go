@@ -1,13 +1,14 @@
 package ingest
 
 import (
-	"dalil"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 type batchAnswer struct {

@@ -1,8 +1,9 @@
 package ingest
 
 import (
-	"dalil"
 	"time"
+
+	"dalil"
 )
 
 // osmandPing accumulates the parameters of one OsmAnd request: the query

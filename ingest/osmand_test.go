@@ -1,12 +1,13 @@
 package ingest
 
 import (
-	"dalil"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // The Android Traccar Client (v8 and earlier, ProtocolFormatter.kt) POSTs

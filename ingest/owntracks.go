@@ -1,8 +1,9 @@
 package ingest
 
 import (
-	"dalil"
 	"time"
+
+	"dalil"
 )
 
 // ownTracksJSON decodes an OwnTracks HTTP body: one message object, or an

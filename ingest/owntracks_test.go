@@ -1,12 +1,13 @@
 package ingest
 
 import (
-	"dalil"
 	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // ownTracksLocation is what OwnTracks for Android posts in HTTP mode.

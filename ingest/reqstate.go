@@ -1,10 +1,11 @@
 package ingest
 
 import (
-	"dalil"
 	"errors"
 	"io"
 	"slices"
+
+	"dalil"
 )
 
 // reqState is everything one request needs, pooled so that the hot path

@@ -2,10 +2,11 @@ package ingest
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"log/slog"
+
+	"dalil"
 )
 
 // Protocol names an ingest protocol that does not come over HTTP; a Batch

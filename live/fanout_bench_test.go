@@ -2,7 +2,6 @@ package live
 
 import (
 	"context"
-	"dalil"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"dalil"
 	"dalil/geo"
 )
 

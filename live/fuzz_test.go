@@ -1,11 +1,11 @@
 package live
 
 import (
-	"dalil"
 	"encoding/json"
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 )
 

@@ -6,13 +6,14 @@ package live
 
 import (
 	"context"
-	"dalil"
 	"log/slog"
 	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"dalil"
 
 	"github.com/gorilla/websocket"
 )

@@ -1,11 +1,12 @@
 package live
 
 import (
-	"dalil"
 	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // BenchmarkHubPublish measures Publish alone — routing one ping to its

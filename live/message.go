@@ -1,13 +1,14 @@
 package live
 
 import (
-	"dalil"
-	"dalil/geo"
 	"encoding/json"
 	"math"
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"dalil"
+	"dalil/geo"
 )
 
 // The live feed's messages. Positions are encoded by hand: one update is

@@ -2,7 +2,6 @@ package notify_test
 
 import (
 	"context"
-	"dalil"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/notify"
 	"dalil/store/embedded"
 )

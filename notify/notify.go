@@ -4,7 +4,6 @@ package notify
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"dalil"
 )
 
 // WebhookConfig configures the outbound webhook for case and alert events

@@ -2,8 +2,6 @@ package notify
 
 import (
 	"context"
-	"dalil"
-	"dalil/store/memstore"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"dalil"
+	"dalil/store/memstore"
 )
 
 func TestWebhookSignedRetriedDelivered(t *testing.T) {

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"dalil"
 )
 
 // KindWebhook is the record kind of webhook events not yet delivered or given

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"dalil"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -9,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"dalil"
 )
 
 // The pilgrim registry CSV (documented in docs/registry.md): UTF-8, comma

@@ -2,11 +2,12 @@ package registry
 
 import (
 	"bytes"
-	"dalil"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
+
+	"dalil"
 )
 
 const csvHeader = "pid,tracking_no,passport,name_en,name_bn,gender,birth_year,phone,nationality,agency,group,guide_pid,mahram_pid,camp,tent,devices\n"

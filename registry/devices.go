@@ -2,8 +2,9 @@ package registry
 
 import (
 	"context"
-	"dalil"
 	"fmt"
+
+	"dalil"
 )
 
 // PutDevices registers or rebinds many devices at once (a bulk import of

@@ -1,11 +1,11 @@
 package registry
 
 import (
-	"dalil"
 	"fmt"
 	"math/rand/v2"
 	"strings"
 
+	"dalil"
 	"dalil/geo"
 )
 

@@ -1,12 +1,13 @@
 package registry
 
 import (
-	"dalil"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"dalil"
 )
 
 // Demo device ids are unique, look like real ids, and cannot be enumerated:

@@ -2,12 +2,13 @@ package registry
 
 import (
 	"context"
-	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+
+	"dalil"
 )
 
 // Record kinds the registry persists through a RecordStore.

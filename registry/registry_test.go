@@ -2,8 +2,6 @@ package registry
 
 import (
 	"context"
-	"dalil"
-	"dalil/store/memstore"
 	"errors"
 	"reflect"
 	"regexp"
@@ -12,7 +10,9 @@ import (
 	"testing"
 	"unicode"
 
+	"dalil"
 	"dalil/geo"
+	"dalil/store/memstore"
 )
 
 func testLayout(t testing.TB) *geo.Layout {

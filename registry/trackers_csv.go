@@ -1,12 +1,13 @@
 package registry
 
 import (
-	"dalil"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"dalil"
 )
 
 // TrackerRow is one hardware tracker of a bulk import: its IMEI (the id the

@@ -2,11 +2,12 @@ package registry
 
 import (
 	"context"
-	"dalil"
-	"dalil/store/memstore"
 	"errors"
 	"strings"
 	"testing"
+
+	"dalil"
+	"dalil/store/memstore"
 )
 
 // imei makes a valid 15-digit IMEI from a 14-digit body.

@@ -2,10 +2,10 @@ package sim
 
 import (
 	"context"
-	"dalil"
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/registry"
 )
 

@@ -1,12 +1,13 @@
 package sim
 
 import (
-	"dalil"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
 	"time"
+
+	"dalil"
 )
 
 // Phase is the day of Hajj being simulated.

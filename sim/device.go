@@ -1,10 +1,10 @@
 package sim
 
 import (
-	"dalil"
 	"math"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 )
 

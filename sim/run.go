@@ -2,10 +2,11 @@ package sim
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"time"
+
+	"dalil"
 )
 
 // Emit receives a batch of pings. It must not keep ps after it returns: the

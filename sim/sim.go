@@ -2,12 +2,12 @@ package sim
 
 import (
 	"cmp"
-	"dalil"
 	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/registry"
 )

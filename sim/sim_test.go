@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"math"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/registry"
 )

@@ -5,12 +5,12 @@ package store
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 
+	"dalil"
 	"dalil/store/embedded"
 	"dalil/store/postgres"
 )

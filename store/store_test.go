@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"dalil"
 	"dalil/store"
 	"dalil/store/embedded"
 	"dalil/store/postgres"

@@ -2,13 +2,13 @@ package tracking
 
 import (
 	"context"
-	"dalil"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/registry"
 )

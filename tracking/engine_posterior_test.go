@@ -2,10 +2,11 @@ package tracking
 
 import (
 	"context"
-	"dalil/registry"
 	"strings"
 	"testing"
 	"time"
+
+	"dalil/registry"
 )
 
 // A pilgrim's position is the posterior: the camp with its probability, the

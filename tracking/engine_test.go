@@ -2,7 +2,6 @@ package tracking
 
 import (
 	"context"
-	"dalil/registry"
 	"errors"
 	"fmt"
 	"math"
@@ -10,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"dalil/registry"
 
 	"github.com/uber/h3-go/v4"
 )

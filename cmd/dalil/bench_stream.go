@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"dalil"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"dalil"
 	"dalil/sim/load"
 	"dalil/sim/streambench"
 )

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/registry"
 	"dalil/store"

@@ -3,13 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
-	"dalil"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/registry"
 )

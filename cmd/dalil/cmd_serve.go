@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"dalil"
 	"dalil/api"
 	"dalil/geo"
 	"dalil/ingest"

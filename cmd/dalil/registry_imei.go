@@ -1,9 +1,9 @@
 package main
 
 import (
-	"dalil"
 	"hash/fnv"
 
+	"dalil"
 	"dalil/registry"
 )
 

@@ -3,7 +3,6 @@ package mqtt
 import (
 	"context"
 	"crypto/rand"
-	"dalil"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"dalil"
 	"dalil/ingest"
 	"dalil/ingest/internal/ingesttest"
 )

@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"dalil"
 	"net"
 	"testing"
 	"time"
 
 	"golang.org/x/time/rate"
 
+	"dalil"
 	"dalil/ingest"
 	"dalil/ingest/internal/ingesttest"
 )

@@ -2,9 +2,9 @@ package tracker
 
 import (
 	"context"
-	"dalil"
 	"time"
 
+	"dalil"
 	"dalil/ingest"
 )
 

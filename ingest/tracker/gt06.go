@@ -3,11 +3,11 @@ package tracker
 import (
 	"bufio"
 	"context"
-	"dalil"
 	"encoding/binary"
 	"io"
 	"time"
 
+	"dalil"
 	"dalil/ingest"
 )
 

@@ -1,11 +1,12 @@
 package tracker
 
 import (
-	"dalil"
 	"fmt"
 	"math"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // The frames of the GT06 protocol document: login with terminal id

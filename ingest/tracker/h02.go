@@ -3,10 +3,10 @@ package tracker
 import (
 	"bytes"
 	"context"
-	"dalil"
 	"strconv"
 	"time"
 
+	"dalil"
 	"dalil/ingest"
 )
 

@@ -2,13 +2,14 @@ package tracker
 
 import (
 	"bytes"
-	"dalil"
 	"io"
 	"math"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // A V1 location in the form the H02 protocol document gives (Shenzhen,

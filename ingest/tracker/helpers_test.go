@@ -3,7 +3,6 @@ package tracker
 import (
 	"bytes"
 	"context"
-	"dalil"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"dalil"
 	"dalil/ingest"
 	"dalil/ingest/internal/ingesttest"
 )

@@ -3,7 +3,6 @@ package tracker
 import (
 	"bufio"
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"dalil"
 	"dalil/ingest"
 )
 

@@ -2,11 +2,11 @@ package tracker
 
 import (
 	"context"
-	"dalil"
 	"encoding/binary"
 	"io"
 	"time"
 
+	"dalil"
 	"dalil/ingest"
 )
 

@@ -1,11 +1,12 @@
 package tracker
 
 import (
-	"dalil"
 	"encoding/binary"
 	"math"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // The Teltonika wiki's samples: the IMEI message of 356307042441013, one

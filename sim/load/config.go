@@ -6,13 +6,13 @@
 package load
 
 import (
-	"dalil"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/registry"
 	"dalil/sim/send"

@@ -3,7 +3,6 @@ package load
 import (
 	"bytes"
 	"context"
-	"dalil"
 	"encoding/json"
 	"io"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"dalil"
 	"dalil/sim/send"
 )
 

@@ -1,9 +1,10 @@
 package load
 
 import (
-	"dalil"
 	"math/rand/v2"
 	"time"
+
+	"dalil"
 )
 
 // ProcessCPU is the CPU time (user + system) process pid has used.

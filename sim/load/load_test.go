@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/registry"
 	"dalil/sim/send"

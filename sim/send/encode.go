@@ -1,9 +1,10 @@
 package send
 
 import (
-	"dalil"
 	"math"
 	"strconv"
+
+	"dalil"
 )
 
 // knotsPerMS converts m/s to knots, the unit of OsmAnd's speed.

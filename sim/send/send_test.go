@@ -2,7 +2,6 @@ package send
 
 import (
 	"context"
-	"dalil"
 	"encoding/json"
 	"errors"
 	"math"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/ingest"
 )
 

@@ -3,7 +3,6 @@ package send
 import (
 	"bytes"
 	"context"
-	"dalil"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"dalil"
 )
 
 // Config configures a Sender.

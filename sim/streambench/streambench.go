@@ -7,7 +7,6 @@ package streambench
 import (
 	"bufio"
 	"context"
-	"dalil"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"dalil"
 	"dalil/sim/load"
 	"dalil/sim/send"
 )

@@ -2,7 +2,6 @@ package streambench
 
 import (
 	"context"
-	"dalil"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/ingest"
 	"dalil/ingest/tracker"

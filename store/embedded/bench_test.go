@@ -2,7 +2,6 @@ package embedded_test
 
 import (
 	"context"
-	"dalil"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"dalil"
 	"dalil/store/embedded"
 	"dalil/store/storetest"
 )

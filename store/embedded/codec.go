@@ -1,11 +1,12 @@
 package embedded
 
 import (
-	"dalil"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+
+	"dalil"
 )
 
 // Position value encoding, version 1 (device and time live in the key):

@@ -2,10 +2,11 @@ package embedded
 
 import (
 	"bytes"
-	"dalil"
 	"math"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 func samePos(a, b dalil.Position) bool {

@@ -2,10 +2,11 @@ package embedded
 
 import (
 	"context"
-	"dalil"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"dalil"
 
 	"github.com/cockroachdb/pebble/v2"
 )

@@ -9,7 +9,6 @@ package embedded
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"dalil"
 	"dalil/store/internal/check"
 )
 

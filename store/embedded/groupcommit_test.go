@@ -2,12 +2,12 @@ package embedded_test
 
 import (
 	"context"
-	"dalil"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/embedded"
 )
 

@@ -1,12 +1,12 @@
 package embedded_test
 
 import (
-	"dalil"
 	"os"
 	"os/exec"
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/embedded"
 	"dalil/store/storetest"
 )

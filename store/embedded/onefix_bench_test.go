@@ -2,7 +2,6 @@ package embedded_test
 
 import (
 	"context"
-	"dalil"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/embedded"
 )
 

@@ -3,13 +3,13 @@ package embedded
 import (
 	"bytes"
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"dalil"
 	"dalil/store/internal/check"
 )
 

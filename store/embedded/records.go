@@ -2,12 +2,12 @@ package embedded
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"dalil"
 	"dalil/store/internal/check"
 )
 

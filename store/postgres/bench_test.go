@@ -2,9 +2,9 @@ package postgres_test
 
 import (
 	"context"
-	"dalil"
 	"testing"
 
+	"dalil"
 	"dalil/store/postgres"
 	"dalil/store/storetest"
 )

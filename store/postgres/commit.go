@@ -2,10 +2,11 @@ package postgres
 
 import (
 	"context"
-	"dalil"
 	"slices"
 	"strings"
 	"time"
+
+	"dalil"
 
 	"github.com/jackc/pgx/v5"
 )

@@ -2,13 +2,14 @@ package postgres
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"strings"
 	"syscall"
+
+	"dalil"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )

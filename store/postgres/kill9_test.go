@@ -2,12 +2,12 @@ package postgres_test
 
 import (
 	"context"
-	"dalil"
 	"os"
 	"os/exec"
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/postgres"
 	"dalil/store/storetest"
 )

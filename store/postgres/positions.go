@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"dalil"
 	"fmt"
 	"slices"
 	"sort"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"dalil"
 	"dalil/store/internal/check"
 )
 

@@ -10,7 +10,6 @@ package postgres
 
 import (
 	"context"
-	"dalil"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"dalil"
 	"dalil/store/internal/check"
 )
 

@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"crypto/rand"
-	"dalil"
 	"encoding/hex"
 	"fmt"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"dalil"
 	"dalil/store/postgres"
 	"dalil/store/storetest"
 )

@@ -2,12 +2,12 @@ package postgres
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
+	"dalil"
 	"dalil/store/internal/check"
 )
 

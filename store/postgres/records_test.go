@@ -2,10 +2,11 @@ package postgres_test
 
 import (
 	"context"
-	"dalil"
 	"fmt"
 	"strings"
 	"testing"
+
+	"dalil"
 
 	"github.com/jackc/pgx/v5"
 )

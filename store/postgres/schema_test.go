@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"dalil"
 	"slices"
 	"sync"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"dalil"
 	"dalil/store/postgres"
 )
 

@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"io"
 	"net"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/postgres"
 )
 

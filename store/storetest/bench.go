@@ -3,7 +3,6 @@ package storetest
 import (
 	"bufio"
 	"context"
-	"dalil"
 	"fmt"
 	"os"
 	"runtime"
@@ -12,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // DiskUser is implemented by stores that can say how many bytes they occupy

@@ -3,7 +3,6 @@ package storetest
 import (
 	"bufio"
 	"context"
-	"dalil"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // Kill -9 under one-fix load: a child process appends one fix per call from

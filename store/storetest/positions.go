@@ -2,13 +2,14 @@ package storetest
 
 import (
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 var far = base.AddDate(10, 0, 0)

@@ -3,12 +3,13 @@ package storetest
 import (
 	"bytes"
 	"context"
-	"dalil"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"dalil"
 )
 
 func getOK(t *testing.T, st dalil.Store, kind, id string) []byte {

@@ -4,12 +4,13 @@
 package storetest
 
 import (
-	"dalil"
 	"fmt"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 // Opener opens the store that belongs to test t. The first call for a given t

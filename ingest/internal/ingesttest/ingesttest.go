@@ -4,10 +4,11 @@ package ingesttest
 
 import (
 	"context"
-	"dalil"
 	"sync"
 	"testing"
 	"time"
+
+	"dalil"
 
 	"github.com/prometheus/client_golang/prometheus"
 )

@@ -7,11 +7,12 @@
 package check
 
 import (
-	"dalil"
 	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"dalil"
 )
 
 // MaxNameLen bounds device ids, record kinds and record ids in bytes; keys stay

@@ -1,10 +1,11 @@
 package check
 
 import (
-	"dalil"
 	"strings"
 	"testing"
 	"time"
+
+	"dalil"
 )
 
 func TestName(t *testing.T) {
