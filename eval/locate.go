@@ -134,6 +134,15 @@ type Metrics struct {
 	// ECE over probability deciles, for the top tent and for the camp
 	// answer (NaN where the method states no probability).
 	ECETent, ECECamp float64
+	// TentCal and CampCal are the reliability diagrams behind the ECEs.
+	TentCal, CampCal Reliability
+}
+
+// Reliability is a reliability diagram over probability deciles: in decile
+// b, N[b] answers said on average Conf[b]/N[b] and Correct[b] were right.
+type Reliability struct {
+	N, Correct [10]int
+	Conf       [10]float64
 }
 
 // Report is a whole run.
@@ -385,6 +394,10 @@ type calib struct {
 	total   int
 }
 
+func (c *calib) reliability() Reliability {
+	return Reliability{N: c.n, Correct: c.correct, Conf: c.conf}
+}
+
 func (c *calib) add(p float64, ok bool) {
 	b := min(max(int(p*10), 0), 9)
 	c.n[b]++
@@ -498,7 +511,7 @@ func evaluate(ix *geo.Index, cfg Config, ps []pilgrim, m NoiseModel, method stri
 	}
 	out := Metrics{Model: m.Name, Method: method, Fixes: fixes, CampRight: camp.v(), CampRightInCamp: campInCamp.v(), CampRightInTent: campIn.v(), CampRightLane: campLane.v(), CampRightStreet: campStreet.v(), TentTop1: top1.v(), TentListed: listed.v(),
 		StreetAsTent: streetAsTent.v(), TentAsStreet: tentAsStreet.v(), Rest5Top1: rest5.v(), Rest5AwayTop1: rest5Away.v(),
-		ECETent: cTent.ece(), ECECamp: cCamp.ece()}
+		ECETent: cTent.ece(), ECECamp: cCamp.ece(), TentCal: cTent.reliability(), CampCal: cCamp.reliability()}
 	return out
 }
 
@@ -632,5 +645,27 @@ func (rep Report) WriteMarkdown(w io.Writer) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m.Model, m.Method, pct(m.CampRight),
 			pct(m.CampRightInCamp), pct(m.CampRightInTent), pct(m.CampRightLane), pct(m.CampRightStreet), pct(m.TentTop1),
 			pct(m.TentListed), pct(m.StreetAsTent), pct(m.TentAsStreet), pct(m.Rest5Top1), pct(m.Rest5AwayTop1), dec(m.ECETent), dec(m.ECECamp))
+	}
+}
+
+// WriteReliability writes the posterior's reliability diagrams: per noise
+// model and decile, the mean probability said → the share right (count).
+func (rep Report) WriteReliability(w io.Writer) {
+	for _, m := range rep.Metrics {
+		if m.Method != MethodPosterior {
+			continue
+		}
+		for _, c := range []struct {
+			what string
+			r    Reliability
+		}{{"tent", m.TentCal}, {"camp", m.CampCal}} {
+			fmt.Fprintf(w, "%s, %s:", m.Model, c.what)
+			for b := range c.r.N {
+				if n := c.r.N[b]; n > 0 {
+					fmt.Fprintf(w, " %.2f→%.2f (%d)", c.r.Conf[b]/float64(n), float64(c.r.Correct[b])/float64(n), n)
+				}
+			}
+			fmt.Fprintln(w)
+		}
 	}
 }
