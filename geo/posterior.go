@@ -181,6 +181,7 @@ func (ix *Index) fuse(tr *Track, f Fix) {
 func (ix *Index) weighPosterior(s *postState, m vec, lo, hi float64, moving bool, pr Prior) {
 	reach := max(postReachSigmas*lo, hiReachSigmas*hi)
 	invLo, invHi := 1/(lo*math.Sqrt2), 1/(hi*math.Sqrt2)
+	cutLo := postReachSigmas * lo
 	tentD, laneD, streetD := 1.0, 1/restTentToLane, restStreetRatio/restTentToLane
 	if moving {
 		tentD, laneD, streetD = walkTentToLane, 1, 1
@@ -236,7 +237,7 @@ func (ix *Index) weighPosterior(s *postState, m vec, lo, hi float64, moving bool
 		return -1
 	}
 	weigh := func(t int32, slot int) {
-		p := (1-floorHiShare)*ix.rectMass(t, m, invLo) + floorHiShare*ix.rectMass(t, m, invHi)
+		p := ix.rectMass2(t, m, invLo, invHi, cutLo)
 		if !(p > 0) {
 			return
 		}
@@ -313,17 +314,21 @@ func (s *postState) addCandidate(t int32, p float64) {
 	s.cand[k] = candidate{t, p}
 }
 
-// rectMass is the Gaussian's mass over tent t's rectangle (see Locate).
-func (ix *Index) rectMass(t int32, m vec, inv float64) float64 {
+// rectMass2 is the mixture's mass over tent t's rectangle: for each
+// component the exact erf product of Locate, sharing the geometry, and skipping the narrow one when
+// the tent lies beyond cutLo of m along an axis (its mass there is < 0.03 %).
+func (ix *Index) rectMass2(t int32, m vec, invLo, invHi, cutLo float64) float64 {
 	r := &ix.rects[t]
 	dx, dy := m.X-r.cx, m.Y-r.cy
 	ax, ay := float64(r.ax), float64(r.ay)
 	hu, hv := float64(r.hu), float64(r.hv)
 	au, av := math.Abs(dx*ax+dy*ay), math.Abs(ax*dy-ay*dx)
 	e := &ix.erf
-	pu := 0.5 * (e.pos((hu+au)*inv) - e.at((au-hu)*inv))
-	pv := 0.5 * (e.pos((hv+av)*inv) - e.at((av-hv)*inv))
-	return pu * pv
+	p := floorHiShare * 0.25 * (e.pos((hu+au)*invHi) - e.at((au-hu)*invHi)) * (e.pos((hv+av)*invHi) - e.at((av-hv)*invHi))
+	if au-hu < cutLo && av-hv < cutLo {
+		p += (1 - floorHiShare) * 0.25 * (e.pos((hu+au)*invLo) - e.at((au-hu)*invLo)) * (e.pos((hv+av)*invLo) - e.at((av-hv)*invLo))
+	}
+	return p
 }
 
 // campMass is the Gaussian's mass over camp c: for a convex fence the
