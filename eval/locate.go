@@ -114,9 +114,13 @@ type Metrics struct {
 	Model  string
 	Method string
 	Fixes  int
-	// CampRight: the camp answer (or "no camp" in a street) is right;
-	// CampRightInTent and CampRightOutside split it by where the pilgrim is.
-	CampRight, CampRightInTent, CampRightOutside float64
+	// CampRight: the camp answer (or "no camp" in a street) is right, over
+	// every fix. CampRightInCamp counts only pilgrims inside a camp's fence
+	// (in a tent or a lane of the camp), where "which camp" has one answer:
+	// the goal of docs/layout.md. CampRightInTent, CampRightLane and
+	// CampRightStreet split it by where the pilgrim is; in a street the
+	// truth is "no camp".
+	CampRight, CampRightInCamp, CampRightInTent, CampRightLane, CampRightStreet float64
 	// TentTop1: the most probable tent is the true one (fixes in a tent).
 	TentTop1 float64
 	// TentListed: the true tent is among the candidates (fixes in a tent).
@@ -126,10 +130,19 @@ type Metrics struct {
 	StreetAsTent, TentAsStreet float64
 	// Rest5Top1: tent top-1 after 5 minutes' rest (last fix of resting
 	// pilgrims), overall and for those not in their registered tent.
-	Rest5Top1, Rest5AwayTop1 float64
+	Rest5Top1, Rest5AwayTop1, Rest5OwnTop1 float64
 	// ECE over probability deciles, for the top tent and for the camp
 	// answer (NaN where the method states no probability).
 	ECETent, ECECamp float64
+	// TentCal and CampCal are the reliability diagrams behind the ECEs.
+	TentCal, CampCal Reliability
+}
+
+// Reliability is a reliability diagram over probability deciles: in decile
+// b, N[b] answers said on average Conf[b]/N[b] and Correct[b] were right.
+type Reliability struct {
+	N, Correct [10]int
+	Conf       [10]float64
 }
 
 // Report is a whole run.
@@ -137,6 +150,15 @@ type Report struct {
 	Config   Config
 	Baseline []BaselineRow
 	Metrics  []Metrics
+	// Pooled: calibration over every noise model's fixes together, as a
+	// deployment whose devices are that mix would see it.
+	Pooled []Pooled
+}
+
+// Pooled is one method's calibration over all noise models.
+type Pooled struct {
+	Method           string
+	ECETent, ECECamp float64
 }
 
 // RunLocate runs the evaluation over ix.
@@ -150,6 +172,16 @@ func RunLocate(ix *geo.Index, cfg Config) Report {
 		for _, method := range []string{MethodLocate, MethodPosterior, MethodPosteriorNoRegy} {
 			rep.Metrics = append(rep.Metrics, evaluate(ix, cfg, ps, m, method, cfg.Seed*1000+uint64(mi)))
 		}
+	}
+	for _, method := range []string{MethodPosterior, MethodPosteriorNoRegy} {
+		var t, c calib
+		for _, m := range rep.Metrics {
+			if m.Method == method {
+				t.merge(m.TentCal)
+				c.merge(m.CampCal)
+			}
+		}
+		rep.Pooled = append(rep.Pooled, Pooled{Method: method, ECETent: t.ece(), ECECamp: c.ece()})
 	}
 	return rep
 }
@@ -381,6 +413,19 @@ type calib struct {
 	total   int
 }
 
+func (c *calib) merge(r Reliability) {
+	for b := range r.N {
+		c.n[b] += r.N[b]
+		c.conf[b] += r.Conf[b]
+		c.correct[b] += r.Correct[b]
+		c.total += r.N[b]
+	}
+}
+
+func (c *calib) reliability() Reliability {
+	return Reliability{N: c.n, Correct: c.correct, Conf: c.conf}
+}
+
 func (c *calib) add(p float64, ok bool) {
 	b := min(max(int(p*10), 0), 9)
 	c.n[b]++
@@ -422,7 +467,7 @@ func (r ratio) v() float64 {
 
 func evaluate(ix *geo.Index, cfg Config, ps []pilgrim, m NoiseModel, method string, seed uint64) Metrics {
 	r := rand.New(rand.NewPCG(seed, 2)) // the same noise for every method
-	var camp, campIn, campOut, top1, listed, streetAsTent, tentAsStreet, rest5, rest5Away ratio
+	var camp, campInCamp, campIn, campLane, campStreet, top1, listed, streetAsTent, tentAsStreet, rest5, rest5Away, rest5Own ratio
 	var cTent, cCamp calib
 	fixes := 0
 	for pi := range ps {
@@ -456,10 +501,16 @@ func evaluate(ix *geo.Index, cfg Config, ps []pilgrim, m NoiseModel, method stri
 			fixes++
 			tt, tc := p.tent[k], p.camp[k]
 			camp.add(loc.Camp == tc)
-			if tt != "" {
+			switch {
+			case tt != "":
 				campIn.add(loc.Camp == tc)
-			} else {
-				campOut.add(loc.Camp == tc)
+			case tc != "":
+				campLane.add(loc.Camp == tc)
+			default:
+				campStreet.add(loc.Camp == tc)
+			}
+			if tc != "" {
+				campInCamp.add(loc.Camp == tc)
 			}
 			if !math.IsNaN(campP) {
 				cCamp.add(campP, loc.Camp == tc)
@@ -482,13 +533,15 @@ func evaluate(ix *geo.Index, cfg Config, ps []pilgrim, m NoiseModel, method stri
 				rest5.add(top == tt)
 				if p.kind != RestAssigned {
 					rest5Away.add(top == tt)
+				} else {
+					rest5Own.add(top == tt)
 				}
 			}
 		}
 	}
-	out := Metrics{Model: m.Name, Method: method, Fixes: fixes, CampRight: camp.v(), CampRightInTent: campIn.v(), CampRightOutside: campOut.v(), TentTop1: top1.v(), TentListed: listed.v(),
-		StreetAsTent: streetAsTent.v(), TentAsStreet: tentAsStreet.v(), Rest5Top1: rest5.v(), Rest5AwayTop1: rest5Away.v(),
-		ECETent: cTent.ece(), ECECamp: cCamp.ece()}
+	out := Metrics{Model: m.Name, Method: method, Fixes: fixes, CampRight: camp.v(), CampRightInCamp: campInCamp.v(), CampRightInTent: campIn.v(), CampRightLane: campLane.v(), CampRightStreet: campStreet.v(), TentTop1: top1.v(), TentListed: listed.v(),
+		StreetAsTent: streetAsTent.v(), TentAsStreet: tentAsStreet.v(), Rest5Top1: rest5.v(), Rest5AwayTop1: rest5Away.v(), Rest5OwnTop1: rest5Own.v(),
+		ECETent: cTent.ece(), ECECamp: cCamp.ece(), TentCal: cTent.reliability(), CampCal: cCamp.reliability()}
 	return out
 }
 
@@ -616,11 +669,37 @@ func (rep Report) WriteMarkdown(w io.Writer) {
 		fmt.Fprintf(w, " %s %.0f %%;", kindNames[k], 100*kindShare[k])
 	}
 	fmt.Fprintf(w, " noise Gauss–Markov τ = %g s.\n\n", tauS)
-	fmt.Fprintln(w, "| noise | method | camp right | … in a tent | … outside tents | tent top-1 | true tent listed | street→tent | tent→street | top-1 after 5 min rest | … not in own tent | ECE tent | ECE camp |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| noise | method | camp right, all | … in a camp | … in a tent | … in a camp's lane | … in a street (no camp) | tent top-1 | true tent listed | street→tent | tent→street | top-1 after 5 min rest | … in own tent | … not in own tent | ECE tent | ECE camp |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, m := range rep.Metrics {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m.Model, m.Method, pct(m.CampRight),
-			pct(m.CampRightInTent), pct(m.CampRightOutside), pct(m.TentTop1),
-			pct(m.TentListed), pct(m.StreetAsTent), pct(m.TentAsStreet), pct(m.Rest5Top1), pct(m.Rest5AwayTop1), dec(m.ECETent), dec(m.ECECamp))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m.Model, m.Method, pct(m.CampRight),
+			pct(m.CampRightInCamp), pct(m.CampRightInTent), pct(m.CampRightLane), pct(m.CampRightStreet), pct(m.TentTop1),
+			pct(m.TentListed), pct(m.StreetAsTent), pct(m.TentAsStreet), pct(m.Rest5Top1), pct(m.Rest5OwnTop1), pct(m.Rest5AwayTop1), dec(m.ECETent), dec(m.ECECamp))
+	}
+	fmt.Fprintln(w)
+	for _, p := range rep.Pooled {
+		fmt.Fprintf(w, "Pooled over the %d noise models, %s: ECE tent %s, ECE camp %s.\n", len(c.Models), p.Method, dec(p.ECETent), dec(p.ECECamp))
+	}
+}
+
+// WriteReliability writes the posterior's reliability diagrams: per noise
+// model and decile, the mean probability said → the share right (count).
+func (rep Report) WriteReliability(w io.Writer) {
+	for _, m := range rep.Metrics {
+		if m.Method != MethodPosterior {
+			continue
+		}
+		for _, c := range []struct {
+			what string
+			r    Reliability
+		}{{"tent", m.TentCal}, {"camp", m.CampCal}} {
+			fmt.Fprintf(w, "%s, %s:", m.Model, c.what)
+			for b := range c.r.N {
+				if n := c.r.N[b]; n > 0 {
+					fmt.Fprintf(w, " %.2f→%.2f (%d)", c.r.Conf[b]/float64(n), float64(c.r.Correct[b])/float64(n), n)
+				}
+			}
+			fmt.Fprintln(w)
+		}
 	}
 }

@@ -11,8 +11,12 @@ import "math"
 //     independent fix's information, ρ = exp(−dt/τ) (the asymptotic
 //     information rate of an AR(1) mean). Error common to every fix
 //     (multipath, a device's bias) does not average out: it stays as a
-//     floor. So the fused position's error is Gaussian with per-axis
-//     σ² = floorM² + 1/info, info = Σ Δn_k/σ_k², σ_k = accuracy_k/1.5096.
+//     floor. That floor differs between devices: most share little error
+//     (floorLoM), some carry multipath or a bias of several metres
+//     (floorHiM, a share floorHiShare), and fixes of a pilgrim at rest
+//     cannot tell which. So the fused position's error is a mixture of two
+//     Gaussians with per-axis σ² = floor² + 1/info, info = Σ Δn_k/σ_k²,
+//     σ_k = accuracy_k/1.5096, and every mass below is the mixture's.
 //     A fix moving faster than movingMps, a gap over maxGapS, or two fixes
 //     in a row far from the fused position (one is taken for a jump) start
 //     over from the newest fix: the answer follows a walking pilgrim.
@@ -30,7 +34,9 @@ import "math"
 //     jumpShare of "this fix is garbage" (a jump), which caps every
 //     probability below 1 − jumpShare.
 const (
-	floorM          = 4.0  // per-axis σ of error shared by successive fixes (multipath)
+	floorLoM        = 1.5  // per-axis σ of error shared by successive fixes, most devices …
+	floorHiM        = 9.0  // … and a device with multipath or a bias
+	floorHiShare    = 0.3  // the share of the latter
 	corrTauS        = 60.0 // time constant of the correlated part of GPS error
 	movingMps       = 0.6  // a reported speed above this is walking
 	maxGapS         = 600.0
@@ -43,6 +49,7 @@ const (
 	assignedTentK   = 50.0 // the registered tent's density over another tent's
 	assignedCampK   = 2.0  // the registered camp's density over another camp's
 	postReachSigmas = 3.5
+	hiReachSigmas   = 3.0 // the wide component: tents beyond are < 0.3 % of its share
 )
 
 const maxPostCamps = 12
@@ -115,8 +122,8 @@ func (ix *Index) Estimate(loc *Location, tr *Track, pr Prior, accM float64) {
 		return
 	}
 	var s postState
-	σ := math.Sqrt(floorM*floorM + 1/float64(tr.info))
-	ix.weighPosterior(&s, vec{tr.x, tr.y}, σ, tr.moving, pr)
+	v := 1 / float64(tr.info)
+	ix.weighPosterior(&s, vec{tr.x, tr.y}, math.Sqrt(floorLoM*floorLoM+v), math.Sqrt(floorHiM*floorHiM+v), tr.moving, pr)
 	ix.fillPosterior(loc, &s)
 	loc.FusedFixes = round2(tr.fusedWeight(accOrDefault(accM)))
 }
@@ -169,10 +176,12 @@ func (ix *Index) fuse(tr *Track, f Fix) {
 }
 
 // weighPosterior weighs every tent, every camp's lanes and the streets
-// around m for a Gaussian of per-axis σ.
-func (ix *Index) weighPosterior(s *postState, m vec, σ float64, moving bool, pr Prior) {
-	reach := postReachSigmas * σ
-	inv := 1 / (σ * math.Sqrt2)
+// around m for a mixture of two Gaussians of per-axis σ lo and hi (shares
+// 1−floorHiShare and floorHiShare).
+func (ix *Index) weighPosterior(s *postState, m vec, lo, hi float64, moving bool, pr Prior) {
+	reach := max(postReachSigmas*lo, hiReachSigmas*hi)
+	invLo, invHi := 1/(lo*math.Sqrt2), 1/(hi*math.Sqrt2)
+	cutLo := postReachSigmas * lo
 	tentD, laneD, streetD := 1.0, 1/restTentToLane, restStreetRatio/restTentToLane
 	if moving {
 		tentD, laneD, streetD = walkTentToLane, 1, 1
@@ -196,7 +205,7 @@ func (ix *Index) weighPosterior(s *postState, m vec, σ float64, moving bool, pr
 		if ix.campBoxes[c].dist2(m) > reach*reach || s.nc == maxPostCamps {
 			return
 		}
-		if cm := ix.campMass(c, m, inv); cm > 0 {
+		if cm := (1-floorHiShare)*ix.campMass(c, m, invLo) + floorHiShare*ix.campMass(c, m, invHi); cm > 0 {
 			s.camps[s.nc], campMass[s.nc], campK[s.nc] = c, cm, 1
 			if c == aCamp {
 				campK[s.nc] = assignedCampK
@@ -228,7 +237,7 @@ func (ix *Index) weighPosterior(s *postState, m vec, σ float64, moving bool, pr
 		return -1
 	}
 	weigh := func(t int32, slot int) {
-		p := ix.rectMass(t, m, inv)
+		p := ix.rectMass2(t, m, invLo, invHi, cutLo)
 		if !(p > 0) {
 			return
 		}
@@ -305,17 +314,21 @@ func (s *postState) addCandidate(t int32, p float64) {
 	s.cand[k] = candidate{t, p}
 }
 
-// rectMass is the Gaussian's mass over tent t's rectangle (see Locate).
-func (ix *Index) rectMass(t int32, m vec, inv float64) float64 {
+// rectMass2 is the mixture's mass over tent t's rectangle: for each
+// component the exact erf product of Locate, sharing the geometry, and skipping the narrow one when
+// the tent lies beyond cutLo of m along an axis (its mass there is < 0.03 %).
+func (ix *Index) rectMass2(t int32, m vec, invLo, invHi, cutLo float64) float64 {
 	r := &ix.rects[t]
 	dx, dy := m.X-r.cx, m.Y-r.cy
 	ax, ay := float64(r.ax), float64(r.ay)
 	hu, hv := float64(r.hu), float64(r.hv)
 	au, av := math.Abs(dx*ax+dy*ay), math.Abs(ax*dy-ay*dx)
 	e := &ix.erf
-	pu := 0.5 * (e.pos((hu+au)*inv) - e.at((au-hu)*inv))
-	pv := 0.5 * (e.pos((hv+av)*inv) - e.at((av-hv)*inv))
-	return pu * pv
+	p := floorHiShare * 0.25 * (e.pos((hu+au)*invHi) - e.at((au-hu)*invHi)) * (e.pos((hv+av)*invHi) - e.at((av-hv)*invHi))
+	if au-hu < cutLo && av-hv < cutLo {
+		p += (1 - floorHiShare) * 0.25 * (e.pos((hu+au)*invLo) - e.at((au-hu)*invLo)) * (e.pos((hv+av)*invLo) - e.at((av-hv)*invLo))
+	}
+	return p
 }
 
 // campMass is the Gaussian's mass over camp c: for a convex fence the

@@ -14,7 +14,7 @@ import (
 // runEval measures Dalil's answers against seeded ground truth.
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "locate" {
-		return fmt.Errorf("%w: dalil eval locate [--seed N] [--pilgrims N] [--uniform N] [--layout FILE]", errUsage)
+		return fmt.Errorf("%w: dalil eval locate [--seed N] [--pilgrims N] [--uniform N] [--reliability] [--layout FILE]", errUsage)
 	}
 	cfg := eval.DefaultConfig()
 	fs := flag.NewFlagSet("eval locate", flag.ContinueOnError)
@@ -22,6 +22,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of the ground truth and the noise")
 	fs.IntVar(&cfg.Pilgrims, "pilgrims", cfg.Pilgrims, "simulated pilgrims per noise model")
 	fs.IntVar(&cfg.UniformFixes, "uniform", cfg.UniformFixes, "fixes of the one-fix baseline (0 skips it)")
+	rel := fs.Bool("reliability", false, "also write the posterior's reliability diagrams")
 	layout := fs.String("layout", "", "GeoJSON layout file (default: the built-in layout)")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -43,6 +44,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	eval.RunLocate(ix, cfg).WriteMarkdown(stdout)
+	rep := eval.RunLocate(ix, cfg)
+	rep.WriteMarkdown(stdout)
+	if *rel {
+		fmt.Fprintln(stdout)
+		rep.WriteReliability(stdout)
+	}
 	return nil
 }
