@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { positionsOf, flattenPosition, routeLine, ringCentroid, distanceM, bearingDeg, placeLabel, whereLabel, ago, metres, esc } from '../static/app/common.js';
+import { positionsOf, flattenPosition, routeLine, ringCentroid, distanceM, bearingDeg, esc } from '../static/app/common.js';
+import { placeLabel, whereLabel, ago, metres } from '../static/app/format.js';
 import { kindOf } from '../static/app/layoutmap.js';
 import { profileOf, trailCoords } from '../static/app/pilgrim.js';
 import { casesOf, caseOf, nextState } from '../static/app/cases.js';

@@ -8,7 +8,8 @@
 
 /* global L */
 
-import { ago, el, errorText, metres, placeLabel, whereLabel, routeLine } from './common.js';
+import { el, errorText, routeLine } from './common.js';
+import { ago, metres, placeLabel, whereLabel } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 

@@ -6,7 +6,8 @@
 
 /* global L */
 
-import { ago, distanceM, el, flattenPosition, metres, placeLabel, whereLabel } from './common.js';
+import { distanceM, el, flattenPosition } from './common.js';
+import { ago, metres, placeLabel, whereLabel } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 const FAR_M = 300; // the server's default separation distance

@@ -6,7 +6,8 @@
 
 /* global L */
 
-import { ago } from './common.js';
+import { ago } from './format.js';
+import { t } from './lang.js';
 
 const FLUSH_MS = 250;
 
@@ -116,7 +117,7 @@ export class LiveLayer {
 
   count() {
     const n = this.markers.size;
-    document.getElementById('map-count').textContent = n ? `${n} live in view` : '';
+    document.getElementById('map-count').textContent = n ? t('liveInView', { count: n }) : '';
   }
 
   // position returns the newest position of a pilgrim the layer knows.

@@ -5,7 +5,8 @@
 // puts the bag at the desk, and handing it over closes the loop with a
 // custody record.
 
-import { APIError, ago, el } from './common.js';
+import { APIError, el } from './common.js';
+import { ago } from './format.js';
 
 const $ = (id) => document.getElementById(id);
 const enc = encodeURIComponent;

@@ -5,7 +5,8 @@
 // ping, so the pilgrim's dot moves and an open case is located; the case view
 // hears of it on the live feed.
 
-import { errorText, placeLabel } from './common.js';
+import { errorText } from './common.js';
+import { placeLabel } from './format.js';
 
 // sightingSummary says what the server made of a sighting answer.
 export function sightingSummary(ans) {
