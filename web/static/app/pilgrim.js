@@ -41,8 +41,10 @@ export class PilgrimPanel {
     app.onLive((msg, positions) => this.onPositions(positions));
   }
 
-  async show(pid) {
-    this.app.showTab('pilgrim');
+  // show opens pilgrim pid in the panel (and brings the panel forward,
+  // unless quiet: a redraw after a change of language stays where it is).
+  async show(pid, quiet = false) {
+    if (!quiet) this.app.showTab('pilgrim');
     $('p-error').textContent = '';
     let ans;
     try {
@@ -80,12 +82,12 @@ export class PilgrimPanel {
     this.setLive(live || this.app.live.position(pid));
     this.app.feed.subscribe(`pilgrim:${pid}`);
     const at = this.live || this.assignedCentre;
-    if (at) this.app.map.map.setView([at.lat, at.lon], Math.max(this.app.map.map.getZoom(), 17), { animate: false });
+    if (at && !quiet) this.app.map.map.setView([at.lat, at.lon], Math.max(this.app.map.map.getZoom(), 17), { animate: false });
   }
 
   // relabel redraws the open pilgrim in the console's language.
   relabel() {
-    if (this.pid) this.show(this.pid);
+    if (this.pid) this.show(this.pid, true);
   }
 
   // onPositions takes live updates; those of the open pilgrim move the dot.
