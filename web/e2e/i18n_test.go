@@ -8,8 +8,10 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -163,6 +165,32 @@ type byteCounter struct {
 	srv     *httptest.Server
 	bytes   atomic.Int64
 	offline atomic.Bool
+	mu      sync.Mutex
+	byPath  map[string]int64 // since the last reset, for the test's log
+}
+
+// reset starts a new count.
+func (b *byteCounter) reset() {
+	b.mu.Lock()
+	b.byPath = map[string]int64{}
+	b.mu.Unlock()
+	b.bytes.Store(0)
+}
+
+// breakdown lists the bytes per path since the last reset, largest first.
+func (b *byteCounter) breakdown() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	paths := make([]string, 0, len(b.byPath))
+	for p := range b.byPath {
+		paths = append(paths, p)
+	}
+	sort.Slice(paths, func(i, j int) bool { return b.byPath[paths[i]] > b.byPath[paths[j]] })
+	var sb strings.Builder
+	for _, p := range paths {
+		fmt.Fprintf(&sb, "\n  %7d %s", b.byPath[p], p)
+	}
+	return sb.String()
 }
 
 func newByteCounter(t *testing.T, target string) *byteCounter {
@@ -180,7 +208,13 @@ func newByteCounter(t *testing.T, target string) *byteCounter {
 			}
 			return
 		}
-		proxy.ServeHTTP(&countingWriter{ResponseWriter: w, n: &b.bytes}, r)
+		cw := &countingWriter{ResponseWriter: w, n: &b.bytes}
+		proxy.ServeHTTP(cw, r)
+		b.mu.Lock()
+		if b.byPath != nil {
+			b.byPath[r.URL.Path] += cw.own
+		}
+		b.mu.Unlock()
 	}))
 	t.Cleanup(b.srv.Close)
 	return b
@@ -189,6 +223,7 @@ func newByteCounter(t *testing.T, target string) *byteCounter {
 type countingWriter struct {
 	http.ResponseWriter
 	n     *atomic.Int64
+	own   int64
 	wrote bool
 }
 
@@ -202,6 +237,7 @@ func (c *countingWriter) WriteHeader(code int) {
 			}
 		}
 		c.n.Add(int64(n))
+		c.own += int64(n)
 	}
 	c.ResponseWriter.WriteHeader(code)
 }
@@ -211,6 +247,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 		c.WriteHeader(http.StatusOK)
 	}
 	c.n.Add(int64(len(p)))
+	c.own += int64(len(p))
 	return c.ResponseWriter.Write(p)
 }
 
@@ -250,7 +287,7 @@ func TestTentFinderLanguagesWeightAndOffline(t *testing.T) {
 		t.Run("weight-"+lang, func(t *testing.T) {
 			ctx, errs := newBrowser(t, 412, 915)
 			do(t, ctx, "phone", chromedp.Navigate("about:blank"), speak(lang), phone(net.srv.URL, p.Lat, p.Lon))
-			net.bytes.Store(0)
+			net.reset()
 			do(t, ctx, "first visit", chromedp.Navigate(net.srv.URL+"/me?token="+pilgrim))
 			waitJS(t, ctx, "ready and kept for offline", `document.body.dataset.ready === "1" && document.body.dataset.offlineReady === "1" &&
 				navigator.serviceWorker.controller`, 30*time.Second)
@@ -259,11 +296,13 @@ func TestTentFinderLanguagesWeightAndOffline(t *testing.T) {
 				t.Fatalf("phone speaking %s got the page in %q", lang, got)
 			}
 			first := net.bytes.Load()
-			net.bytes.Store(0)
+			t.Logf("first visit in %s, bytes by path:%s", lang, net.breakdown())
+			net.reset()
 			do(t, ctx, "repeat visit", chromedp.Navigate(net.srv.URL+"/me"))
 			waitJS(t, ctx, "ready again", `document.body.dataset.ready === "1"`, 30*time.Second)
 			time.Sleep(time.Second)
 			again := net.bytes.Load()
+			t.Logf("repeat visit in %s, bytes by path:%s", lang, net.breakdown())
 			t.Logf("tent finder in %s: first visit %d bytes, repeat visit %d bytes (live feed websocket not counted)", lang, first, again)
 			if first > 200_000 {
 				t.Errorf("first visit in %s: %d bytes, want under 200 kB", lang, first)
