@@ -94,6 +94,13 @@ func TestConsoleInArabic(t *testing.T) {
 	if got := eval[string](t, ctx, "a camp label", `document.querySelector('.camp-label').textContent`); !arabicDigits.MatchString(got) {
 		t.Errorf("camp label %q, want Arabic-Indic digits", got)
 	}
+	// The demo has put lost pilgrims on the desk (sim.SeedIncidents) and
+	// spread its crowd over Mina's camps, not two camps by the bridge.
+	waitJS(t, ctx, "the demo's lost-pilgrim cases", `document.querySelectorAll('#cases li.case-item').length >= 4`, 60*time.Second)
+	if got := contentOf(t, ctx, "#cases-count"); !arabicDigits.MatchString(got) {
+		t.Errorf("cases count %q, want Arabic-Indic digits", got)
+	}
+	time.Sleep(time.Second) // the map's dots settle after the live snapshot
 	screenshot(t, ctx, "console-ar.png")
 
 	// Search in Arabic.
