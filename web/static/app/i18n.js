@@ -91,12 +91,6 @@ export class I18n {
     return opts ? new Intl.NumberFormat(this.locale, opts).format(n) : this.numbers.format(n);
   }
 
-  // list joins short items the language's way ("1950, female"; "١٩٥٠، أنثى").
-  list(items) {
-    const xs = items.filter((x) => x !== '' && x !== undefined && x !== null).map(String);
-    return new Intl.ListFormat(this.locale, { style: 'narrow', type: 'unit' }).format(xs);
-  }
-
   percent(x) {
     return new Intl.NumberFormat(this.locale, { style: 'percent', maximumFractionDigits: 0 }).format(x);
   }

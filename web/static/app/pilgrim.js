@@ -68,7 +68,7 @@ export class PilgrimPanel {
     $('p-tracking').textContent = p.tracking_no || '–';
     $('p-passport').textContent = p.passport || '–';
     $('p-phone').replaceChildren(p.phone ? el('a', { href: `tel:${p.phone}` }, p.phone) : '–');
-    $('p-born').textContent = i18n.list([p.birth_year ? i18n.num(p.birth_year, { useGrouping: false }) : '', p.gender === 'F' ? t('female') : p.gender === 'M' ? t('male') : '']) || '–';
+    $('p-born').textContent = [p.birth_year ? i18n.num(p.birth_year, { useGrouping: false }) : '', p.gender === 'F' ? t('female') : p.gender === 'M' ? t('male') : ''].filter(Boolean).join(' · ') || '–';
     $('p-agency').textContent = p.agency || (group && group.agency) || '–';
     $('p-group').textContent = (group && (group.name || group.id)) || p.group || '–';
     const gPhone = guide && guide.phone;
