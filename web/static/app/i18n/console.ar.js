@@ -189,7 +189,6 @@ export default {
   st_closed: "مغلق",
   st_cancelled: "ملغى",
   unassigned: "غير مكلّف",
-  campsShown: {"zero": "لا حجاج على الخريطة", "one": "حاج واحد على الخريطة", "two": "حاجان على الخريطة", "few": "{count} حجاج على الخريطة", "many": "{count} حاجاً على الخريطة", "other": "{count} حاج على الخريطة"},
   gateOf: "بوابة المخيم {n}",
   tentTip: "خيمة {t} · مخيم {n}",
   campN: "مخيم {n}",
@@ -200,4 +199,9 @@ export default {
   alert_separation_clear: "عاد إلى مجموعته",
   alert_outside_camp_night: "خارج المخيم ليلاً",
   alert_case: "تحديث بلاغ",
+  groupTitle: "المجموعة {group}",
+  groupFailed: "لم تُحمَّل المجموعة: {err}",
+  members: {"zero": "لا أعضاء", "one": "عضو واحد", "two": "عضوان", "few": "{count} أعضاء", "many": "{count} عضواً", "other": "{count} عضو"},
+  withPosition: "{count} لهم موقع",
+  separatedN: "{count} منفصلون",
 };

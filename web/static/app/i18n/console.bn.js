@@ -188,7 +188,6 @@ export default {
   st_closed: "বন্ধ",
   st_cancelled: "বাতিল",
   unassigned: "কারও দায়িত্বে নয়",
-  campsShown: {"one": "মানচিত্রে {count} জন হাজি", "other": "মানচিত্রে {count} জন হাজি"},
   gateOf: "ক্যাম্প {n}-এর গেট",
   tentTip: "তাঁবু {t} · ক্যাম্প {n}",
   campN: "ক্যাম্প {n}",
@@ -199,4 +198,9 @@ export default {
   alert_separation_clear: "দলে ফিরেছেন",
   alert_outside_camp_night: "রাতে ক্যাম্পের বাইরে",
   alert_case: "কেসের আপডেট",
+  groupTitle: "দল {group}",
+  groupFailed: "দল লোড হয়নি: {err}",
+  members: {"one": "{count} জন সদস্য", "other": "{count} জন সদস্য"},
+  withPosition: "{count} জনের অবস্থান আছে",
+  separatedN: "{count} জন আলাদা",
 };

@@ -189,7 +189,6 @@ export default {
   st_closed: "closed",
   st_cancelled: "cancelled",
   unassigned: "unassigned",
-  campsShown: {"one": "{count} pilgrim on the map", "other": "{count} pilgrims on the map"},
   gateOf: "Gate of camp {n}",
   tentTip: "Tent {t} · camp {n}",
   campN: "Camp {n}",
@@ -200,4 +199,9 @@ export default {
   alert_separation_clear: "Back with group",
   alert_outside_camp_night: "Outside camp at night",
   alert_case: "Case update",
+  groupTitle: "Group {group}",
+  groupFailed: "The group did not load: {err}",
+  members: {"one": "{count} member", "other": "{count} members"},
+  withPosition: "{count} with a position",
+  separatedN: "{count} separated",
 };
