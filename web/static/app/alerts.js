@@ -5,7 +5,7 @@
 
 import { el } from './common.js';
 import { placeLabel } from './format.js';
-import { t } from './lang.js';
+import { i18n, t } from './lang.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX = 200;
@@ -55,7 +55,7 @@ export class AlertsPanel {
     list.prepend(item);
     while (list.children.length > MAX) list.lastChild.remove();
     this.unseen++;
-    $('alerts-count').textContent = String(this.unseen);
+    $('alerts-count').textContent = i18n.num(this.unseen);
     if (ev.kind === 'separation' && this.app.group) this.app.group.markSeparated(ev.pilgrim, true);
     if (ev.kind === 'separation_clear' && this.app.group) this.app.group.markSeparated(ev.pilgrim, false);
   }
