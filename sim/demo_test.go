@@ -1,10 +1,17 @@
 package sim
 
 import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 
+	"dalil/api"
 	"dalil/geo"
+	"dalil/store/embedded"
 	"dalil/tracking"
 )
 
@@ -91,5 +98,94 @@ func TestSpreadOverMinaCoversMina(t *testing.T) {
 		if again[i].Tent != spread[i].Tent {
 			t.Fatalf("same seed, different tent for %s: %s vs %s", again[i].PID, again[i].Tent, spread[i].Tent)
 		}
+	}
+}
+
+// The demo's incidents reach the desk through the API: lost-pilgrim cases
+// for registered pilgrims, lost bags, and a found item that suggests the
+// first bag.
+func TestSeedIncidentsPutsWorkOnTheDesk(t *testing.T) {
+	ctx := context.Background()
+	ix := index(t)
+	st, err := embedded.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	ps, gs := tracking.GenerateRegistry(ix.Layout(), 300, 3)
+	reg := tracking.NewRegistry()
+	if err := reg.Import(ctx, st, ps, gs); err != nil {
+		t.Fatal(err)
+	}
+	cfg := api.DefaultConfig()
+	cfg.AdminToken = "demo-test-admin-0123456789abcdef"
+	cfg.Stdout = io.Discard
+	srv, err := api.New(ctx, cfg, api.Deps{Store: st, Index: ix, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.EnsureAdmin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := srv.DemoTokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var operator string
+	for _, tk := range tokens {
+		if tk.Role == api.RoleOperator {
+			operator = tk.Token
+		}
+	}
+	got, err := SeedIncidents(ctx, srv.Handler(), operator, ps, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Cases) != 4 || len(got.LostBags) != 3 || len(got.Found) != 1 {
+		t.Fatalf("incidents %+v, want 4 cases, 3 lost bags, 1 found item", got)
+	}
+	get := func(path string, out any) {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("Authorization", "Bearer "+operator)
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, rec.Code, rec.Body)
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range got.Cases {
+		var c struct {
+			Pilgrim string `json:"pilgrim"`
+			State   string `json:"state"`
+		}
+		get("/v1/cases/"+id, &c)
+		if _, ok := reg.Pilgrim(c.Pilgrim); !ok || c.State != "open" {
+			t.Errorf("case %s: pilgrim %q state %q, want an open case of a registered pilgrim", id, c.Pilgrim, c.State)
+		}
+	}
+	for _, tag := range got.LostBags {
+		var b struct {
+			Status string `json:"status"`
+		}
+		get("/v1/luggage/"+tag, &b)
+		if b.Status != "lost" {
+			t.Errorf("bag %s: status %q, want lost", tag, b.Status)
+		}
+	}
+	var f struct {
+		Found struct {
+			Tag string `json:"tag"`
+		} `json:"found"`
+		Suggestions []struct {
+			Tag string `json:"tag"`
+		} `json:"suggestions"`
+	}
+	get("/v1/found-items/"+got.Found[0], &f)
+	if f.Found.Tag != got.LostBags[0] && (len(f.Suggestions) == 0 || f.Suggestions[0].Tag != got.LostBags[0]) {
+		t.Errorf("found item %+v does not point at bag %s", f, got.LostBags[0])
 	}
 }
