@@ -12,7 +12,7 @@ import (
 	"slices"
 
 	"dalil/geo"
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // SpreadOverMina moves a small demo registry's pilgrims out of the first
@@ -24,7 +24,7 @@ import (
 // the registry generator packs into camps 1–2 (its tents filled in layout
 // order). Pilgrims without a group and groups beyond the camps keep their
 // tents. ps is changed in place; seed fixes the order of the camps.
-func SpreadOverMina(l *geo.Layout, ps []tracking.Pilgrim, seed int64) {
+func SpreadOverMina(l *geo.Layout, ps []registry.Pilgrim, seed int64) {
 	if l == nil || len(ps) == 0 {
 		return
 	}
@@ -68,7 +68,7 @@ func SpreadOverMina(l *geo.Layout, ps []tracking.Pilgrim, seed int64) {
 // women from the last tent back, each tent to its capacity (a full camp
 // takes the rest into its last tents, over capacity, rather than splitting
 // the group).
-func fillCamp(l *geo.Layout, camp *geo.Camp, ps []tracking.Pilgrim, members []int) {
+func fillCamp(l *geo.Layout, camp *geo.Camp, ps []registry.Pilgrim, members []int) {
 	tents := slices.Clone(l.TentsOf(camp.ID))
 	slices.SortFunc(tents, func(a, b *geo.Tent) int { return cmp.Compare(a.Number, b.Number) })
 	men, women := 0, len(tents)-1
@@ -105,7 +105,7 @@ type DemoIncidents struct {
 // found item at a desk that matches one of them. It goes through the API
 // handler h with an operator's token, as a desk would, so the audit log and
 // the live feed see it all. ps is the registry; seed picks the pilgrims.
-func SeedIncidents(ctx context.Context, h http.Handler, token string, ps []tracking.Pilgrim, seed int64) (DemoIncidents, error) {
+func SeedIncidents(ctx context.Context, h http.Handler, token string, ps []registry.Pilgrim, seed int64) (DemoIncidents, error) {
 	var out DemoIncidents
 	if len(ps) == 0 {
 		return out, nil
@@ -130,7 +130,7 @@ func SeedIncidents(ctx context.Context, h http.Handler, token string, ps []track
 		return nil
 	}
 	places := []string{"near the Jamarat bridge, level 1", "King Fahd Road by the Mina hospital", "street 204 by the toilets", "the Khayf mosque gate"}
-	pick := func() tracking.Pilgrim { return ps[rng.IntN(len(ps))] }
+	pick := func() registry.Pilgrim { return ps[rng.IntN(len(ps))] }
 	for i := range 4 {
 		p := pick()
 		var c struct {
@@ -148,7 +148,7 @@ func SeedIncidents(ctx context.Context, h http.Handler, token string, ps []track
 	for i, colour := range colours {
 		p := pick()
 		tag := fmt.Sprintf("DEMO%05d", rng.IntN(100000))
-		if err := call(http.MethodPost, "/v1/luggage", tracking.LuggageRequest{Tag: tag, Owner: p.PID, Description: colour}, nil); err != nil {
+		if err := call(http.MethodPost, "/v1/luggage", map[string]string{"tag": tag, "owner": p.PID, "description": colour}, nil); err != nil {
 			return out, err
 		}
 		if err := call(http.MethodPost, "/v1/luggage/"+tag+"/lost", map[string]string{"place": places[(i+1)%len(places)], "note": "demo"}, nil); err != nil {
@@ -161,7 +161,7 @@ func SeedIncidents(ctx context.Context, h http.Handler, token string, ps []track
 					ID string `json:"id"`
 				} `json:"found"`
 			}
-			if err := call(http.MethodPost, "/v1/found-items", tracking.FoundRequest{Where: "helpdesk 2, camp 30", Description: colour, Tag: tag, FoundBy: "scout (demo)"}, &f); err != nil {
+			if err := call(http.MethodPost, "/v1/found-items", map[string]string{"where": "helpdesk 2, camp 30", "description": colour, "tag": tag, "found_by": "scout (demo)"}, &f); err != nil {
 				return out, err
 			}
 			out.Found = append(out.Found, f.Found.ID)

@@ -11,8 +11,8 @@ import (
 
 	"dalil/api"
 	"dalil/geo"
+	"dalil/registry"
 	"dalil/store/embedded"
-	"dalil/tracking"
 )
 
 // A demo registry of 5,000 fills only the first camps by the Jamarat; spread,
@@ -20,8 +20,8 @@ import (
 // tents of that camp, and the same seed gives the same spread.
 func TestSpreadOverMinaCoversMina(t *testing.T) {
 	l := geo.Default()
-	ps, gs := tracking.GenerateRegistry(l, 5000, 7)
-	campsOf := func(ps []tracking.Pilgrim) map[string]int {
+	ps, gs := registry.GenerateRegistry(l, 5000, 7)
+	campsOf := func(ps []registry.Pilgrim) map[string]int {
 		m := map[string]int{}
 		for _, p := range ps {
 			if p.Camp != "" {
@@ -112,8 +112,8 @@ func TestSeedIncidentsPutsWorkOnTheDesk(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	ps, gs := tracking.GenerateRegistry(ix.Layout(), 300, 3)
-	reg := tracking.NewRegistry()
+	ps, gs := registry.GenerateRegistry(ix.Layout(), 300, 3)
+	reg := registry.NewRegistry()
 	if err := reg.Import(ctx, st, ps, gs); err != nil {
 		t.Fatal(err)
 	}

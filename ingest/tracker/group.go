@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
+	"dalil"
 	"dalil/ingest"
-	"dalil/tracking"
 )
 
 // maxGroup bounds the fixes of one group commit.
@@ -13,7 +13,7 @@ const maxGroup = 512
 
 // groupReq is one connection's fixes waiting for a group commit.
 type groupReq struct {
-	ps   []tracking.Position
+	ps   []dalil.Position
 	done chan error // buffered 1, owned by the connection
 }
 
@@ -76,7 +76,7 @@ func (g *committer) run(ctx context.Context) {
 
 // commit hands ps to the committer and waits until they are durable (nil)
 // or the commit failed.
-func (g *committer) commit(ctx context.Context, ps []tracking.Position, done chan error) error {
+func (g *committer) commit(ctx context.Context, ps []dalil.Position, done chan error) error {
 	select {
 	case g.reqs <- groupReq{ps: ps, done: done}:
 	case <-ctx.Done():
