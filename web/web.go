@@ -20,6 +20,7 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 )
@@ -60,7 +61,37 @@ func newHandler(root fs.FS) http.Handler {
 		return nil
 	})
 	_, h.vendored = h.files[vendorProbe]
+	h.worker = finderWorker(h.files)
 	return h
+}
+
+// workerFile is the tent finder's service worker, served at /me-sw.js so that
+// it may control /me.
+const workerFile = "app/me-sw.js"
+
+// finderWorker fills the service worker's VERSION with a hash of every
+// other file: a new build changes the worker, and a changed worker is what
+// makes phones drop the old cached page and fetch the new one.
+func finderWorker(files map[string]file) file {
+	src, ok := files[workerFile]
+	if !ok {
+		return file{}
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		if n != workerFile {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	sum := sha256.New()
+	for _, n := range names {
+		io.WriteString(sum, n+"\x00"+files[n].etag+"\x00")
+	}
+	version := hex.EncodeToString(sum.Sum(nil)[:8])
+	data := strings.Replace(src.data, "__DALIL_VERSION__", version, 1)
+	tag := sha256.Sum256([]byte(data))
+	return file{data: data, etag: `"` + hex.EncodeToString(tag[:12]) + `"`}
 }
 
 type file struct {
@@ -71,6 +102,7 @@ type file struct {
 type handler struct {
 	files    map[string]file // read-only after newHandler
 	vendored bool
+	worker   file // the tent finder's service worker, versioned by the build
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -86,6 +118,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.page(w, r, "me.html", false)
 	case strings.HasPrefix(p, "/static/"):
 		h.asset(w, r, strings.TrimPrefix(p, "/static/"))
+	case p == "/me-sw.js" && h.worker.data != "":
+		h.serveWorker(w, r)
 	case p == "/favicon.ico":
 		h.serveFile(w, r, "app/favicon.svg")
 	case strings.HasPrefix(p, "/v1/") || strings.HasPrefix(p, "/ingest/"):
@@ -153,6 +187,18 @@ func (h *handler) serveFile(w http.ResponseWriter, r *http.Request, name string)
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("ETag", f.etag)
 	http.ServeContent(w, r, name, time.Time{}, strings.NewReader(f.data))
+}
+
+// serveWorker serves the tent finder's service worker. It is revalidated on
+// every visit (browsers also check it at most daily by themselves), so a new
+// build reaches the phones on their next visit with a connection.
+func (h *handler) serveWorker(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/javascript; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("ETag", h.worker.etag)
+	http.ServeContent(w, r, "me-sw.js", time.Time{}, strings.NewReader(h.worker.data))
 }
 
 // setSecurityHeaders locks the pages to their own origin: no remote scripts,

@@ -186,45 +186,94 @@ func TestEmbeddedPagesReferenceServedFiles(t *testing.T) {
 	}
 }
 
-// The tent finder speaks English and Bangla: both dictionaries have the same
-// keys, and every data-t key of the page is in them.
-func TestTentFinderTranslationsComplete(t *testing.T) {
-	src, err := fs.ReadFile(embedded, "static/app/me_i18n.js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := func(lang string) []string {
-		start := strings.Index(string(src), "\n  "+lang+": {")
-		if start < 0 {
-			t.Fatalf("no %s dictionary", lang)
+// Every catalogue of a page (i18n/<page>.<lang>.js) has the English one's
+// keys, every word the page's HTML asks for is in English, the tent finder
+// has its seven languages, and the scripts that must be Arabic or Bengali
+// are. (jstest/i18n.test.js checks the placeholders and plural forms.)
+func TestTranslationsComplete(t *testing.T) {
+	root, _ := fs.Sub(embedded, "static")
+	keyRE := regexp.MustCompile(`(?m)^  (\w+):`)
+	keys := func(name string) []string {
+		src, err := fs.ReadFile(root, name)
+		if err != nil {
+			t.Fatal(err)
 		}
-		body := string(src[start:])
-		body = body[:strings.Index(body, "\n  },")]
 		var ks []string
-		for _, m := range regexp.MustCompile(`(?m)^\s{4}(\w+):`).FindAllStringSubmatch(body, -1) {
+		for _, m := range keyRE.FindAllStringSubmatch(string(src), -1) {
 			ks = append(ks, m[1])
 		}
 		slices.Sort(ks)
 		return ks
 	}
-	en, bn := keys("en"), keys("bn")
-	if len(en) < 20 {
-		t.Fatalf("English dictionary has only %d keys", len(en))
+	script := map[string]*regexp.Regexp{
+		"ar": regexp.MustCompile(`[\x{0600}-\x{06FF}]`),
+		"ur": regexp.MustCompile(`[\x{0600}-\x{06FF}]`),
+		"bn": regexp.MustCompile(`[\x{0980}-\x{09FF}]`),
 	}
-	if !slices.Equal(en, bn) {
-		t.Errorf("English and Bangla keys differ:\n en %v\n bn %v", en, bn)
-	}
-	page, _ := fs.ReadFile(embedded, "static/me.html")
-	for _, m := range regexp.MustCompile(`data-t="(\w+)"`).FindAllStringSubmatch(string(page), -1) {
-		if !slices.Contains(en, m[1]) {
-			t.Errorf("me.html uses data-t=%q, missing from the dictionaries", m[1])
+	for _, c := range []struct {
+		page, html string
+		attr       *regexp.Regexp
+		langs      []string
+	}{
+		{"console", "index.html", regexp.MustCompile(`data-i18n(?:-[a-z-]+)?="(\w+)"`), []string{"en", "ar", "bn"}},
+		{"me", "me.html", regexp.MustCompile(`data-t="(\w+)"`), []string{"en", "ar", "bn", "ur", "id", "tr", "fr"}},
+	} {
+		en := keys("app/i18n/" + c.page + ".en.js")
+		if len(en) < 30 {
+			t.Fatalf("%s: English catalogue has only %d keys", c.page, len(en))
+		}
+		files, _ := fs.Glob(root, "app/i18n/"+c.page+".*.js")
+		var langs []string
+		for _, f := range files {
+			lang := strings.Split(path.Base(f), ".")[1]
+			langs = append(langs, lang)
+			if got := keys(f); !slices.Equal(got, en) {
+				t.Errorf("%s: keys differ from English:\n got %v\nwant %v", f, got, en)
+			}
+			if re := script[lang]; re != nil {
+				src, _ := fs.ReadFile(root, f)
+				if n := len(re.FindAllString(string(src), -1)); n < 200 {
+					t.Errorf("%s: only %d letters of its script", f, n)
+				}
+			}
+		}
+		for _, want := range c.langs {
+			if !slices.Contains(langs, want) {
+				t.Errorf("%s: no %s catalogue (have %v)", c.page, want, langs)
+			}
+		}
+		page, _ := fs.ReadFile(root, c.html)
+		for _, m := range c.attr.FindAllStringSubmatch(string(page), -1) {
+			if !slices.Contains(en, m[1]) {
+				t.Errorf("%s asks for %q, missing from the %s catalogues", c.html, m[1], c.page)
+			}
 		}
 	}
-	// Bangla strings must really be Bangla (not English left untranslated),
-	// except where the same word is used in both (SOS).
-	bnBody := string(src[strings.Index(string(src), "\n  bn: {"):])
-	if !regexp.MustCompile(`[\x{0980}-\x{09FF}]`).MatchString(bnBody) {
-		t.Error("the Bangla dictionary has no Bengali script")
+}
+
+// The tent finder's service worker is served at /me-sw.js with a version
+// that is the build's: another file's change changes the worker, which is
+// what makes phones replace their offline copy.
+func TestServiceWorkerVersionFollowsTheBuild(t *testing.T) {
+	site := fakeSite(true)
+	site[workerFile] = &fstest.MapFile{Data: []byte("const VERSION = '__DALIL_VERSION__';\n")}
+	rec := get(t, newHandler(site), "/me-sw.js")
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Header().Get("Content-Type"), "javascript") {
+		t.Fatalf("GET /me-sw.js: %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
+	first := rec.Body.String()
+	if strings.Contains(first, "__DALIL_VERSION__") || !regexp.MustCompile(`VERSION = '[0-9a-f]{16}'`).MatchString(first) {
+		t.Fatalf("worker version not filled in: %q", first)
+	}
+	if again := get(t, newHandler(site), "/me-sw.js").Body.String(); again != first {
+		t.Errorf("same files, different worker: %q vs %q", first, again)
+	}
+	site["app/console.js"] = &fstest.MapFile{Data: []byte("export const x = 2;\n")}
+	if changed := get(t, newHandler(site), "/me-sw.js").Body.String(); changed == first {
+		t.Error("a changed file left the worker's version as it was")
+	}
+	if rec := get(t, newHandler(fakeSite(true)), "/me-sw.js"); rec.Code != http.StatusNotFound {
+		t.Errorf("without a worker file: %d, want 404", rec.Code)
 	}
 }
 

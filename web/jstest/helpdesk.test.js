@@ -62,7 +62,7 @@ test('sighting summary says where the server placed it', () => {
   const ans = { sighting: { id: 'S1', pilgrim: 'BD-1', lat: 21.41331, lon: 39.89327 }, position: { camp: 'mina-094', tent: 'mina-094/3' } };
   assert.equal(sightingSummary(ans), 'Sighting of BD-1 recorded in Mina camp 94, tent 3 (21.41331, 39.89327).');
   assert.equal(sightingSummary({ sighting: { pilgrim: 'BD-1', lat: 1, lon: 2 }, position: { site: 'mina' } }),
-    'Sighting of BD-1 recorded in mina, in a street (1.00000, 2.00000).');
+    'Sighting of BD-1 recorded in Mina, in a street (1.00000, 2.00000).');
 });
 
 test('assignment names the operator', () => {

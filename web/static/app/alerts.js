@@ -3,17 +3,15 @@
 // and case changes such as "located". Camp and tent enter/exit events are
 // routine movement, not alerts, and are left out.
 
-import { el, placeLabel } from './common.js';
+import { el } from './common.js';
+import { placeLabel } from './format.js';
+import { i18n, t } from './lang.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX = 200;
 
-const titles = {
-  separation: 'Separated from group',
-  separation_clear: 'Back with group',
-  outside_camp_night: 'Outside camp at night',
-  case: 'Case update',
-};
+// titles names the alert kinds shown; the words are in the console's catalogues (alert_<kind>).
+const titles = { separation: true, separation_clear: true, outside_camp_night: true, case: true };
 
 export class AlertsPanel {
   constructor(app) {
@@ -50,14 +48,14 @@ export class AlertsPanel {
     const who = ev.pilgrim ? el('a', { href: '#', onclick: (e) => { e.preventDefault(); this.app.pilgrim.show(ev.pilgrim); } }, ev.pilgrim) : '';
     const where = placeLabel(ev.tent || ev.camp);
     const item = el('li', { class: `alert kind-${ev.kind}`, dataset: { kind: ev.kind } },
-      el('strong', {}, titles[ev.kind] || ev.kind), ' ', who,
+      el('strong', {}, titles[ev.kind] ? t(`alert_${ev.kind}`) : ev.kind), ' ', who,
       ev.case ? el('span', {}, ` case ${ev.case}`) : '',
       el('br'),
       el('span', { class: 'muted' }, [new Date(ev.ts || Date.now()).toLocaleTimeString(), ev.group && `group ${ev.group}`, where, ev.detail].filter(Boolean).join(' · ')));
     list.prepend(item);
     while (list.children.length > MAX) list.lastChild.remove();
     this.unseen++;
-    $('alerts-count').textContent = String(this.unseen);
+    $('alerts-count').textContent = i18n.num(this.unseen);
     if (ev.kind === 'separation' && this.app.group) this.app.group.markSeparated(ev.pilgrim, true);
     if (ev.kind === 'separation_clear' && this.app.group) this.app.group.markSeparated(ev.pilgrim, false);
   }

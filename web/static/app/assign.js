@@ -4,6 +4,7 @@
 // name it was minted with), else the token's role and id.
 
 import { errorText } from './common.js';
+import { t } from './lang.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -15,7 +16,7 @@ export function meAsOperator(me) {
 
 // assigneeText says who works a case.
 export function assigneeText(assignee) {
-  return assignee ? `assigned to ${assignee}` : 'unassigned';
+  return assignee ? t('assignedToX', { who: assignee }) : t('unassigned');
 }
 
 export class AssignControl {
@@ -52,11 +53,11 @@ export class AssignControl {
     try {
       c = await this.app.api.post(`/v1/cases/${encodeURIComponent(id)}/assign`, { operator });
     } catch (e) {
-      $('c-error').textContent = `Could not assign case ${id}: ${errorText(e)}`;
+      $('c-error').textContent = t('assignFailed', { id, err: errorText(e) });
       return;
     }
     $('c-assign-to').value = '';
-    this.app.toast(operator ? `Case ${id} assigned to ${operator}.` : `Case ${id} unassigned.`);
+    this.app.toast(operator ? t('assignedToast', { id, who: operator }) : t('unassignedToast', { id }));
     await this.onChanged(c);
   }
 }

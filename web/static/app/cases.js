@@ -5,7 +5,9 @@
 
 /* global L */
 
-import { age, ago, el, placeLabel, routeLine } from './common.js';
+import { el, routeLine } from './common.js';
+import { age, ago, placeLabel } from './format.js';
+import { i18n, t } from './lang.js';
 import { AssignControl, assigneeText } from './assign.js';
 import { SightingForm } from './sighting.js';
 
@@ -13,9 +15,9 @@ const $ = (id) => document.getElementById(id);
 
 export const nextState = { open: 'located', located: 'escorted', escorted: 'reunited', reunited: 'closed' };
 const finished = new Set(['closed', 'cancelled']);
-const verbs = {
-  located: 'Mark located', escorted: 'Mark escorted', reunited: 'Mark reunited', closed: 'Close case', cancelled: 'Cancel case',
-};
+const verb = (to) => t(`verb_${to}`);
+// stateName is a case state in the console's language.
+const stateName = (s) => (i18n.has(`st_${s}`) ? t(`st_${s}`) : s);
 
 // casesOf reads a case list answer: an array or {cases:[…]}.
 export function casesOf(ans) {
@@ -79,7 +81,7 @@ export class CasesPanel {
         this.cases = casesOf(await this.app.api.get('/v1/cases?active=true'));
       }
     } catch (e) {
-      $('c-error').textContent = `Cases did not load: ${e.message}`;
+      $('c-error').textContent = t('casesFailed', { err: e.message });
       return;
     }
     this.renderList();
@@ -89,19 +91,25 @@ export class CasesPanel {
     const list = $('cases');
     const open = this.cases.filter((c) => !finished.has(c.state));
     open.sort((a, b) => Date.parse(openedAt(a)) - Date.parse(openedAt(b)));
-    $('cases-count').textContent = open.length ? String(open.length) : '';
+    $('cases-count').textContent = open.length ? i18n.num(open.length) : '';
     if (!open.length) {
-      list.replaceChildren(el('li', { class: 'muted' }, 'No open cases.'));
+      list.replaceChildren(el('li', { class: 'muted' }, t('noOpenCases')));
       return;
     }
     list.replaceChildren(...open.map((c) => el('li', { class: `case-item state-${c.state}`, dataset: { id: c.id, state: c.state, assignee: c.assignee || '' } },
       el('button', { type: 'button', onclick: () => this.open(c.id) },
-        el('strong', {}, c.pilgrim_name || c.pilgrim || c.luggage || c.id),
-        ' ', el('span', { class: `badge state-${c.state}` }, c.state),
+        el('strong', { dir: 'auto' }, c.pilgrim_name || c.pilgrim || c.luggage || c.id),
+        ' ', el('span', { class: `badge state-${c.state}` }, stateName(c.state)),
         el('br'),
-        el('span', { class: 'muted' }, `${c.id} · open ${age(openedAt(c))} · `),
+        el('span', { class: 'muted' }, `${c.id} · ${t('openFor', { age: age(openedAt(c)) })} · `),
         el('span', { class: c.assignee ? 'assignee' : 'assignee none' }, assigneeText(c.assignee)),
         c.next ? el('div', { class: 'next' }, c.next) : ''))));
+  }
+
+  // relabel redraws the queue and the open case in the console's language.
+  relabel() {
+    this.renderList();
+    if (this.shown) this.show(this.shown);
   }
 
   async open(id) {
@@ -112,7 +120,7 @@ export class CasesPanel {
     try {
       c = caseOf(await this.app.api.get(`/v1/cases/${encodeURIComponent(id)}`));
     } catch (e) {
-      $('c-error').textContent = `Case ${id}: ${e.message}`;
+      $('c-error').textContent = `${t('caseN', { id })}: ${e.message}`;
       return;
     }
     this.show(c);
@@ -125,39 +133,40 @@ export class CasesPanel {
     $('case').hidden = false;
     $('case').dataset.id = c.id;
     $('case').dataset.state = c.state;
-    $('c-title').textContent = `Case ${c.id}`;
-    $('c-state').textContent = c.state;
+    $('c-title').textContent = t('caseN', { id: c.id });
+    $('c-state').textContent = stateName(c.state);
+    $('c-state').dataset.state = c.state;
     const pid = c.pilgrim || '';
     $('c-pilgrim').replaceChildren(pid ? el('a', { href: '#', onclick: (ev) => { ev.preventDefault(); this.app.pilgrim.show(pid); } }, c.pilgrim_name ? `${c.pilgrim_name} (${pid})` : pid) : (c.luggage || '–'));
-    $('c-opened').textContent = openedAt(c) ? `${new Date(openedAt(c)).toLocaleString()} (${ago(openedAt(c))})` : '–';
+    $('c-opened').textContent = openedAt(c) ? `${i18n.date(openedAt(c))} (${ago(openedAt(c))})` : '–';
     $('c-reporter').textContent = c.reported_by || '–';
-    $('c-assignee').textContent = c.assignee || 'nobody yet';
+    $('c-assignee').textContent = c.assignee || t('nobodyYet');
     $('c-assignee').dataset.assignee = c.assignee || '';
     if (this.assign) this.assign.show(c, finished.has(c.state));
     $('c-sighting-box').hidden = finished.has(c.state) || !pid;
     const loc = c.place || null;
-    const hint = c.last_known ? `not yet; last known ${placeText(c.last_known)} ${ago(c.last_known.ts)}` :
-      (c.last_seen_place ? `not yet; last seen at ${c.last_seen_place}` : 'not yet');
+    const hint = c.last_known ? t('notYetLastKnown', { place: placeText(c.last_known), ago: ago(c.last_known.ts) }) :
+      (c.last_seen_place ? t('notYetLastSeen', { place: c.last_seen_place }) : t('notYet'));
     $('c-located').textContent = loc ? `${placeText(loc)} · ${ago(loc.ts)}` : hint;
     $('c-located').dataset.located = loc ? '1' : '';
     this.drawRoute(c);
-    $('c-next').textContent = c.next || c.next_step || (nextState[c.state] ? `→ ${nextState[c.state]}` : 'nothing: finished');
+    $('c-next').textContent = c.next || c.next_step || (nextState[c.state] ? `→ ${stateName(nextState[c.state])}` : t('finishedNothing'));
     const actions = [];
     if (nextState[c.state]) {
       const to = nextState[c.state];
-      actions.push(el('button', { type: 'button', class: 'primary', dataset: { to }, onclick: () => this.transition(c.id, to) }, verbs[to]));
+      actions.push(el('button', { type: 'button', class: 'primary', dataset: { to }, onclick: () => this.transition(c.id, to) }, verb(to)));
     }
     // A pilgrim who walks back alone skips the middle steps.
     if (c.state === 'open' || c.state === 'located') {
-      actions.push(el('button', { type: 'button', dataset: { to: 'reunited' }, onclick: () => this.transition(c.id, 'reunited') }, 'Reunited already'));
+      actions.push(el('button', { type: 'button', dataset: { to: 'reunited' }, onclick: () => this.transition(c.id, 'reunited') }, t('reunitedAlready')));
     }
     if (!finished.has(c.state)) {
-      actions.push(el('button', { type: 'button', class: 'danger', dataset: { to: 'cancelled' }, onclick: () => this.transition(c.id, 'cancelled') }, 'Cancel'));
+      actions.push(el('button', { type: 'button', class: 'danger', dataset: { to: 'cancelled' }, onclick: () => this.transition(c.id, 'cancelled') }, t('cancel')));
     }
     $('c-actions').replaceChildren(...actions);
     $('c-timeline').replaceChildren(...timelineOf(c).map((ev) => el('li', { dataset: { action: ev.action || '', state: ev.state || '', by: ev.by || '' } },
-      el('strong', {}, ev.action === 'transition' ? `${ev.from || ''} → ${ev.state}` : (ev.action || ev.state || '')),
-      ' ', el('span', { class: 'muted' }, [ev.ts ? new Date(ev.ts).toLocaleTimeString() : '', ev.by || ''].filter(Boolean).join(' · ')),
+      el('strong', {}, ev.action === 'transition' ? `${stateName(ev.from || '')} → ${stateName(ev.state)}` : (ev.action || stateName(ev.state || ''))),
+      ' ', el('span', { class: 'muted' }, [ev.ts ? i18n.time(ev.ts) : '', ev.by || ''].filter(Boolean).join(' · ')),
       ev.note ? el('div', {}, ev.note) : '',
       ev.place ? el('div', { class: 'muted' }, placeText(ev.place)) : '')));
   }
@@ -171,7 +180,7 @@ export class CasesPanel {
     const r = c.route ? routeLine(c.route) : null;
     const parts = [];
     if (r) parts.push(L.polyline(r.coords, { ...map.focus, color: '#f57f17', weight: 5, opacity: 0.9, dashArray: '6 6' }));
-    if (c.place) parts.push(L.circleMarker([c.place.lat, c.place.lon], { ...map.focus, radius: 9, color: '#f57f17', weight: 3, fillOpacity: 0.2 }).bindTooltip(`Found: ${placeText(c.place)}`));
+    if (c.place) parts.push(L.circleMarker([c.place.lat, c.place.lon], { ...map.focus, radius: 9, color: '#f57f17', weight: 3, fillOpacity: 0.2 }).bindTooltip(t('foundAt', { place: placeText(c.place) })));
     if (!parts.length) return;
     this.layer = L.featureGroup(parts).addTo(map.map);
   }
@@ -183,7 +192,7 @@ export class CasesPanel {
     try {
       c = caseOf(await this.app.api.post(`/v1/cases/${encodeURIComponent(id)}/transition`, { to: state, note }));
     } catch (e) {
-      $('c-error').textContent = `Could not move case ${id} to ${state}: ${e.message}`;
+      $('c-error').textContent = t('transitionFailed', { id, state: stateName(state), err: e.message });
       return;
     }
     $('c-note').value = '';

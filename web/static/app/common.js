@@ -208,29 +208,6 @@ export function el(tag, attrs, ...children) {
   return e;
 }
 
-// ago says how long ago an RFC 3339 time was, in words a helpdesk reads fast.
-export function ago(ts, now = Date.now()) {
-  const t = typeof ts === 'number' ? ts : Date.parse(ts);
-  if (!t) return 'never';
-  const s = Math.max(0, Math.round((now - t) / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min ago`;
-  return `${Math.floor(s / 86400)} d ago`;
-}
-
-// age is like ago without "ago", for durations such as a case's age.
-export function age(ts, now = Date.now()) {
-  return ago(ts, now).replace(/ ago$/, '');
-}
-
-// metres formats a distance.
-export function metres(m) {
-  if (m === undefined || m === null || Number.isNaN(m)) return '–';
-  if (m < 1000) return `${Math.round(m)} m`;
-  return `${(m / 1000).toFixed(m < 10000 ? 2 : 1)} km`;
-}
-
 const R = 6371008.8;
 const rad = (d) => (d * Math.PI) / 180;
 
@@ -286,23 +263,4 @@ export function routeLine(ans) {
     tent: props.tent || props.Tent || '',
     camp: props.camp || props.Camp || '',
   };
-}
-
-// whereLabel says where a live position puts a pilgrim, never a bare tent:
-// "near Mina camp 12, probably tent 34 (62 %)"; '' without a camp.
-export function whereLabel(p) {
-  if (!p || !p.camp) return '';
-  const m = /\/(\d+)$/.exec(p.tent || '');
-  const tp = p.tentP ?? p.tent_p; // a flattened position or a PositionView
-  const tent = m && tp ? `, probably tent ${m[1]} (${Math.round(tp * 100)} %)` : '';
-  return `near ${placeLabel(p.camp)}${tent}`;
-}
-
-// campLabel turns "mina-094" into "Mina camp 94" and "mina-094/3" into "Mina camp 94, tent 3".
-export function placeLabel(id, number) {
-  if (!id) return '';
-  const m = /^([a-z]+)-0*(\d+)(?:\/(\d+))?$/.exec(id);
-  if (!m) return number ? `${id} (${number})` : id;
-  const site = m[1].charAt(0).toUpperCase() + m[1].slice(1);
-  return m[3] ? `${site} camp ${m[2]}, tent ${m[3]}` : `${site} camp ${m[2]}`;
 }

@@ -14,6 +14,8 @@ import { LuggagePanel } from './luggage.js';
 import { AlertsPanel } from './alerts.js';
 import { GroupPanel } from './group.js';
 import { EnrolBox } from './enrol.js';
+import { i18n, setLanguage, t } from './lang.js';
+import { nativeNames } from './i18n.js';
 
 const TOKEN_KEY = 'dalil.console.token';
 const $ = (id) => document.getElementById(id);
@@ -29,6 +31,7 @@ class Console {
   }
 
   async boot() {
+    this.languagePicker();
     $('signin-form').addEventListener('submit', (ev) => {
       ev.preventDefault();
       this.signIn($('signin-token').value.trim());
@@ -53,7 +56,7 @@ class Console {
 
   async signIn(token) {
     if (!token) {
-      $('signin-error').textContent = 'Enter a token.';
+      $('signin-error').textContent = t('enterToken');
       return;
     }
     sessionStorage.setItem(TOKEN_KEY, token);
@@ -71,7 +74,7 @@ class Console {
     } catch (e) {
       sessionStorage.removeItem(TOKEN_KEY);
       this.showSignIn(e instanceof APIError && e.status === 401 ?
-        'That token is not valid (or was revoked).' : `Cannot sign in: ${e.message}`);
+        t('badTokenSignin') : t('cannotSignIn', { err: e.message }));
       return;
     }
     const role = this.me.role;
@@ -84,13 +87,13 @@ class Console {
     }
     if (role === 'device') {
       sessionStorage.removeItem(TOKEN_KEY);
-      this.showSignIn('A device token can only send positions; sign in with an operator or guide token.');
+      this.showSignIn(t('deviceToken'));
       return;
     }
     $('signin').hidden = true;
     $('app').hidden = false;
     $('sign-out').hidden = false;
-    $('whoami').textContent = role === 'guide' ? `guide · group ${this.me.subject}` : `${role}${this.me.subject ? ` · ${this.me.subject}` : ''}`;
+    this.whoami();
     document.body.dataset.role = role;
     this.applyRole(role);
 
@@ -118,7 +121,7 @@ class Console {
     try {
       this.map.load(await this.api.get('/v1/layout'));
     } catch (e) {
-      this.toast(`The layout did not load: ${e.message}`);
+      this.toast(t('layoutFailed', { err: e.message }));
     }
     this.live.start();
     if (this.group) this.group.start();
@@ -155,16 +158,53 @@ class Console {
 
   dispatch(msg) {
     if (msg.type === 'error') {
-      this.toast(`Live feed: ${msg.error || msg.message || 'error'}${msg.topic ? ` (${msg.topic})` : ''}`);
+      this.toast(t('liveFeedError', { err: `${msg.error || msg.message || 'error'}${msg.topic ? ` (${msg.topic})` : ''}` }));
     }
     const positions = positionsOf(msg);
     for (const fn of this.handlers) fn(msg, positions);
   }
 
   liveStatus(s) {
+    this.liveState = s;
     const e = $('live-status');
-    e.textContent = s;
-    e.dataset.state = s.split(':')[0];
+    const state = s.split(':')[0];
+    e.textContent = i18n.has(`live_${state}`) ? t(`live_${state}`) + s.slice(state.length) : s;
+    e.dataset.state = state;
+  }
+
+  whoami() {
+    if (!this.me) return;
+    const { role, subject } = this.me;
+    const name = i18n.has(`role_${role}`) ? t(`role_${role}`) : role;
+    $('whoami').textContent = role === 'guide' ? t('whoGuide', { group: subject }) : `${name}${subject ? ` · ${subject}` : ''}`;
+  }
+
+  // languagePicker fills the header's language menu and switches the page
+  // when the operator picks one. Panels re-render what they show in words.
+  languagePicker() {
+    const pick = $('lang');
+    pick.replaceChildren(...i18n.languages.map((l) => {
+      const o = document.createElement('option');
+      o.value = l;
+      o.lang = l;
+      o.textContent = nativeNames[l] || l;
+      return o;
+    }));
+    pick.value = i18n.lang;
+    i18n.apply(document);
+    pick.addEventListener('change', () => this.setLanguage(pick.value));
+  }
+
+  setLanguage(lang) {
+    setLanguage(lang);
+    $('lang').value = i18n.lang;
+    this.whoami();
+    if (this.liveState) this.liveStatus(this.liveState);
+    if (!this.ready) return;
+    for (const p of [this.search, this.pilgrim, this.cases, this.group]) {
+      if (p && typeof p.relabel === 'function') p.relabel();
+    }
+    this.map.relabel();
   }
 
   toast(text) {

@@ -8,7 +8,9 @@
 
 /* global L */
 
-import { ago, el, errorText, metres, placeLabel, whereLabel, routeLine } from './common.js';
+import { el, errorText, routeLine } from './common.js';
+import { ago, metres, placeLabel, whereLabel } from './format.js';
+import { i18n, t } from './lang.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -43,27 +45,28 @@ export function foundFacts(ans) {
   const tent = ans.tent || p.tent || '';
   const route = ans.route ? routeLine(ans.route) : null;
   const pos = ans.position || null;
-  let walk = 'no walking route: the pilgrim has no assigned tent';
+  let walk = t('fpNoRouteNoTent');
   if (route) {
-    const mins = route.walkS ? `, about ${Math.max(1, Math.round(route.walkS / 60))} min` : '';
-    walk = `${metres(route.lengthM)}${mins} from ${ans.sighting ? 'the desk' : 'where the pilgrim was last seen'} to ${placeLabel(route.tent || tent)}`;
+    const vars = { dist: metres(route.lengthM), place: placeLabel(route.tent || tent) };
+    const from = ans.sighting ? 'Desk' : 'Seen';
+    walk = route.walkS ? t(`fpWalkMin${from}`, { ...vars, count: Math.max(1, Math.round(route.walkS / 60)) }) : t(`fpWalk${from}`, vars);
   } else if (ans.route_error) {
-    walk = `no walking route: ${ans.route_error}`;
+    walk = t('fpNoRouteErr', { err: ans.route_error });
   } else if (tent) {
-    walk = 'no walking route: the pilgrim has not been seen yet (record the visit to route from the desk)';
+    walk = t('fpNoRouteNotSeen');
   }
   return {
     pid: p.pid || '',
     name: p.name_en || p.pid || '',
     nameBn: p.name_bn || '',
-    who: [p.pid, p.group && `group ${p.group}`, p.agency].filter(Boolean).join(' · '),
+    who: [p.pid, p.group && t('groupN', { group: p.group }), p.agency].filter(Boolean).join(' · '),
     camp,
-    campText: camp ? `${placeLabel(camp)}${ans.zone ? `, zone ${ans.zone}` : ''}` : 'no camp assigned',
+    campText: camp ? (ans.zone ? t('fpCampZone', { camp: placeLabel(camp), zone: ans.zone }) : placeLabel(camp)) : t('fpNoCamp'),
     tent,
-    tentText: tent ? `Tent ${tentNumber(tent) || tent}` : 'no tent assigned',
+    tentText: tent ? (tentNumber(tent) ? t('fpTent', { n: Number(tentNumber(tent)) }) : tent) : t('fpNoTent'),
     guide: ans.guide || null,
     mahram: ans.mahram || null,
-    seen: pos ? `${whereLabel(pos) || (pos.site ? `${pos.site}, in a street` : 'outside the camps')} · ${ago(pos.ts)}` : 'no position yet',
+    seen: pos ? `${whereLabel(pos) || (pos.site ? t('inStreet', { site: i18n.has(pos.site) ? t(pos.site) : pos.site }) : t('outsideCamps'))} · ${ago(pos.ts)}` : t('noPosition'),
     route,
     walk,
     cases: ans.cases || [],
@@ -109,7 +112,7 @@ export class FoundPanel {
   async lookup(body) {
     this.clear();
     if (!(body.q || body.pid || body.wristband)) {
-      $('fp-error').textContent = 'Type what the pilgrim carries, or scan their wristband or card.';
+      $('fp-error').textContent = t('fpTypeSomething');
       return;
     }
     const seq = ++this.seq;
@@ -162,9 +165,9 @@ export class FoundPanel {
     $('fp-walk').dataset.route = f.route ? String(f.route.coords.length) : '';
     $('fp-cases').replaceChildren(...(f.cases.length ? f.cases.map((c, i) => [i ? ', ' : '',
       el('a', { href: '#', dataset: { case: c.id }, onclick: (ev) => { ev.preventDefault(); this.openCase(c.id); } },
-        `${c.id} (${c.state})`)]).flat() : ['none']));
+        `${c.id} (${i18n.has(`st_${c.state}`) ? t(`st_${c.state}`) : c.state})`)]).flat() : [t('none')]));
     $('fp-visit').textContent = f.sighting ?
-      `Visit recorded as a sighting at ${f.sighting.lat.toFixed(5)}, ${f.sighting.lon.toFixed(5)}${f.cases.length ? '; the open case is located here.' : '.'}` : '';
+      t(f.cases.length ? 'fpVisitCase' : 'fpVisit', { at: `${f.sighting.lat.toFixed(5)}, ${f.sighting.lon.toFixed(5)}` }) : '';
     this.drawRoute(f);
   }
 

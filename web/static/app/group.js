@@ -6,7 +6,9 @@
 
 /* global L */
 
-import { ago, distanceM, el, flattenPosition, metres, placeLabel, whereLabel } from './common.js';
+import { distanceM, el, flattenPosition } from './common.js';
+import { ago, metres, placeLabel, whereLabel } from './format.js';
+import { t } from './lang.js';
 
 const $ = (id) => document.getElementById(id);
 const FAR_M = 300; // the server's default separation distance
@@ -33,12 +35,12 @@ export class GroupPanel {
   }
 
   async start() {
-    $('g-title').textContent = `Group ${this.gid}`;
+    $('g-title').textContent = t('groupTitle', { group: this.gid });
     let ans;
     try {
       ans = await this.app.api.get(`/v1/groups/${encodeURIComponent(this.gid)}`);
     } catch (e) {
-      $('g-error').textContent = `The group did not load: ${e.message}`;
+      $('g-error').textContent = t('groupFailed', { err: e.message });
       return;
     }
     const g = ans.group || ans;
@@ -88,19 +90,24 @@ export class GroupPanel {
     return m.serverDistance;
   }
 
+  // relabel redraws the group in the console's language.
+  relabel() {
+    this.render();
+  }
+
   render() {
     const rows = [...this.members.values()].map((m) => ({ m, d: this.distanceOf(m) }));
     rows.sort((a, b) => (this.isSeparated(b.m.p.pid) - this.isSeparated(a.m.p.pid)) || ((b.d ?? -1) - (a.d ?? -1)));
     const sep = rows.filter((r) => this.isSeparated(r.m.p.pid)).length;
     const seen = rows.filter((r) => r.m.pos).length;
-    $('g-summary').textContent = `${rows.length} members · ${seen} with a position · ${sep} separated`;
+    $('g-summary').textContent = [t('members', { count: rows.length }), t('withPosition', { count: seen }), t('separatedN', { count: sep })].join(' · ');
     $('g-members').replaceChildren(...rows.map(({ m, d }) => el('tr', {
       class: this.isSeparated(m.p.pid) ? 'separated' : '', dataset: { pid: m.p.pid },
     },
     el('td', {}, el('a', { href: '#', onclick: (ev) => { ev.preventDefault(); this.app.pilgrim.show(m.p.pid); } }, m.p.name_en || m.p.pid),
-      m.p.pid === this.guidePID ? ' (guide)' : '',
+      m.p.pid === this.guidePID ? ` (${t('role_guide')})` : '',
       m.pos && m.pos.camp ? el('div', { class: 'muted' }, whereLabel(m.pos)) : ''),
     el('td', {}, m.p.pid === this.guidePID ? '–' : metres(d)),
-    el('td', {}, m.pos ? ago(m.pos.ts) : 'never'))));
+    el('td', {}, m.pos ? ago(m.pos.ts) : t('never')))));
   }
 }

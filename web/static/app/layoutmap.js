@@ -7,10 +7,12 @@
 /* global L */
 
 import { esc as escapeHTML, ringCentroid } from './common.js';
+import { i18n, t } from './lang.js';
 
 export const categoryColours = { A: '#2e7d32', B: '#1565c0', C: '#ef6c00', D: '#6a1b9a' };
 const TENT_ZOOM = 17;
-const LABEL_ZOOM = 15;
+const LABEL_ZOOM = 15; // from here every camp in view is labelled
+const LABEL_MIN_PX = 22; // below LABEL_ZOOM, a camp this wide on screen still gets its number
 const MAX_TENTS = 6000;
 const MAX_LABELS = 500;
 
@@ -51,6 +53,14 @@ export class LayoutMap {
     // so that a crowd never hides the way home.
     this.map.createPane('focus');
     this.map.getPane('focus').style.zIndex = 610; // above the live dots and clusters, below tooltips
+    // Camp numbers and landmark names sit above the live dots and clusters
+    // (markerPane, 600): a crowd must never hide where it is. They take no
+    // clicks, so the dots under them stay clickable.
+    for (const [name, z] of [['campLabels', 620], ['landmarks', 630]]) {
+      this.map.createPane(name);
+      this.map.getPane(name).style.zIndex = z;
+      this.map.getPane(name).style.pointerEvents = 'none';
+    }
     this.focus = { pane: 'focus', renderer: L.svg({ pane: 'focus' }) };
     this.map.setView([21.41, 39.9], 13);
     this.camps = new Map(); // id -> {id, number, category, site, ring, centre, bounds}
@@ -90,7 +100,7 @@ export class LayoutMap {
             renderer: this.renderer, color: '#5d4037', weight: 1,
             fillColor: categoryColours[category] || '#9e9e9e', fillOpacity: 0.35,
           });
-          poly.bindTooltip(`Camp ${camp.number || id} · category ${category || '?'}${camp.zone ? ` · zone ${camp.zone}` : ''}`, { sticky: true });
+          poly.bindTooltip(() => campTip(camp), { sticky: true });
           camp.bounds = poly.getBounds();
           camp.layer = poly;
           this.camps.set(id, camp);
@@ -123,7 +133,7 @@ export class LayoutMap {
       a.layer.addTo(this.map);
       const c = ringCentroid(a.ring);
       L.marker([c.lat, c.lon], {
-        interactive: false, keyboard: false,
+        interactive: false, keyboard: false, pane: 'landmarks',
         icon: L.divIcon({ className: `area-label area-${a.id}`, html: escapeHTML(a.name), iconSize: null }),
       }).addTo(this.map);
     }
@@ -155,24 +165,32 @@ export class LayoutMap {
     return t ? ringCentroid(t.ring) : null;
   }
 
-  // refreshDetail draws tents and camp labels for the camps in view.
+  // relabel redraws the words of the map after a change of language.
+  relabel() {
+    this.refreshDetail();
+  }
+
+  // refreshDetail draws tents and camp labels for the camps in view. Camp
+  // numbers show at the zoom an operator works at (the whole of Mina): below
+  // LABEL_ZOOM a camp is labelled when it is wide enough on screen for its
+  // number, so labels never pile up into a smudge.
   refreshDetail() {
     const z = this.map.getZoom();
     const view = this.map.getBounds().pad(0.2);
     this.tentLayer.clearLayers();
     this.labelLayer.clearLayers();
-    if (z >= LABEL_ZOOM) {
-      let n = 0;
-      for (const c of this.camps.values()) {
-        if (n >= MAX_LABELS) break;
-        if (!view.contains([c.centre.lat, c.centre.lon])) continue;
-        n++;
-        L.marker([c.centre.lat, c.centre.lon], {
-          interactive: false,
-          keyboard: false,
-          icon: L.divIcon({ className: 'camp-label', html: String(c.number || c.id), iconSize: null }),
-        }).addTo(this.labelLayer);
-      }
+    let n = 0;
+    for (const c of this.camps.values()) {
+      if (n >= MAX_LABELS) break;
+      if (!view.contains([c.centre.lat, c.centre.lon])) continue;
+      if (z < LABEL_ZOOM && this.widthPx(c) < LABEL_MIN_PX) continue;
+      n++;
+      L.marker([c.centre.lat, c.centre.lon], {
+        interactive: false,
+        keyboard: false,
+        pane: 'campLabels',
+        icon: L.divIcon({ className: `camp-label${z < LABEL_ZOOM ? ' small' : ''}`, html: escapeHTML(c.number ? i18n.num(c.number) : c.id), iconSize: null }),
+      }).addTo(this.labelLayer);
     }
     if (z >= TENT_ZOOM) {
       let n = 0;
@@ -180,25 +198,32 @@ export class LayoutMap {
         if (!view.intersects(c.bounds)) continue;
         for (const g of this.gatesByCamp.get(c.id) || []) {
           L.circleMarker(g, { renderer: this.renderer, radius: 4, color: '#004d40', weight: 2, fillColor: '#ffeb3b', fillOpacity: 1 })
-            .bindTooltip(`Gate of camp ${c.number || c.id}`).addTo(this.tentLayer);
+            .bindTooltip(t('gateOf', { n: c.number || c.id })).addTo(this.tentLayer);
         }
-        for (const t of this.tentsByCamp.get(c.id) || []) {
+        for (const tent of this.tentsByCamp.get(c.id) || []) {
           if (n++ >= MAX_TENTS) return;
-          const poly = L.polygon(toLatLngs(t.ring), {
+          const poly = L.polygon(toLatLngs(tent.ring), {
             renderer: this.renderer, color: '#4e342e', weight: 0.6, fillColor: '#fffaf0', fillOpacity: 0.7,
           });
-          poly.bindTooltip(`Tent ${t.number} · camp ${c.number || c.id}`, { sticky: true });
+          poly.bindTooltip(t('tentTip', { t: tent.number, n: c.number || c.id }), { sticky: true });
           poly.addTo(this.tentLayer);
           if (z >= 19) {
-            const cc = ringCentroid(t.ring);
+            const cc = ringCentroid(tent.ring);
             L.marker([cc.lat, cc.lon], {
               interactive: false, keyboard: false,
-              icon: L.divIcon({ className: 'tent-label', html: String(t.number), iconSize: null }),
+              icon: L.divIcon({ className: 'tent-label', html: escapeHTML(i18n.num(tent.number)), iconSize: null }),
             }).addTo(this.tentLayer);
           }
         }
       }
     }
+  }
+
+  // widthPx is how wide a camp is on screen now, in pixels.
+  widthPx(c) {
+    const a = this.map.latLngToContainerPoint(c.bounds.getSouthWest());
+    const b = this.map.latLngToContainerPoint(c.bounds.getNorthEast());
+    return Math.min(Math.abs(b.x - a.x), Math.abs(b.y - a.y) * 2);
   }
 
   // highlightTent outlines one tent (the selected pilgrim's) at any zoom.
@@ -217,4 +242,11 @@ export class LayoutMap {
     const f = (x) => x.toFixed(5);
     return `bbox:${f(b.getWest())},${f(b.getSouth())},${f(b.getEast())},${f(b.getNorth())}`;
   }
+}
+
+// campTip is a camp's tooltip: number, category and zone in the console's language.
+function campTip(c) {
+  const parts = [t('campN', { n: c.number || c.id }), t('categoryX', { c: c.category || '?' })];
+  if (c.zone) parts.push(t('zoneN', { n: c.zone }));
+  return parts.join(' · ');
 }

@@ -6,7 +6,8 @@
 
 /* global L */
 
-import { ago } from './common.js';
+import { ago } from './format.js';
+import { i18n, t } from './lang.js';
 
 const FLUSH_MS = 250;
 
@@ -24,6 +25,13 @@ export class LiveLayer {
       maxClusterRadius: 40,
       spiderfyOnMaxZoom: false,
       showCoverageOnHover: false,
+      // The count in the console's digits, on a smaller, paler disc than the
+      // plugin's own, so that camp numbers and landmarks read through.
+      iconCreateFunction: (c) => {
+        const n = c.getChildCount();
+        const size = n < 10 ? 'small' : n < 100 ? 'medium' : 'large';
+        return L.divIcon({ html: `<div><span>${i18n.num(n)}</span></div>`, className: `marker-cluster marker-cluster-${size}`, iconSize: L.point(34, 34) });
+      },
     }) : L.featureGroup();
     this.map.addLayer(this.cluster);
     this.topic = '';
@@ -116,7 +124,7 @@ export class LiveLayer {
 
   count() {
     const n = this.markers.size;
-    document.getElementById('map-count').textContent = n ? `${n} live in view` : '';
+    document.getElementById('map-count').textContent = n ? t('liveInView', { count: n }) : '';
   }
 
   // position returns the newest position of a pilgrim the layer knows.

@@ -5,7 +5,9 @@
 // puts the bag at the desk, and handing it over closes the loop with a
 // custody record.
 
-import { APIError, ago, el } from './common.js';
+import { APIError, el } from './common.js';
+import { ago } from './format.js';
+import { i18n, t } from './lang.js';
 
 const $ = (id) => document.getElementById(id);
 const enc = encodeURIComponent;
@@ -54,14 +56,14 @@ export class LuggagePanel {
   renderBags(bags) {
     const list = $('luggage-lost');
     if (!bags.length) {
-      list.replaceChildren(el('li', { class: 'muted' }, 'No bags reported lost.'));
+      list.replaceChildren(el('li', { class: 'muted' }, t('noLostBags')));
       return;
     }
     list.replaceChildren(...bags.map((b) => el('li', { class: `bag status-${b.status}`, dataset: { tag: b.tag } },
-      el('strong', {}, b.tag), ' ', el('span', { class: `badge state-${b.status}` }, b.status === 'found' ? 'at the desk' : b.status),
+      el('strong', {}, b.tag), ' ', el('span', { class: `badge state-${b.status}` }, i18n.has(`bag_${b.status}`) ? t(`bag_${b.status}`) : b.status),
       ' ', el('span', {}, b.description || ''),
       el('br'),
-      el('span', { class: 'muted' }, [b.owner && `owner ${b.owner}`, b.lost_place && `lost at ${b.lost_place}`,
+      el('span', { class: 'muted' }, [b.owner && t('bagOwner', { pid: b.owner }), b.lost_place && t('bagLostAt', { place: b.lost_place }),
         b.lost_at && ago(b.lost_at), b.tracker && `tracker ${b.tracker}`].filter(Boolean).join(' · ')),
       b.status === 'found' ? this.handoverForm(b) : '')));
   }
@@ -69,15 +71,15 @@ export class LuggagePanel {
   // handoverForm asks how the receiver proved the bag is theirs: the custody
   // record needs it.
   handoverForm(b) {
-    const proof = el('input', { name: 'signature', placeholder: 'How the owner confirmed (passport checked, wristband scanned…)' });
+    const proof = el('input', { name: 'signature', placeholder: t('bagProof') });
     return el('div', { class: 'actions handover' }, proof,
-      el('button', { type: 'button', class: 'primary', onclick: () => this.handover(b, proof.value.trim()) }, `Hand over to ${b.owner || 'owner'}`));
+      el('button', { type: 'button', class: 'primary', onclick: () => this.handover(b, proof.value.trim()) }, t('bagHandOver', { owner: b.owner || t('bagOwnerWord') })));
   }
 
   renderFound(items) {
     const list = $('luggage-found');
     if (!items.length) {
-      list.replaceChildren(el('li', { class: 'muted' }, 'No found items waiting.'));
+      list.replaceChildren(el('li', { class: 'muted' }, t('noFoundWaiting')));
       return;
     }
     list.replaceChildren(...items.map((f) => {
@@ -85,8 +87,8 @@ export class LuggagePanel {
       return el('li', { class: 'bag', dataset: { id: f.id } },
         el('strong', {}, f.tag || f.id), ' ', el('span', {}, f.description || ''),
         el('br'),
-        el('span', { class: 'muted' }, [f.where && `found at ${f.where}`, f.owner && `label ${f.owner}`, f.ts && ago(f.ts)].filter(Boolean).join(' · ')),
-        el('div', { class: 'actions' }, el('button', { type: 'button', class: 'small', onclick: () => this.suggest(f.id, sugg) }, 'Find matches')),
+        el('span', { class: 'muted' }, [f.where && t('foundWhere', { place: f.where }), f.owner && t('foundLabel', { pid: f.owner }), f.ts && ago(f.ts)].filter(Boolean).join(' · ')),
+        el('div', { class: 'actions' }, el('button', { type: 'button', class: 'small', onclick: () => this.suggest(f.id, sugg) }, t('findMatches'))),
         sugg);
     }));
   }
@@ -103,19 +105,19 @@ export class LuggagePanel {
       }
     }
     if (!sug.length) {
-      box.replaceChildren(el('p', { class: 'muted' }, 'No bag matches yet.'));
+      box.replaceChildren(el('p', { class: 'muted' }, t('noMatches')));
       return;
     }
     box.replaceChildren(...sug.map((m) => el('div', { class: 'match' },
       `${m.tag} (${m.reason}${m.score ? `, ${Math.round(m.score * 100)}%` : ''}) ${m.owner ? `owner ${m.owner}` : ''} ${m.description || ''} `,
-      el('button', { type: 'button', class: 'small', onclick: () => this.match(id, m.tag) }, 'Match'))));
+      el('button', { type: 'button', class: 'small', onclick: () => this.match(id, m.tag) }, t('match')))));
   }
 
   async match(id, tag) {
     this.error(null);
     try {
       await this.app.api.post(`/v1/found-items/${enc(id)}/match`, { tag });
-      this.app.toast(`Found item ${id} matched to bag ${tag}.`);
+      this.app.toast(t('matchedToast', { id, tag }));
       await this.refresh();
     } catch (e) {
       this.error(e);
@@ -130,7 +132,7 @@ export class LuggagePanel {
     }
     try {
       await this.app.api.post(`/v1/luggage/${enc(bag.tag)}/handover`, { to: bag.owner || 'owner', signature, note: 'handed over at the helpdesk' });
-      this.app.toast(`Bag ${bag.tag} handed over.`);
+      this.app.toast(t('handedToast', { tag: bag.tag }));
       await this.refresh();
     } catch (e) {
       this.error(e);
@@ -158,7 +160,7 @@ export class LuggagePanel {
         await lost();
       }
       form.reset();
-      this.app.toast(`Bag ${b.tag} reported lost.`);
+      this.app.toast(t('lostToast', { tag: b.tag }));
       await this.refresh();
     } catch (e) {
       this.error(e);
@@ -177,7 +179,7 @@ export class LuggagePanel {
       const id = ans.found && ans.found.id;
       const box = id && document.querySelector(`#luggage-found li[data-id="${CSS.escape(id)}"] .suggestions`);
       if (box) this.suggest(id, box, listOf(ans, 'suggestions'));
-      this.app.toast(`Found item recorded${ans.suggestions && ans.suggestions.length ? `: ${ans.suggestions.length} possible bag(s)` : ''}.`);
+      this.app.toast(ans.suggestions && ans.suggestions.length ? t('foundToastN', { count: ans.suggestions.length }) : t('foundToast'));
     } catch (e) {
       this.error(e);
     }

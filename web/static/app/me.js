@@ -1,12 +1,16 @@
 // The pilgrim's tent finder (/me): opened from the QR code on the pilgrim's
 // card (/me?token=…). Shows the tent and camp in large type, uses the phone's
 // location for the distance, a direction arrow and the walking route, and
-// has an SOS button that opens a lost case for the pilgrim. English and
-// Bangla. No map library: the route is a small SVG, so the page loads fast
-// on a weak phone and needs nothing from the internet.
+// has an SOS button that opens a lost case for the pilgrim. In the pilgrims'
+// languages (en, ar, bn, ur, id, tr, fr; right to left for Arabic and Urdu),
+// each catalogue loaded only when chosen. No map library: the route is a
+// small SVG, so the page loads fast on a weak phone; a service worker
+// (/me-sw.js) keeps it, and the pilgrim's last answers, for use offline.
 
 import { API, APIError, LiveFeed, bearingDeg, distanceM, flattenPosition, positionsOf, ringCentroid, routeLine } from './common.js';
-import { dict, compassWord } from './me_i18n.js';
+import { I18n, nativeNames, pickLanguage } from './i18n.js';
+import { compassWord, finderLanguages } from './me_i18n.js';
+import en from './i18n/me.en.js';
 
 const TOKEN_KEY = 'dalil.me.token';
 const LANG_KEY = 'dalil.me.lang';
@@ -14,8 +18,9 @@ const $ = (id) => document.getElementById(id);
 
 class Finder {
   constructor() {
-    // The pilgrim's last choice, else the phone's language.
-    this.lang = localStorage.getItem(LANG_KEY) || ((navigator.language || '').toLowerCase().startsWith('bn') ? 'bn' : 'en');
+    // The pilgrim's last choice, else the phone's languages, else English.
+    this.i18n = new I18n({ en });
+    this.lang = pickLanguage(localStorage.getItem(LANG_KEY), navigator.languages || [navigator.language], finderLanguages);
     this.api = new API(() => localStorage.getItem(TOKEN_KEY) || '');
     this.here = null; // {lat, lon, acc, source: 'phone'|'server'}
     this.heading = null; // compass heading of the phone, degrees
@@ -25,15 +30,7 @@ class Finder {
   }
 
   t(key, vars) {
-    let s = (dict[this.lang] && dict[this.lang][key]) || dict.en[key] || key;
-    for (const [k, v] of Object.entries(vars || {})) s = s.replace(`{${k}}`, this.n(v));
-    return s;
-  }
-
-  // n renders numbers in the page's language (Bangla digits in Bangla).
-  n(v) {
-    if (typeof v !== 'number') return String(v);
-    return this.lang === 'bn' ? v.toLocaleString('bn-BD') : v.toLocaleString('en');
+    return this.i18n.t(key, vars);
   }
 
   async boot() {
@@ -46,11 +43,22 @@ class Finder {
       url.searchParams.delete('token');
       history.replaceState(null, '', url.pathname + url.search + url.hash);
     }
-    $('lang').addEventListener('click', () => this.setLang(this.lang === 'en' ? 'bn' : 'en'));
-    $('forget').addEventListener('click', () => {
+    const pick = $('lang');
+    pick.replaceChildren(...finderLanguages.map((l) => {
+      const o = document.createElement('option');
+      o.value = l;
+      o.lang = l;
+      o.textContent = nativeNames[l];
+      return o;
+    }));
+    pick.addEventListener('change', () => this.setLang(pick.value));
+    $('forget').addEventListener('click', async () => {
       localStorage.removeItem(TOKEN_KEY);
+      // The saved answers are this pilgrim's: they go with the token.
+      if ('caches' in window) await caches.delete('dalil-me-api').catch(() => {});
       location.replace('/me');
     });
+    this.registerWorker();
     $('sos').addEventListener('click', () => {
       if (this.caseID) return;
       $('sos-confirm').hidden = false;
@@ -61,7 +69,7 @@ class Finder {
       $('sos').hidden = false;
     });
     $('sos-yes').addEventListener('click', () => this.sos());
-    this.setLang(this.lang);
+    await this.setLang(this.lang);
     if (!localStorage.getItem(TOKEN_KEY)) {
       $('no-token').hidden = false;
       return;
@@ -77,16 +85,47 @@ class Finder {
     document.body.dataset.ready = '1';
   }
 
-  setLang(lang) {
+  // setLang switches the page to lang, loading its catalogue (a couple of
+  // kilobytes) the first time, and remembers the choice.
+  async setLang(lang) {
+    if (!finderLanguages.includes(lang)) lang = 'en';
+    if (!this.i18n.catalogues[lang]) {
+      try {
+        this.i18n.catalogues[lang] = (await import(`./i18n/me.${lang}.js`)).default;
+      } catch (e) {
+        lang = 'en'; // not loaded (offline before it was ever cached): English
+      }
+    }
     this.lang = lang;
+    this.i18n.use(lang);
     localStorage.setItem(LANG_KEY, lang);
     document.documentElement.lang = lang;
-    $('lang').textContent = lang === 'en' ? 'বাংলা' : 'English';
+    document.documentElement.dir = this.i18n.dir;
+    $('lang').value = lang;
+    $('lang').setAttribute('aria-label', this.t('language'));
     for (const e of document.querySelectorAll('[data-t]')) e.textContent = this.t(e.dataset.t);
     $('north').textContent = this.t('northShort');
     this.renderTent();
     this.renderDirection();
     this.renderSOS();
+  }
+
+  // registerWorker installs the service worker that keeps the page and the
+  // pilgrim's last answers for a phone that loses its connection.
+  registerWorker() {
+    if (!('serviceWorker' in navigator)) return;
+    navigator.serviceWorker.register('/me-sw.js', { scope: '/me' }).catch(() => {
+      // No offline copy (e.g. plain http on a LAN address): the page still works online.
+    });
+    // Once it runs, hand it the files this visit loaded before it was in
+    // control (this language's words, its font), so that they are kept too.
+    navigator.serviceWorker.ready.then((reg) => {
+      setTimeout(() => {
+        const keep = performance.getEntriesByType('resource').map((e) => e.name).filter((u) => u.includes('/static/'));
+        if (reg.active) reg.active.postMessage({ keep });
+        document.body.dataset.offlineReady = '1';
+      }, 1000);
+    });
   }
 
   async load() {
@@ -239,6 +278,7 @@ class Finder {
     const status = $('geo-status');
     const messages = [];
     if (this.geoStatus) messages.push(this.t(this.geoStatus));
+    if (!navigator.onLine) messages.push(this.t('offline'));
     if (this.here && this.here.source === 'server') messages.push(this.t('serverFix'));
     status.textContent = messages.join(' ');
     const goal = this.tentCentre;
@@ -270,10 +310,10 @@ class Finder {
       walkS = this.route.walkS || walkM;
     }
     $('distance').textContent = this.t('away', { d: this.dist(walkM) });
-    $('walk').textContent = this.t('walk', { m: Math.max(1, Math.round(walkS / 60)) });
+    $('walk').textContent = this.t('walk', { count: Math.max(1, Math.round(walkS / 60)) });
     const tgt = this.target() || goal;
     this.bearing = bearingDeg(this.here, tgt);
-    $('heading').textContent = this.t('go', { dir: compassWord(this.lang, this.bearing) });
+    $('heading').textContent = this.t('go', { dir: compassWord((this.i18n.catalogues[this.i18n.lang] || en).compass, this.bearing) });
     this.renderArrow();
   }
 

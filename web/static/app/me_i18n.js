@@ -1,98 +1,15 @@
-// Words of the tent finder in English and Bangla. Keep both in step: the
-// unit test in web_test.go checks that every key exists in both.
+// The tent finder's languages and the one piece of wording that is not a
+// message: the compass. The words themselves are in i18n/me.<lang>.js, one
+// file per language, so that a phone loads only its own (docs/languages.md).
 
-export const dict = {
-  en: {
-    title: 'Find my tent',
-    scan: 'Scan the QR code on your Hajj card to open your tent finder.',
-    badToken: 'This link is no longer valid. Ask your guide or a helpdesk for a new card.',
-    notPilgrim: 'This page is for pilgrims. Helpdesk staff use the console.',
-    yourTent: 'Your tent',
-    tentN: 'Tent {n}',
-    noTent: 'No tent assigned yet',
-    campN: 'Camp {n}',
-    zoneN: 'Zone {n}',
-    mina: 'Mina',
-    arafat: 'Arafat',
-    muzdalifah: 'Muzdalifah',
-    locating: 'Finding your location…',
-    noGeo: 'Location is off. Allow location to see the way.',
-    geoFail: 'Your location cannot be found right now.',
-    serverFix: 'Using your last known position.',
-    away: '{d} away',
-    metres: '{n} m',
-    km: '{n} km',
-    walk: 'about {m} min walk',
-    go: 'Go {dir}',
-    arrived: 'You are at your tent',
-    route: 'Walking route',
-    you: 'You',
-    tentShort: 'Tent',
-    northShort: 'N',
-    callGuide: 'Call my guide',
-    sos: 'SOS – I am lost',
-    sosConfirm: 'Send an SOS to the helpdesk? Stay where you are after sending.',
-    sosYes: 'Yes, send SOS',
-    sosNo: 'No',
-    sosSent: 'Help is coming. Stay where you are. Case {id}',
-    sosFailed: 'The SOS did not go through: {err}. Ask anyone for the nearest helpdesk.',
-    state_located: 'we know where you are',
-    state_escorted: 'someone is taking you back',
-    state_reunited: 'back with your group',
-    state_closed: 'closed',
-    state_cancelled: 'cancelled',
-    forget: 'Forget this phone',
-  },
-  bn: {
-    title: 'আমার তাঁবু খুঁজুন',
-    scan: 'তাঁবু খোঁজার জন্য আপনার হজ কার্ডের QR কোড স্ক্যান করুন।',
-    badToken: 'এই লিংকটি আর বৈধ নয়। নতুন কার্ডের জন্য আপনার গাইড বা হেল্পডেস্কে যোগাযোগ করুন।',
-    notPilgrim: 'এই পাতাটি হাজিদের জন্য। হেল্পডেস্ক কর্মীরা কনসোল ব্যবহার করবেন।',
-    yourTent: 'আপনার তাঁবু',
-    tentN: 'তাঁবু {n}',
-    noTent: 'এখনও তাঁবু দেওয়া হয়নি',
-    campN: 'ক্যাম্প {n}',
-    zoneN: 'জোন {n}',
-    mina: 'মিনা',
-    arafat: 'আরাফাত',
-    muzdalifah: 'মুজদালিফা',
-    locating: 'আপনার অবস্থান খোঁজা হচ্ছে…',
-    noGeo: 'লোকেশন বন্ধ আছে। পথ দেখতে লোকেশন চালু করুন।',
-    geoFail: 'এই মুহূর্তে আপনার অবস্থান পাওয়া যাচ্ছে না।',
-    serverFix: 'আপনার সর্বশেষ জানা অবস্থান দেখানো হচ্ছে।',
-    away: '{d} দূরে',
-    metres: '{n} মিটার',
-    km: '{n} কিমি',
-    walk: 'হেঁটে প্রায় {m} মিনিট',
-    go: '{dir} দিকে যান',
-    arrived: 'আপনি আপনার তাঁবুতে আছেন',
-    route: 'হাঁটার পথ',
-    you: 'আপনি',
-    tentShort: 'তাঁবু',
-    northShort: 'উ',
-    callGuide: 'গাইডকে ফোন করুন',
-    sos: 'SOS – আমি হারিয়ে গেছি',
-    sosConfirm: 'হেল্পডেস্কে SOS পাঠাবেন? পাঠানোর পর যেখানে আছেন সেখানেই থাকুন।',
-    sosYes: 'হ্যাঁ, SOS পাঠান',
-    sosNo: 'না',
-    sosSent: 'সাহায্য আসছে। যেখানে আছেন সেখানেই থাকুন। কেস {id}',
-    sosFailed: 'SOS পাঠানো যায়নি: {err}। কাছের হেল্পডেস্ক কোথায় কাউকে জিজ্ঞেস করুন।',
-    state_located: 'আপনার অবস্থান জানা গেছে',
-    state_escorted: 'কেউ আপনাকে ফিরিয়ে নিয়ে যাচ্ছে',
-    state_reunited: 'দলের সাথে ফিরেছেন',
-    state_closed: 'বন্ধ',
-    state_cancelled: 'বাতিল',
-    forget: 'এই ফোন থেকে মুছে ফেলুন',
-  },
-};
+// finderLanguages are the tent finder's languages, in the picker's order:
+// those of the pilgrims Dalil serves most (Bangladesh, Indonesia, Pakistan,
+// Turkey, Egypt and North and West Africa), and the host country's.
+export const finderLanguages = ['en', 'ar', 'bn', 'ur', 'id', 'tr', 'fr'];
 
-const points = {
-  en: ['north', 'north-east', 'east', 'south-east', 'south', 'south-west', 'west', 'north-west'],
-  bn: ['উত্তর', 'উত্তর-পূর্ব', 'পূর্ব', 'দক্ষিণ-পূর্ব', 'দক্ষিণ', 'দক্ষিণ-পশ্চিম', 'পশ্চিম', 'উত্তর-পশ্চিম'],
-};
-
-// compassWord names the eighth of the compass a bearing falls in.
-export function compassWord(lang, bearing) {
+// compassWord names the eighth of the compass a bearing falls in, from a
+// catalogue's eight words (north first, clockwise).
+export function compassWord(words, bearing) {
   const i = Math.round((((bearing % 360) + 360) % 360) / 45) % 8;
-  return (points[lang] || points.en)[i];
+  return words[i];
 }

@@ -5,7 +5,9 @@
 
 /* global L */
 
-import { ago, el, flattenPosition, metres, placeLabel, whereLabel, routeLine } from './common.js';
+import { el, flattenPosition, routeLine } from './common.js';
+import { ago, metres, pct, placeLabel, whereLabel } from './format.js';
+import { i18n, t } from './lang.js';
 import { SightingForm } from './sighting.js';
 
 const $ = (id) => document.getElementById(id);
@@ -39,14 +41,16 @@ export class PilgrimPanel {
     app.onLive((msg, positions) => this.onPositions(positions));
   }
 
-  async show(pid) {
-    this.app.showTab('pilgrim');
+  // show opens pilgrim pid in the panel (and brings the panel forward,
+  // unless quiet: a redraw after a change of language stays where it is).
+  async show(pid, quiet = false) {
+    if (!quiet) this.app.showTab('pilgrim');
     $('p-error').textContent = '';
     let ans;
     try {
       ans = await this.app.api.get(`/v1/pilgrims/${encodeURIComponent(pid)}`);
     } catch (e) {
-      $('p-error').textContent = `Cannot open ${pid}: ${e.message}`;
+      $('p-error').textContent = t('cannotOpen', { pid, err: e.message });
       return;
     }
     if (this.pid && this.pid !== pid) this.app.feed.unsubscribe(`pilgrim:${this.pid}`);
@@ -64,7 +68,7 @@ export class PilgrimPanel {
     $('p-tracking').textContent = p.tracking_no || '–';
     $('p-passport').textContent = p.passport || '–';
     $('p-phone').replaceChildren(p.phone ? el('a', { href: `tel:${p.phone}` }, p.phone) : '–');
-    $('p-born').textContent = [p.birth_year, p.gender === 'F' ? 'female' : p.gender === 'M' ? 'male' : ''].filter(Boolean).join(', ') || '–';
+    $('p-born').textContent = [p.birth_year ? i18n.num(p.birth_year, { useGrouping: false }) : '', p.gender === 'F' ? t('female') : p.gender === 'M' ? t('male') : ''].filter(Boolean).join(' · ') || '–';
     $('p-agency').textContent = p.agency || (group && group.agency) || '–';
     $('p-group').textContent = (group && (group.name || group.id)) || p.group || '–';
     const gPhone = guide && guide.phone;
@@ -78,7 +82,12 @@ export class PilgrimPanel {
     this.setLive(live || this.app.live.position(pid));
     this.app.feed.subscribe(`pilgrim:${pid}`);
     const at = this.live || this.assignedCentre;
-    if (at) this.app.map.map.setView([at.lat, at.lon], Math.max(this.app.map.map.getZoom(), 17), { animate: false });
+    if (at && !quiet) this.app.map.map.setView([at.lat, at.lon], Math.max(this.app.map.map.getZoom(), 17), { animate: false });
+  }
+
+  // relabel redraws the open pilgrim in the console's language.
+  relabel() {
+    if (this.pid) this.show(this.pid, true);
   }
 
   // onPositions takes live updates; those of the open pilgrim move the dot.
@@ -91,7 +100,7 @@ export class PilgrimPanel {
     this.live = pos && pos.lat !== undefined ? pos : null;
     const liveEl = $('p-live');
     if (!this.live) {
-      liveEl.textContent = 'no position yet';
+      liveEl.textContent = t('noPosition');
       delete liveEl.dataset.lat;
       delete liveEl.dataset.lon;
       $('p-seen').textContent = '–';
@@ -105,9 +114,9 @@ export class PilgrimPanel {
     liveEl.textContent = `${lat.toFixed(5)}, ${lon.toFixed(5)}${acc ? ` ±${Math.round(acc)} m` : ''}`;
     liveEl.dataset.lat = String(lat);
     liveEl.dataset.lon = String(lon);
-    $('p-seen').textContent = `${ago(this.live.ts)}${this.live.stale ? ' (stale)' : ''}`;
+    $('p-seen').textContent = `${ago(this.live.ts)}${this.live.stale ? ` ${t('stale')}` : ''}`;
     $('p-seen').dataset.ts = this.live.ts;
-    $('p-place').textContent = this.live.camp ? whereLabel(this.live) : (this.live.site ? `${this.live.site}, in a street` : 'outside the camps');
+    $('p-place').textContent = this.live.camp ? whereLabel(this.live) : (this.live.site ? t('inStreet', { site: siteName(this.live.site) }) : t('outsideCamps'));
     $('p-tent-prob').textContent = tentProbability(this.live, this.profile);
     if (!this.dot) {
       this.dot = L.marker([lat, lon], {
@@ -137,18 +146,19 @@ export class PilgrimPanel {
     try {
       r = routeLine(await this.app.api.get(`/v1/pilgrims/${encodeURIComponent(this.pid)}/route`));
     } catch (e) {
-      $('p-error').textContent = `No route: ${e.message}`;
+      $('p-error').textContent = t('noRoute', { err: e.message });
       return;
     }
     if (!r) {
-      $('p-error').textContent = 'No route in the answer.';
+      $('p-error').textContent = t('noRouteAnswer');
       return;
     }
     if (this.routeLayer) this.routeLayer.remove();
     this.routeLayer = L.polyline(r.coords, { ...this.app.map.focus, color: '#d50000', weight: 5, opacity: 0.85, dashArray: '8 6', className: 'route-line' }).addTo(this.app.map.map);
     this.app.map.map.fitBounds(this.routeLayer.getBounds(), { padding: [40, 40], maxZoom: 18, animate: false });
     const mins = r.walkS ? Math.max(1, Math.round(r.walkS / 60)) : null;
-    $('p-route-info').textContent = `Walk ${metres(r.lengthM)}${mins ? `, about ${mins} min` : ''} to ${placeLabel(r.tent || this.profile.tent)}.`;
+    const place = placeLabel(r.tent || this.profile.tent);
+    $('p-route-info').textContent = mins ? t('walkInfoMin', { dist: metres(r.lengthM), count: mins, place }) : t('walkInfo', { dist: metres(r.lengthM), place });
     $('p-route-info').dataset.route = String(r.coords.length);
   }
 
@@ -160,18 +170,18 @@ export class PilgrimPanel {
     try {
       ans = await this.app.api.get(`/v1/pilgrims/${encodeURIComponent(this.pid)}/trail?since=${encodeURIComponent(since)}`);
     } catch (e) {
-      $('p-error').textContent = `No trail: ${e.message}`;
+      $('p-error').textContent = t('noTrail', { err: e.message });
       return;
     }
     const coords = trailCoords(ans);
     if (this.trailLayer) this.trailLayer.remove();
     if (coords.length === 0) {
-      $('p-route-info').textContent = 'No trail in the last 6 hours.';
+      $('p-route-info').textContent = t('noTrail6h');
       return;
     }
     this.trailLayer = L.polyline(coords, { ...this.app.map.focus, color: '#00838f', weight: 3, opacity: 0.9 }).addTo(this.app.map.map);
     this.app.map.map.fitBounds(this.trailLayer.getBounds(), { padding: [40, 40], maxZoom: 18, animate: false });
-    $('p-route-info').textContent = `Trail: ${coords.length} positions in the last 6 hours.`;
+    $('p-route-info').textContent = t('trailInfo', { count: coords.length });
   }
 
   async reportLost() {
@@ -185,14 +195,14 @@ export class PilgrimPanel {
         last_seen_place: place,
         note: 'reported from the console',
       });
-      this.app.toast(`Case ${caseID(c)} opened for ${this.pid}.`);
+      this.app.toast(t('caseOpened', { id: caseID(c), pid: this.pid }));
       if (this.app.cases) {
         await this.app.cases.refresh();
         this.app.showTab('cases');
         this.app.cases.open(caseID(c));
       }
     } catch (e) {
-      $('p-error').textContent = `Could not open a case: ${e.message}`;
+      $('p-error').textContent = t('caseFailed', { err: e.message });
     }
   }
 }
@@ -208,17 +218,16 @@ function tentProbability(live, profile) {
   if (cands.length) {
     const best = cands[0];
     const own = profile && profile.tent ? cands.find((c) => c.tent === profile.tent) : null;
-    const pct = (x) => `${Math.round(x * 100)}%`;
     let s = `${placeLabel(best.tent)}: ${pct(best.probability)}`;
-    if (own && own !== best) s += `; assigned tent ${pct(own.probability)}`;
-    else if (own) s += ' (assigned tent)';
+    if (own && own !== best) s += `; ${t('assignedTentP', { p: pct(own.probability) })}`;
+    else if (own) s += ` ${t('assignedTent')}`;
     return s;
   }
   if (live.tent) {
-    const pct = live.tentP ? `: ${Math.round(live.tentP * 100)}%` : '';
-    return `${placeLabel(live.tent)}${pct}${profile && live.tent === profile.tent ? ' (assigned tent)' : ''}`;
+    const p = live.tentP ? `: ${pct(live.tentP)}` : '';
+    return `${placeLabel(live.tent)}${p}${profile && live.tent === profile.tent ? ` ${t('assignedTent')}` : ''}`;
   }
-  return 'not in a tent';
+  return t('notInTent');
 }
 
 // trailCoords reads a trail answer: a LineString Feature, a FeatureCollection
@@ -236,4 +245,9 @@ export function trailCoords(ans) {
     if (g.type === 'Point') out.push([g.coordinates[1], g.coordinates[0]]);
   }
   return out;
+}
+
+// siteName is a site in the console's language ("mina" → "منى").
+function siteName(site) {
+  return i18n.has(site) ? t(site) : site;
 }

@@ -1,7 +1,9 @@
 // SearchPanel runs GET /v1/search?q= from the header's search box and lists
 // the hits; choosing one opens the pilgrim panel.
 
-import { ago, el, placeLabel, whereLabel } from './common.js';
+import { el } from './common.js';
+import { ago, placeLabel, whereLabel } from './format.js';
+import { t } from './lang.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -28,22 +30,30 @@ export class SearchPanel {
     const list = $('results');
     if (!q) {
       list.replaceChildren();
-      $('results-summary').textContent = 'Type a PID, tracking number, passport, phone or name.';
+      $('results-summary').textContent = t('searchType');
       return;
     }
     const seq = ++this.seq;
-    $('results-summary').textContent = `Searching for “${q}”…`;
+    $('results-summary').textContent = t('searching', { q });
     let hits;
     try {
       hits = hitsOf(await this.app.api.get(`/v1/search?q=${encodeURIComponent(q)}`));
     } catch (e) {
-      if (seq === this.seq) $('results-summary').textContent = `Search failed: ${e.message}`;
+      if (seq === this.seq) $('results-summary').textContent = t('searchFailed', { err: e.message });
       return;
     }
     if (seq !== this.seq) return; // a newer search is under way
-    $('results-summary').textContent = hits.length ? `${hits.length} result${hits.length === 1 ? '' : 's'} for “${q}”` : `Nobody matches “${q}”.`;
-    list.replaceChildren(...hits.map((h) => this.item(h)));
+    this.last = { q, hits };
+    this.relabel();
     if (hits.length === 1) this.app.pilgrim.show(pidOf(h0(hits)));
+  }
+
+  // relabel redraws the last answer in the console's language.
+  relabel() {
+    if (!this.last) return;
+    const { q, hits } = this.last;
+    $('results-summary').textContent = hits.length ? t('results', { count: hits.length, q }) : t('noMatch', { q });
+    $('results').replaceChildren(...hits.map((h) => this.item(h)));
   }
 
   item(h) {
@@ -51,15 +61,15 @@ export class SearchPanel {
     const pid = pidOf(h);
     const seen = p.last_seen || p.last_seen_at || (p.live && p.live.ts) || '';
     const seenAt = whereLabel({ camp: p.seen_camp, tent: p.seen_tent, tentP: p.seen_tent_p });
-    const where = placeLabel(p.tent || p.camp) ? `assigned ${placeLabel(p.tent || p.camp)}` : '';
+    const where = placeLabel(p.tent || p.camp) ? t('assignedAt', { place: placeLabel(p.tent || p.camp) }) : '';
     return el('li', { class: 'hit', dataset: { pid } },
       el('button', { type: 'button', class: 'hit-open', onclick: () => this.app.pilgrim.show(pid) },
-        el('strong', {}, p.name_en || p.name || pid),
+        el('strong', { dir: 'auto' }, p.name_en || p.name || pid),
         p.name_bn ? el('span', { class: 'bn', lang: 'bn' }, ` ${p.name_bn}`) : '',
         el('br'),
-        el('span', { class: 'muted' }, [pid, p.group && `group ${p.group}`, p.agency].filter(Boolean).join(' · ')),
+        el('span', { class: 'muted' }, [pid, p.group && t('groupN', { group: p.group }), p.agency].filter(Boolean).join(' · ')),
         el('br'),
-        el('span', { class: 'muted' }, [where, seen ? `seen ${ago(seen)}${seenAt ? ` in ${seenAt}` : ''}` : 'not seen yet'].filter(Boolean).join(' · '))));
+        el('span', { class: 'muted' }, [where, seen ? (seenAt ? t('seenAgoIn', { ago: ago(seen), where: seenAt }) : t('seenAgo', { ago: ago(seen) })) : t('notSeen')].filter(Boolean).join(' · '))));
   }
 }
 

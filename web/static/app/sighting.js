@@ -5,15 +5,18 @@
 // ping, so the pilgrim's dot moves and an open case is located; the case view
 // hears of it on the live feed.
 
-import { errorText, placeLabel } from './common.js';
+import { errorText } from './common.js';
+import { placeLabel } from './format.js';
+import { i18n, t } from './lang.js';
 
 // sightingSummary says what the server made of a sighting answer.
 export function sightingSummary(ans) {
   const sg = (ans && ans.sighting) || {};
   const pos = (ans && ans.position) || {};
-  const place = placeLabel(pos.tent || pos.camp) || (pos.site ? `${pos.site}, in a street` : '');
-  const at = sg.lat !== undefined ? `${(+sg.lat).toFixed(5)}, ${(+sg.lon).toFixed(5)}` : '';
-  return `Sighting of ${sg.pilgrim || 'the pilgrim'} recorded${place ? ` in ${place}` : ''}${at ? ` (${at})` : ''}.`;
+  const place = placeLabel(pos.tent || pos.camp) || (pos.site ? t('inStreet', { site: i18n.has(pos.site) ? t(pos.site) : pos.site }) : '');
+  const at = sg.lat !== undefined ? ` (${(+sg.lat).toFixed(5)}, ${(+sg.lon).toFixed(5)})` : '';
+  const who = sg.pilgrim || t('thePilgrim');
+  return place ? t('sightingIn', { who, place, at }) : t('sighting', { who, at });
 }
 
 export class SightingForm {
@@ -57,7 +60,7 @@ export class SightingForm {
         note: this.form.elements.note.value.trim(),
       });
     } catch (e) {
-      this.form.querySelector('.error').textContent = `Sighting not recorded: ${errorText(e)}`;
+      this.form.querySelector('.error').textContent = t('sightingFailed', { err: errorText(e) });
       return;
     } finally {
       button.disabled = false;
