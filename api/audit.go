@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 const auditKind = "audit"
@@ -29,12 +29,12 @@ type AuditEntry struct {
 // nanoseconds, zero-padded, plus a sequence number, so the store's id order is
 // time order and two entries in the same nanosecond do not collide.
 type auditLog struct {
-	rs  tracking.RecordStore
+	rs  dalil.RecordStore
 	seq atomic.Uint64
 	now func() time.Time
 }
 
-func newAuditLog(rs tracking.RecordStore) *auditLog {
+func newAuditLog(rs dalil.RecordStore) *auditLog {
 	return &auditLog{rs: rs, now: time.Now}
 }
 
@@ -104,7 +104,7 @@ func (a *auditLog) write(ctx context.Context, p Principal, action, target string
 	if err != nil {
 		return err
 	}
-	return a.rs.PutRecords(ctx, auditKind, []tracking.Record{{ID: e.ID, Data: data}})
+	return a.rs.PutRecords(ctx, auditKind, []dalil.Record{{ID: e.ID, Data: data}})
 }
 
 // auditQuery selects entries: Since <= Time < Until (zero Until: no upper
@@ -162,7 +162,7 @@ func (a *auditLog) find(ctx context.Context, q auditQuery) ([]AuditEntry, error)
 	}
 	err := a.rs.ScanRecordsFrom(ctx, auditKind, from, func(id string, data []byte) error {
 		if end != "" && id >= end {
-			return tracking.ErrStopScan
+			return dalil.ErrStopScan
 		}
 		var e AuditEntry
 		if err := json.Unmarshal(data, &e); err != nil {
@@ -173,7 +173,7 @@ func (a *auditLog) find(ctx context.Context, q auditQuery) ([]AuditEntry, error)
 		}
 		out = append(out, e)
 		if len(out) == q.Limit {
-			return tracking.ErrStopScan
+			return dalil.ErrStopScan
 		}
 		return nil
 	})

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // auditT0 is long before the fixture's own (present-day) entries, so tests
@@ -22,7 +22,7 @@ var auditT0 = time.Date(2025, 6, 5, 10, 0, 0, 0, time.UTC)
 
 // writeAudit writes one entry per spec, spec i at auditT0 + i minutes, through
 // a second audit log over the server's store (with its own clock).
-func writeAudit(t *testing.T, rs tracking.RecordStore, specs []auditSpec) {
+func writeAudit(t *testing.T, rs dalil.RecordStore, specs []auditSpec) {
 	t.Helper()
 	al := newAuditLog(rs)
 	for i, sp := range specs {
@@ -357,7 +357,7 @@ func TestAuditQueryBadParams(t *testing.T) {
 // countingStore counts the audit records a store hands to scan callbacks and
 // the whole-log scans, to show what a query reads.
 type countingStore struct {
-	tracking.Store
+	dalil.Store
 	read      *atomic.Int64
 	fullScans *atomic.Int64
 }
@@ -390,7 +390,7 @@ func TestAuditQueryReadsOnlyItsRange(t *testing.T) {
 		d.Store = countingStore{Store: d.Store, read: &read, fullScans: &fullScans}
 	})
 	const n = 2000
-	recs := make([]tracking.Record, n)
+	recs := make([]dalil.Record, n)
 	for i := range recs {
 		ts := auditT0.Add(time.Duration(i) * time.Second)
 		data, err := json.Marshal(AuditEntry{ID: auditID(ts, uint64(i)), Time: ts, Role: RoleOperator,
@@ -398,7 +398,7 @@ func TestAuditQueryReadsOnlyItsRange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		recs[i] = tracking.Record{ID: auditID(ts, uint64(i)), Data: data}
+		recs[i] = dalil.Record{ID: auditID(ts, uint64(i)), Data: data}
 	}
 	if err := f.st.PutRecords(t.Context(), auditKind, recs); err != nil {
 		t.Fatal(err)
@@ -465,12 +465,12 @@ func TestAuditQueryReadsOnlyItsRange(t *testing.T) {
 func BenchmarkAuditQuery(b *testing.B) {
 	f := newFixture(b)
 	const n = 100_000
-	recs := make([]tracking.Record, 0, 10_000)
+	recs := make([]dalil.Record, 0, 10_000)
 	for i := range n {
 		ts := auditT0.Add(time.Duration(i) * time.Second)
 		data, _ := json.Marshal(AuditEntry{ID: auditID(ts, uint64(i)), Time: ts, Role: RoleOperator,
 			TokenID: "tok_x", Action: "pilgrim.read", Target: "BD-000123"})
-		recs = append(recs, tracking.Record{ID: auditID(ts, uint64(i)), Data: data})
+		recs = append(recs, dalil.Record{ID: auditID(ts, uint64(i)), Data: data})
 		if len(recs) == cap(recs) {
 			if err := f.st.PutRecords(context.Background(), auditKind, recs); err != nil {
 				b.Fatal(err)

@@ -11,7 +11,8 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
-	"dalil/tracking"
+	"dalil"
+	"dalil/helpdesk"
 )
 
 // Enrolment: an operator or admin registers a phone or tracker for a
@@ -29,15 +30,15 @@ import (
 
 // enrolRequest is POST /v1/enrolments: exactly one of Pilgrim and Bag.
 type enrolRequest struct {
-	Pilgrim string              `json:"pilgrim"`
-	Bag     string              `json:"bag"`
-	Kind    tracking.DeviceKind `json:"kind"` // default phone for a pilgrim, luggage-tag for a bag
+	Pilgrim string           `json:"pilgrim"`
+	Bag     string           `json:"bag"`
+	Kind    dalil.DeviceKind `json:"kind"` // default phone for a pilgrim, luggage-tag for a bag
 }
 
 // Enrolment answers POST /v1/enrolments.
 type Enrolment struct {
-	Device  tracking.Device `json:"device"`
-	TokenID string          `json:"token_id"`
+	Device  dalil.Device `json:"device"`
+	TokenID string       `json:"token_id"`
 	// Secret is the device's token: shown this once.
 	Secret    string         `json:"secret"`
 	Traccar   TraccarSetup   `json:"traccar"`
@@ -96,7 +97,7 @@ func (s *Server) enrolBaseURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-func (h *helpdesk) handleEnrol(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
 	if !ok {
 		return
@@ -110,19 +111,19 @@ func (h *helpdesk) handleEnrol(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "give exactly one of pilgrim (a PID) and bag (a luggage tag)", "pilgrim")
 		return
 	case req.Kind == "" && req.Bag != "":
-		req.Kind = tracking.DeviceLuggageTag
+		req.Kind = dalil.DeviceLuggageTag
 	case req.Kind == "":
-		req.Kind = tracking.DevicePhone
+		req.Kind = dalil.DevicePhone
 	}
 	switch req.Kind {
-	case tracking.DevicePhone, tracking.DeviceWristband, tracking.DeviceLuggageTag:
+	case dalil.DevicePhone, dalil.DeviceWristband, dalil.DeviceLuggageTag:
 	default:
 		writeError(w, http.StatusBadRequest, "kind must be phone, wristband or luggage-tag", "kind")
 		return
 	}
-	dev := tracking.Device{ID: "enr-" + hex.EncodeToString(randomBytes(6)), Kind: req.Kind}
+	dev := dalil.Device{ID: "enr-" + hex.EncodeToString(randomBytes(6)), Kind: req.Kind}
 	target := "pilgrim:" + req.Pilgrim
-	var bag tracking.LuggageItem
+	var bag helpdesk.LuggageItem
 	if req.Pilgrim != "" {
 		if _, ok := h.s.registry.Pilgrim(req.Pilgrim); !ok {
 			writeError(w, http.StatusNotFound, "no pilgrim with PID "+req.Pilgrim, "pilgrim")
@@ -133,7 +134,7 @@ func (h *helpdesk) handleEnrol(w http.ResponseWriter, r *http.Request) {
 		if !h.ready(w) {
 			return
 		}
-		if bag, ok = h.luggage.Get(tracking.NormalizeTag(req.Bag)); !ok {
+		if bag, ok = h.luggage.Get(dalil.NormalizeTag(req.Bag)); !ok {
 			writeError(w, http.StatusNotFound, "no bag with tag "+req.Bag+" (register it first: POST /v1/luggage)", "bag")
 			return
 		}
@@ -149,7 +150,7 @@ func (h *helpdesk) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	if dev.Pilgrim != "" {
 		err = h.s.registry.PutDevice(r.Context(), h.s.store, dev)
 	} else {
-		_, err = h.luggage.Register(r.Context(), tracking.LuggageRequest{
+		_, err = h.luggage.Register(r.Context(), helpdesk.LuggageRequest{
 			Tag: bag.Tag, Owner: bag.Owner, Description: bag.Description, Tracker: dev.ID,
 		}, p.String())
 	}
@@ -173,7 +174,7 @@ func (h *helpdesk) handleEnrol(w http.ResponseWriter, r *http.Request) {
 }
 
 // enrolment builds the answer: the device's secret and the app setups.
-func enrolment(base string, dev tracking.Device, tokenID, secret string) (Enrolment, error) {
+func enrolment(base string, dev dalil.Device, tokenID, secret string) (Enrolment, error) {
 	e := Enrolment{Device: dev, TokenID: tokenID, Secret: secret}
 	e.Traccar = TraccarSetup{ServerURL: base + "/ingest/osmand", DeviceID: secret}
 	e.Traccar.Link = e.Traccar.ServerURL + "?" + url.Values{"id": {secret}}.Encode()

@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/geo"
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // enrol posts an enrolment as the named role and decodes the answer.
@@ -38,7 +39,7 @@ func (f *fixture) enrol(token, body string) Enrolment {
 func TestEnrolPhoneConfiguresTraccarAndOwnTracks(t *testing.T) {
 	f := newFixture(t)
 	e := f.enrol("operator", `{"pilgrim":"a2"}`)
-	if !strings.HasPrefix(e.Device.ID, "enr-") || e.Device.Pilgrim != "a2" || e.Device.Kind != tracking.DevicePhone {
+	if !strings.HasPrefix(e.Device.ID, "enr-") || e.Device.Pilgrim != "a2" || e.Device.Kind != dalil.DevicePhone {
 		t.Fatalf("device %+v", e.Device)
 	}
 	if len(e.Secret) < 32 || e.Traccar.DeviceID != e.Secret || e.OwnTracks.Config.Password != e.Secret {
@@ -148,7 +149,7 @@ func TestEnrolBagTracker(t *testing.T) {
 		t.Fatalf("register bag: %d %s", code, b)
 	}
 	e := f.enrol("admin", `{"bag":"bg 77"}`)
-	if e.Device.Luggage != "BG77" && e.Device.Luggage != "BG-77" || e.Device.Kind != tracking.DeviceLuggageTag {
+	if e.Device.Luggage != "BG77" && e.Device.Luggage != "BG-77" || e.Device.Kind != dalil.DeviceLuggageTag {
 		t.Fatalf("device %+v", e.Device)
 	}
 	var bag BagView
@@ -176,12 +177,12 @@ func TestEnrolBagTracker(t *testing.T) {
 // An enrolled device is durable: after a restart on the same store its
 // secret still proves it, on the embedded store and on PostgreSQL.
 func TestEnrolledDeviceSurvivesRestart(t *testing.T) {
-	onBothStores(t, func(t *testing.T, open func() tracking.Store) {
+	onBothStores(t, func(t *testing.T, open func() dalil.Store) {
 		ctx := context.Background()
 		tent := testIndex(t).Layout().Tents[0]
 		st := open()
-		reg := tracking.NewRegistry()
-		if err := reg.Import(ctx, st, []tracking.Pilgrim{{PID: "e1", NameEN: "Enrolled One", Camp: tent.Camp, Tent: tent.ID}}, nil); err != nil {
+		reg := registry.NewRegistry()
+		if err := reg.Import(ctx, st, []registry.Pilgrim{{PID: "e1", NameEN: "Enrolled One", Camp: tent.Camp, Tent: tent.ID}}, nil); err != nil {
 			t.Fatal(err)
 		}
 		s1 := startRestartServer(t, st, reg)
@@ -190,7 +191,7 @@ func TestEnrolledDeviceSurvivesRestart(t *testing.T) {
 		s1.stop()
 
 		st2 := open()
-		reg2, err := tracking.LoadRegistry(ctx, st2)
+		reg2, err := registry.LoadRegistry(ctx, st2)
 		if err != nil {
 			t.Fatal(err)
 		}

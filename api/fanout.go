@@ -4,7 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // Fanout is a tracking.Publisher whose receivers can be added after the
@@ -12,14 +12,14 @@ import (
 // its routes are registered). Publish reads an immutable list: no lock.
 type Fanout struct {
 	mu sync.Mutex // serialises Add
-	ps atomic.Pointer[tracking.Publishers]
+	ps atomic.Pointer[dalil.Publishers]
 }
 
 // Add appends a receiver.
-func (f *Fanout) Add(p tracking.Publisher) {
+func (f *Fanout) Add(p dalil.Publisher) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var next tracking.Publishers
+	var next dalil.Publishers
 	if cur := f.ps.Load(); cur != nil {
 		next = append(next, *cur...)
 	}
@@ -28,7 +28,7 @@ func (f *Fanout) Add(p tracking.Publisher) {
 }
 
 // Publish hands u to every receiver in the order they were added.
-func (f *Fanout) Publish(u tracking.Update) {
+func (f *Fanout) Publish(u dalil.Update) {
 	if ps := f.ps.Load(); ps != nil {
 		ps.Publish(u)
 	}

@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/geo"
+	"dalil/registry"
 	"dalil/store/embedded"
-	"dalil/tracking"
 )
 
 // The fixture is a real server (embedded store, shipped layout, engine, hub)
@@ -54,7 +55,7 @@ type fixture struct {
 	t      testing.TB
 	srv    *Server
 	ts     *httptest.Server
-	st     tracking.Store
+	st     dalil.Store
 	ix     *geo.Index
 	tokens map[string]string // by name: admin, operator, guideA, guideB, pilgrimA, pilgrimB, device
 	// tentA/tentB: the assigned tents of groups A and B.
@@ -82,9 +83,9 @@ func newFixture(t testing.TB, mutate ...func(*Config, *Deps)) *fixture {
 			break
 		}
 	}
-	var ps []tracking.Pilgrim
+	var ps []registry.Pilgrim
 	add := func(pid, group, guide string, tent *geo.Tent) {
-		ps = append(ps, tracking.Pilgrim{
+		ps = append(ps, registry.Pilgrim{
 			PID: pid, NameEN: "Name " + pid, Phone: "+8801700000000", Group: group, GuidePID: guide,
 			Camp: tent.Camp, Tent: tent.ID, Devices: []string{"ph-" + pid},
 		})
@@ -104,8 +105,8 @@ func newFixture(t testing.TB, mutate ...func(*Config, *Deps)) *fixture {
 			ps[i].MahramPID = "b2"
 		}
 	}
-	gs := []tracking.Group{{ID: "gA", GuidePID: "gA-guide", Agency: "ag"}, {ID: "gB", GuidePID: "gB-guide", Agency: "ag"}}
-	reg := tracking.NewRegistry()
+	gs := []registry.Group{{ID: "gA", GuidePID: "gA-guide", Agency: "ag"}, {ID: "gB", GuidePID: "gB-guide", Agency: "ag"}}
+	reg := registry.NewRegistry()
 	ctx := context.Background()
 	if err := reg.Import(ctx, st, ps, gs); err != nil {
 		t.Fatal(err)
@@ -155,9 +156,9 @@ func (f *fixture) place(pid string, p geo.Point) {
 
 func (f *fixture) placeAt(pid string, p geo.Point, at time.Time) {
 	f.t.Helper()
-	err := f.srv.Engine().Accept(context.Background(), []tracking.Position{{
+	err := f.srv.Engine().Accept(context.Background(), []dalil.Position{{
 		Device: "ph-" + pid, Time: at, Lat: p.Lat, Lon: p.Lon, Accuracy: 3,
-		Speed: tracking.Unknown, Heading: tracking.Unknown, Altitude: tracking.Unknown, Battery: 80,
+		Speed: dalil.Unknown, Heading: dalil.Unknown, Altitude: dalil.Unknown, Battery: 80,
 	}})
 	if err != nil {
 		f.t.Fatal(err)

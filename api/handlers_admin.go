@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // GET /healthz: the process is up. No auth: it says nothing.
@@ -130,7 +130,7 @@ func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	err := s.tokens.revoke(r.Context(), id)
-	if errors.Is(err, tracking.ErrNotFound) {
+	if errors.Is(err, dalil.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no token "+id, "id")
 		return
 	}
@@ -139,7 +139,7 @@ func (s *Server) handleTokenRevoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("token revoked", "id", id, "by", p.TokenID)
-	s.hub.disconnectToken(id)
+	s.hub.DisconnectToken(id)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -223,7 +223,7 @@ func auditParams(r *http.Request, now time.Time) (auditQuery, error) {
 // unavailable, 500 otherwise. The detail goes to the log, not the client.
 func (s *Server) storeError(w http.ResponseWriter, what string, err error) {
 	s.log.Error("store", "what", what, "err", err)
-	if errors.Is(err, tracking.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, dalil.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "store unavailable; try again", "")
 		return

@@ -6,23 +6,24 @@ import (
 	"strconv"
 	"time"
 
+	"dalil"
 	"dalil/geo"
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // pilgrimFor loads {pid} and checks the principal may see it: 404 for an
 // unknown PID (staff) — but 403 for a guide or pilgrim asking about someone
 // else, so that they cannot probe which PIDs exist.
-func (s *Server) pilgrimFor(w http.ResponseWriter, r *http.Request, p Principal) (tracking.Pilgrim, bool) {
+func (s *Server) pilgrimFor(w http.ResponseWriter, r *http.Request, p Principal) (registry.Pilgrim, bool) {
 	pid := r.PathValue("pid")
 	if !s.canSeePilgrim(p, pid) {
 		writeError(w, http.StatusForbidden, "role "+string(p.Role)+" may not see pilgrim "+pid, "pid")
-		return tracking.Pilgrim{}, false
+		return registry.Pilgrim{}, false
 	}
 	pg, ok := s.registry.Pilgrim(pid)
 	if !ok {
 		writeError(w, http.StatusNotFound, "no pilgrim "+pid, "pid")
-		return tracking.Pilgrim{}, false
+		return registry.Pilgrim{}, false
 	}
 	return pg, true
 }
@@ -37,7 +38,7 @@ func (s *Server) auditOrFail(w http.ResponseWriter, r *http.Request, p Principal
 	return true
 }
 
-func (s *Server) deviceView(d tracking.Device, now time.Time) *DeviceView {
+func (s *Server) deviceView(d dalil.Device, now time.Time) *DeviceView {
 	v := &DeviceView{Device: d}
 	if st, ok := s.engine.Device(d.ID); ok {
 		t := st.Position.Time.UTC()
@@ -52,7 +53,7 @@ func (s *Server) deviceView(d tracking.Device, now time.Time) *DeviceView {
 // their own (canSeePilgrim), so a pilgrim never learns where their guide or
 // mahram is, and a guide never learns where a mahram in another group is —
 // the same rule the websocket applies to pilgrim:<PID>.
-func (s *Server) pilgrimView(p Principal, pg tracking.Pilgrim, now time.Time) PilgrimView {
+func (s *Server) pilgrimView(p Principal, pg registry.Pilgrim, now time.Time) PilgrimView {
 	v := PilgrimView{Pilgrim: pg, Devices: []DeviceView{}}
 	v.Assigned.Camp, v.Assigned.Tent = pg.Camp, pg.Tent
 	if c, ok := s.layout.Camp(pg.Camp); ok {
@@ -95,7 +96,7 @@ func (s *Server) pilgrimView(p Principal, pg tracking.Pilgrim, now time.Time) Pi
 	for _, id := range pg.Devices {
 		d, ok := s.registry.Device(id)
 		if !ok {
-			d = tracking.Device{ID: id, Pilgrim: pg.PID}
+			d = dalil.Device{ID: id, Pilgrim: pg.PID}
 		}
 		v.Devices = append(v.Devices, *s.deviceView(d, now))
 	}
@@ -105,14 +106,14 @@ func (s *Server) pilgrimView(p Principal, pg tracking.Pilgrim, now time.Time) Pi
 // relatedPerson is someone linked to a pilgrim (guide, mahram) as p sees
 // them: the full person with live position when p may see them, otherwise
 // only how to reach them (PID, names, phone).
-func (s *Server) relatedPerson(p Principal, pg tracking.Pilgrim, now time.Time) PersonView {
+func (s *Server) relatedPerson(p Principal, pg registry.Pilgrim, now time.Time) PersonView {
 	if s.canSeePilgrim(p, pg.PID) {
 		return s.personWithLive(pg, now)
 	}
 	return PersonView{PID: pg.PID, Name: pg.NameEN, NameBN: pg.NameBN, Phone: pg.Phone}
 }
 
-func (s *Server) personWithLive(pg tracking.Pilgrim, now time.Time) PersonView {
+func (s *Server) personWithLive(pg registry.Pilgrim, now time.Time) PersonView {
 	if st, ok := s.engine.Pilgrim(pg.PID); ok {
 		return s.personView(pg, &st, now)
 	}
@@ -178,7 +179,7 @@ func (s *Server) handleTrail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// One feature per device, in time order.
-	byDev := map[string][]tracking.Position{}
+	byDev := map[string][]dalil.Position{}
 	var order []string
 	for _, x := range ps {
 		if _, ok := byDev[x.Device]; !ok {
@@ -189,7 +190,7 @@ func (s *Server) handleTrail(w http.ResponseWriter, r *http.Request) {
 	feats := make([]trailFeature, 0, len(order))
 	for _, dev := range order {
 		xs := byDev[dev]
-		slices.SortStableFunc(xs, func(a, b tracking.Position) int { return a.Time.Compare(b.Time) })
+		slices.SortStableFunc(xs, func(a, b dalil.Position) int { return a.Time.Compare(b.Time) })
 		coords := make([][2]float64, len(xs))
 		times := make([]string, len(xs))
 		accs := make([]float32, len(xs))
@@ -312,7 +313,7 @@ func (s *Server) handleNearby(w http.ResponseWriter, r *http.Request) {
 
 // stateVisible reports whether p may see a live state: staff see all, a
 // guide only their group's pilgrims.
-func (s *Server) stateVisible(p Principal, st *tracking.LiveState) bool {
+func (s *Server) stateVisible(p Principal, st *dalil.LiveState) bool {
 	if p.staff() {
 		return true
 	}
@@ -320,7 +321,7 @@ func (s *Server) stateVisible(p Principal, st *tracking.LiveState) bool {
 }
 
 // stateView is a live state with the pilgrim's name; bags have no PID.
-func (s *Server) stateView(st *tracking.LiveState, now time.Time) PersonView {
+func (s *Server) stateView(st *dalil.LiveState, now time.Time) PersonView {
 	if pg, ok := s.registry.Pilgrim(st.Pilgrim); ok {
 		return s.personView(pg, st, now)
 	}
@@ -353,7 +354,7 @@ func (s *Server) handleCampPilgrims(w http.ResponseWriter, r *http.Request) {
 
 // GroupView is GET /v1/groups/{id}.
 type GroupView struct {
-	Group   tracking.Group `json:"group"`
+	Group   registry.Group `json:"group"`
 	Guide   *PersonView    `json:"guide,omitempty"`
 	Members []PersonView   `json:"members"`
 	// Seen counts members with a position; Stale those whose position is old.
@@ -363,10 +364,10 @@ type GroupView struct {
 }
 
 // groupPeople returns the members and the guide (once).
-func (s *Server) groupPeople(gid string) []tracking.Pilgrim {
+func (s *Server) groupPeople(gid string) []registry.Pilgrim {
 	ms := s.registry.Members(gid)
 	if g, ok := s.registry.Group(gid); ok && g.GuidePID != "" {
-		if !slices.ContainsFunc(ms, func(p tracking.Pilgrim) bool { return p.PID == g.GuidePID }) {
+		if !slices.ContainsFunc(ms, func(p registry.Pilgrim) bool { return p.PID == g.GuidePID }) {
 			if gp, ok := s.registry.Pilgrim(g.GuidePID); ok {
 				ms = append(ms, gp)
 			}
@@ -375,7 +376,7 @@ func (s *Server) groupPeople(gid string) []tracking.Pilgrim {
 	return ms
 }
 
-func (s *Server) groupView(g tracking.Group, now time.Time) GroupView {
+func (s *Server) groupView(g registry.Group, now time.Time) GroupView {
 	v := GroupView{Group: g, Members: []PersonView{}}
 	var guidePos *geo.Point
 	if gp, ok := s.registry.Pilgrim(g.GuidePID); ok {

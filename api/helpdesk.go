@@ -13,19 +13,22 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"dalil"
+	"dalil/helpdesk"
+	"dalil/notify"
 	"dalil/tracking"
 )
 
 // helpdesk is the lost-and-found desk: search, cases, sightings, luggage and
 // group alerts. Its parts live in package tracking; this wires them to the
 // server and serves them over HTTP (api/helpdesk_*.go).
-type helpdesk struct {
+type desk struct {
 	s         *Server
-	search    *tracking.SearchIndex
-	cases     *tracking.CaseBook
-	locator   *tracking.CaseLocator
-	luggage   *tracking.LuggageDesk
-	sightings *tracking.Sightings
+	search    *helpdesk.SearchIndex
+	cases     *helpdesk.CaseBook
+	locator   *helpdesk.CaseLocator
+	luggage   *helpdesk.LuggageDesk
+	sightings *helpdesk.Sightings
 	alerts    *tracking.AlertMonitor
 	// loadErr is why the case book or luggage desk could not be loaded at
 	// start (the store was down): their endpoints answer 503 then.
@@ -49,16 +52,16 @@ const (
 // fan-out: the websocket hub (case:<ID>, events, group:<GID>) and any
 // Deps.Publishers, such as a tracking.WebhookNotifier.
 func (s *Server) registerHelpdesk(ctx context.Context, mux *http.ServeMux) {
-	h := &helpdesk{s: s}
+	h := &desk{s: s}
 	h.searchVersion = s.registry.Version()
-	h.search = tracking.NewSearchIndex(s.registry, s.engine)
+	h.search = helpdesk.NewSearchIndex(s.registry, s.engine)
 
 	var err error
-	h.cases, err = tracking.LoadCaseBook(ctx, tracking.CaseDeps{
+	h.cases, err = helpdesk.LoadCaseBook(ctx, helpdesk.CaseDeps{
 		Store: s.store, Pilgrims: s.registry, Live: s.engine, Router: s.index, Publisher: s.fanout, Logger: s.log,
 	})
 	if err == nil {
-		h.luggage, err = tracking.LoadLuggageDesk(ctx, tracking.LuggageDeps{
+		h.luggage, err = helpdesk.LoadLuggageDesk(ctx, helpdesk.LuggageDeps{
 			Store: s.store, Pilgrims: s.registry, Devices: s.registry, Logger: s.log,
 		})
 	}
@@ -66,11 +69,11 @@ func (s *Server) registerHelpdesk(ctx context.Context, mux *http.ServeMux) {
 		s.log.Error("helpdesk: cannot load cases and luggage; their endpoints answer 503", "err", err)
 		h.loadErr = err
 	} else {
-		h.locator = tracking.NewCaseLocator(h.cases)
+		h.locator = helpdesk.NewCaseLocator(h.cases)
 		s.addPublisher(h.locator)
 		s.OnRun(func(ctx context.Context) { _ = h.locator.Run(ctx) })
 	}
-	h.sightings = tracking.NewSightings(tracking.SightingDeps{
+	h.sightings = helpdesk.NewSightings(helpdesk.SightingDeps{
 		Store: s.store, Pilgrims: s.registry, Devices: s.registry, Sink: s.engine, Luggage: h.luggage,
 	})
 	alertCfg := s.cfg.Alerts
@@ -116,7 +119,7 @@ func (s *Server) registerHelpdesk(ctx context.Context, mux *http.ServeMux) {
 // import, a device binding). Rebuilds happen off the request path; searches
 // keep using the old index meanwhile. The pause after a rebuild grows with
 // its cost, so a large registry is not rebuilt back to back.
-func (h *helpdesk) refreshSearch(ctx context.Context) {
+func (h *desk) refreshSearch(ctx context.Context) {
 	t := time.NewTicker(searchRefreshEvery)
 	defer t.Stop()
 	var pauseUntil time.Time
@@ -136,7 +139,7 @@ func (h *helpdesk) refreshSearch(ctx context.Context) {
 }
 
 // syncSearch rebuilds the index if the registry moved on since the last build.
-func (h *helpdesk) syncSearch() (time.Duration, bool) {
+func (h *desk) syncSearch() (time.Duration, bool) {
 	h.searchMu.Lock()
 	defer h.searchMu.Unlock()
 	v := h.s.registry.Version()
@@ -152,7 +155,7 @@ func (h *helpdesk) syncSearch() (time.Duration, bool) {
 }
 
 // ready answers 503 when the case book and luggage desk could not load.
-func (h *helpdesk) ready(w http.ResponseWriter) bool {
+func (h *desk) ready(w http.ResponseWriter) bool {
 	if h.loadErr != nil {
 		w.Header().Set("Retry-After", "30")
 		writeError(w, http.StatusServiceUnavailable, "helpdesk data could not be loaded at start: "+h.loadErr.Error(), "")
@@ -195,23 +198,23 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 // domainError answers an error from the helpdesk's domain: 404 for unknown
 // things, 409 for a step the workflow refuses, 400 for invalid input, 503
 // for a store that is down.
-func (h *helpdesk) domainError(w http.ResponseWriter, what string, err error) {
+func (h *desk) domainError(w http.ResponseWriter, what string, err error) {
 	field := ""
-	var fe *tracking.FieldError
+	var fe *helpdesk.FieldError
 	if errors.As(err, &fe) {
 		field = fe.Field
 	}
 	switch {
-	case errors.Is(err, tracking.ErrNotFound):
+	case errors.Is(err, dalil.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error(), field)
-	case errors.Is(err, tracking.ErrInvalidTransition):
+	case errors.Is(err, helpdesk.ErrInvalidTransition):
 		if field == "" {
 			field = "to"
 		}
 		writeError(w, http.StatusConflict, err.Error(), field)
-	case errors.Is(err, tracking.ErrLuggageConflict):
+	case errors.Is(err, helpdesk.ErrLuggageConflict):
 		writeError(w, http.StatusConflict, err.Error(), field)
-	case errors.Is(err, tracking.ErrInvalidCase), errors.Is(err, tracking.ErrInvalidLuggage), errors.Is(err, tracking.ErrInvalidSighting):
+	case errors.Is(err, helpdesk.ErrInvalidCase), errors.Is(err, helpdesk.ErrInvalidLuggage), errors.Is(err, helpdesk.ErrInvalidSighting):
 		writeError(w, http.StatusBadRequest, err.Error(), field)
 	default:
 		h.s.storeError(w, what, err)
@@ -223,10 +226,10 @@ func (h *helpdesk) domainError(w http.ResponseWriter, what string, err error) {
 // Events wait in the server's store until delivered or given up, so a
 // restart resends what was pending; Run is a background task, so shutdown
 // waits for it before the store is closed.
-func (h *helpdesk) startWebhook() {
+func (h *desk) startWebhook() {
 	// A nil client makes the notifier build its own, which does not follow
 	// redirects: a redirect must not carry signed pilgrim events elsewhere.
-	n, err := tracking.NewWebhookNotifier(h.s.cfg.Webhook, tracking.WebhookDeps{Store: h.s.store, Logger: h.s.log})
+	n, err := notify.NewWebhookNotifier(h.s.cfg.Webhook, notify.WebhookDeps{Store: h.s.store, Logger: h.s.log})
 	if err != nil {
 		h.s.log.Error("helpdesk: webhook disabled", "err", err)
 		return
@@ -239,25 +242,25 @@ func (h *helpdesk) startWebhook() {
 
 // webhookMetrics exports the notifier's counters, read at scrape time, so
 // that an operator sees events given up (and why) or lost.
-func webhookMetrics(reg *prometheus.Registry, n *tracking.WebhookNotifier) {
-	counter := func(name, help string, labels prometheus.Labels, f func(tracking.WebhookStats) uint64) {
+func webhookMetrics(reg *prometheus.Registry, n *notify.WebhookNotifier) {
+	counter := func(name, help string, labels prometheus.Labels, f func(notify.WebhookStats) uint64) {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels},
 			func() float64 { return float64(f(n.Stats())) }))
 	}
 	counter("dalil_webhook_delivered_total", "Webhook events the receiver accepted (2xx).", nil,
-		func(s tracking.WebhookStats) uint64 { return s.Delivered })
+		func(s notify.WebhookStats) uint64 { return s.Delivered })
 	givenUp := "Webhook events given up and removed from the store, by reason: refused (a 3xx or 4xx answer), " +
 		"exhausted (out of attempts), unreadable (a stored event that does not decode)."
 	counter("dalil_webhook_given_up_total", givenUp, prometheus.Labels{"reason": "refused"},
-		func(s tracking.WebhookStats) uint64 { return s.Refused })
+		func(s notify.WebhookStats) uint64 { return s.Refused })
 	counter("dalil_webhook_given_up_total", givenUp, prometheus.Labels{"reason": "exhausted"},
-		func(s tracking.WebhookStats) uint64 { return s.Exhausted })
+		func(s notify.WebhookStats) uint64 { return s.Exhausted })
 	counter("dalil_webhook_given_up_total", givenUp, prometheus.Labels{"reason": "unreadable"},
-		func(s tracking.WebhookStats) uint64 { return s.Unreadable })
+		func(s notify.WebhookStats) uint64 { return s.Unreadable })
 	counter("dalil_webhook_dropped_total", "Webhook events lost unsent: not stored (store error) and the memory queue full, or in memory only at shutdown.", nil,
-		func(s tracking.WebhookStats) uint64 { return s.Dropped })
+		func(s notify.WebhookStats) uint64 { return s.Dropped })
 	counter("dalil_webhook_retries_total", "Webhook delivery attempts retried.", nil,
-		func(s tracking.WebhookStats) uint64 { return s.Retries })
+		func(s notify.WebhookStats) uint64 { return s.Retries })
 	counter("dalil_webhook_store_errors_total", "Webhook store writes, deletes and loads that failed.", nil,
-		func(s tracking.WebhookStats) uint64 { return s.StoreErrors })
+		func(s notify.WebhookStats) uint64 { return s.StoreErrors })
 }

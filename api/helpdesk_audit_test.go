@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"dalil/tracking"
+	"dalil/helpdesk"
 )
 
 // Every helpdesk endpoint whose answer shows staff a pilgrim's personal data
@@ -41,7 +41,7 @@ func TestHelpdeskStaffReadsAreAudited(t *testing.T) {
 		}
 	}
 
-	var c tracking.Case
+	var c helpdesk.Case
 	step("POST", "/v1/cases", `{"kind":"lost_pilgrim","pilgrim":"a1"}`, http.StatusCreated, &c, "case.open", "a1")
 	step("GET", "/v1/cases?state=open", "", http.StatusOK, nil, "case.list", "state=open")
 	step("GET", "/v1/cases/"+c.ID, "", http.StatusOK, nil, "case.read", "a1")

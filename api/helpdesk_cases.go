@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"dalil/tracking"
+	"dalil/helpdesk"
 )
 
 // Who may do what with cases:
@@ -15,7 +15,7 @@ import (
 
 // canSeeCase is the server's caseAccess: the websocket topic case:<ID> for
 // guides and pilgrims.
-func (h *helpdesk) canSeeCase(p Principal, id string) bool {
+func (h *desk) canSeeCase(p Principal, id string) bool {
 	if h.cases == nil {
 		return false
 	}
@@ -23,7 +23,7 @@ func (h *helpdesk) canSeeCase(p Principal, id string) bool {
 	return ok && h.mayFollow(p, &c)
 }
 
-func (h *helpdesk) mayFollow(p Principal, c *tracking.Case) bool {
+func (h *desk) mayFollow(p Principal, c *helpdesk.Case) bool {
 	switch p.Role {
 	case RoleAdmin, RoleOperator:
 		return true
@@ -37,7 +37,7 @@ func (h *helpdesk) mayFollow(p Principal, c *tracking.Case) bool {
 
 // caseFor loads {id} and checks the principal may see it (404 for staff, 403
 // otherwise, so that IDs cannot be probed).
-func (h *helpdesk) caseFor(w http.ResponseWriter, r *http.Request, p Principal) (tracking.Case, bool) {
+func (h *desk) caseFor(w http.ResponseWriter, r *http.Request, p Principal) (helpdesk.Case, bool) {
 	id := r.PathValue("id")
 	c, ok := h.cases.Get(id)
 	if ok && h.mayFollow(p, &c) {
@@ -48,15 +48,15 @@ func (h *helpdesk) caseFor(w http.ResponseWriter, r *http.Request, p Principal) 
 	} else {
 		writeError(w, http.StatusForbidden, "role "+string(p.Role)+" may not see case "+id, "id")
 	}
-	return tracking.Case{}, false
+	return helpdesk.Case{}, false
 }
 
-func (h *helpdesk) handleCaseOpen(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleCaseOpen(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator, RoleGuide, RolePilgrim)
 	if !ok || !h.ready(w) {
 		return
 	}
-	var req tracking.CaseRequest
+	var req helpdesk.CaseRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -69,7 +69,7 @@ func (h *helpdesk) handleCaseOpen(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusForbidden, "a pilgrim may open an SOS case for themselves only", "pilgrim")
 			return
 		}
-		req.Kind = tracking.CaseSOS
+		req.Kind = helpdesk.CaseSOS
 		req.Assignee = ""
 	case RoleGuide:
 		if req.Pilgrim != "" && !h.s.canSeePilgrim(p, req.Pilgrim) {
@@ -99,16 +99,16 @@ func (h *helpdesk) handleCaseOpen(w http.ResponseWriter, r *http.Request) {
 
 // CaseList answers GET /v1/cases.
 type CaseList struct {
-	Cases []tracking.Case `json:"cases"`
+	Cases []helpdesk.Case `json:"cases"`
 }
 
-func (h *helpdesk) handleCaseList(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleCaseList(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator, RoleGuide, RolePilgrim)
 	if !ok || !h.ready(w) {
 		return
 	}
 	q := r.URL.Query()
-	f := tracking.CaseFilter{State: tracking.CaseState(q.Get("state")), Pilgrim: q.Get("pilgrim"),
+	f := helpdesk.CaseFilter{State: helpdesk.CaseState(q.Get("state")), Pilgrim: q.Get("pilgrim"),
 		Group: q.Get("group"), Assignee: q.Get("assignee"), Active: q.Get("active") == "true"}
 	if f.State != "" && !f.State.Valid() {
 		writeError(w, http.StatusBadRequest, "state must be one of open, located, escorted, reunited, closed, cancelled", "state")
@@ -130,7 +130,7 @@ func (h *helpdesk) handleCaseList(w http.ResponseWriter, r *http.Request) {
 	}
 	cases := h.cases.List(f)
 	if cases == nil {
-		cases = []tracking.Case{}
+		cases = []helpdesk.Case{}
 	}
 	if !h.s.auditOrFail(w, r, p, "case.list", "cases?"+r.URL.RawQuery) {
 		return
@@ -138,7 +138,7 @@ func (h *helpdesk) handleCaseList(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, CaseList{Cases: cases})
 }
 
-func (h *helpdesk) handleCaseGet(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleCaseGet(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator, RoleGuide, RolePilgrim)
 	if !ok || !h.ready(w) {
 		return
@@ -154,11 +154,11 @@ func (h *helpdesk) handleCaseGet(w http.ResponseWriter, r *http.Request) {
 }
 
 type transitionRequest struct {
-	To   tracking.CaseState `json:"to"`
+	To   helpdesk.CaseState `json:"to"`
 	Note string             `json:"note"`
 }
 
-func (h *helpdesk) handleCaseTransition(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleCaseTransition(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator, RoleGuide)
 	if !ok || !h.ready(w) {
 		return
@@ -199,7 +199,7 @@ type assignRequest struct {
 	Note     string `json:"note"`
 }
 
-func (h *helpdesk) handleCaseAssign(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleCaseAssign(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
 	if !ok || !h.ready(w) {
 		return
@@ -231,7 +231,7 @@ type noteRequest struct {
 	Note string `json:"note"`
 }
 
-func (h *helpdesk) handleCaseNote(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleCaseNote(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator, RoleGuide)
 	if !ok || !h.ready(w) {
 		return
@@ -262,17 +262,17 @@ func (h *helpdesk) handleCaseNote(w http.ResponseWriter, r *http.Request) {
 // Handover answers GET /v1/cases/handover.
 type Handover struct {
 	Generated time.Time               `json:"generated"`
-	Items     []tracking.HandoverItem `json:"items"`
+	Items     []helpdesk.HandoverItem `json:"items"`
 }
 
-func (h *helpdesk) handleHandover(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleHandover(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
 	if !ok || !h.ready(w) {
 		return
 	}
 	items := h.cases.Handover()
 	if items == nil {
-		items = []tracking.HandoverItem{}
+		items = []helpdesk.HandoverItem{}
 	}
 	if !h.s.auditOrFail(w, r, p, "case.handover", "cases") {
 		return

@@ -4,7 +4,8 @@ import (
 	"net/http"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
+	"dalil/helpdesk"
 )
 
 // Luggage: operators and admins do everything; a pilgrim may see their own
@@ -13,41 +14,41 @@ import (
 // BagView answers GET /v1/luggage/{tag}: the bag, and where its tracker and
 // its latest sighting put it.
 type BagView struct {
-	tracking.LuggageItem
+	helpdesk.LuggageItem
 	Tracker  *TrackerView `json:"tracker_state,omitempty"`
 	Sighting *TrackerView `json:"sighting_state,omitempty"`
 }
 
 // TrackerView is a device's live position and recent trail.
 type TrackerView struct {
-	Position *PositionView       `json:"position"`
-	Trail    []tracking.Position `json:"trail"`
+	Position *PositionView    `json:"position"`
+	Trail    []dalil.Position `json:"trail"`
 }
 
-func (h *helpdesk) trackerView(device string) *TrackerView {
+func (h *desk) trackerView(device string) *TrackerView {
 	st, ok := h.s.engine.Device(device)
 	if !ok {
 		return nil
 	}
 	trail := h.s.engine.RecentTrail(device)
 	if trail == nil {
-		trail = []tracking.Position{}
+		trail = []dalil.Position{}
 	}
 	return &TrackerView{Position: h.s.positionView(&st, time.Now()), Trail: trail}
 }
 
-func (h *helpdesk) bagView(it tracking.LuggageItem) BagView {
+func (h *desk) bagView(it helpdesk.LuggageItem) BagView {
 	v := BagView{LuggageItem: it}
 	if it.Tracker != "" {
 		v.Tracker = h.trackerView(it.Tracker)
 	}
-	v.Sighting = h.trackerView(tracking.LuggageSightingDevice(it.Tag))
+	v.Sighting = h.trackerView(helpdesk.LuggageSightingDevice(it.Tag))
 	return v
 }
 
 // bagFor loads {tag} for a principal: staff see every bag, a pilgrim only
 // their own (403 otherwise, whether or not the tag exists).
-func (h *helpdesk) bagFor(w http.ResponseWriter, r *http.Request, p Principal) (tracking.LuggageItem, bool) {
+func (h *desk) bagFor(w http.ResponseWriter, r *http.Request, p Principal) (helpdesk.LuggageItem, bool) {
 	tag := r.PathValue("tag")
 	it, ok := h.luggage.Get(tag)
 	if p.Role == RolePilgrim && (!ok || it.Owner != p.Subject) {
@@ -61,17 +62,17 @@ func (h *helpdesk) bagFor(w http.ResponseWriter, r *http.Request, p Principal) (
 	return it, true
 }
 
-func (h *helpdesk) handleLuggageRegister(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleLuggageRegister(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
 	if !ok || !h.ready(w) {
 		return
 	}
-	var req tracking.LuggageRequest
+	var req helpdesk.LuggageRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
 	// The answer carries the tracker's position and trail.
-	if !h.s.auditOrFail(w, r, p, "luggage.register", tracking.NormalizeTag(req.Tag)+":"+req.Owner) {
+	if !h.s.auditOrFail(w, r, p, "luggage.register", dalil.NormalizeTag(req.Tag)+":"+req.Owner) {
 		return
 	}
 	it, err := h.luggage.Register(r.Context(), req, p.String())
@@ -84,18 +85,18 @@ func (h *helpdesk) handleLuggageRegister(w http.ResponseWriter, r *http.Request)
 
 // BagList answers GET /v1/luggage.
 type BagList struct {
-	Luggage []tracking.LuggageItem `json:"luggage"`
+	Luggage []helpdesk.LuggageItem `json:"luggage"`
 }
 
-func (h *helpdesk) handleLuggageList(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleLuggageList(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator, RolePilgrim)
 	if !ok || !h.ready(w) {
 		return
 	}
 	owner := r.URL.Query().Get("owner")
-	status := tracking.LuggageStatus(r.URL.Query().Get("status"))
+	status := helpdesk.LuggageStatus(r.URL.Query().Get("status"))
 	switch status {
-	case "", tracking.LuggageRegistered, tracking.LuggageLost, tracking.LuggageFound, tracking.LuggageReturned:
+	case "", helpdesk.LuggageRegistered, helpdesk.LuggageLost, helpdesk.LuggageFound, helpdesk.LuggageReturned:
 	default:
 		writeError(w, http.StatusBadRequest, "status must be one of registered, lost, found, returned", "status")
 		return
@@ -112,12 +113,12 @@ func (h *helpdesk) handleLuggageList(w http.ResponseWriter, r *http.Request) {
 	}
 	items := h.luggage.List(owner, status)
 	if items == nil {
-		items = []tracking.LuggageItem{}
+		items = []helpdesk.LuggageItem{}
 	}
 	writeJSON(w, http.StatusOK, BagList{Luggage: items})
 }
 
-func (h *helpdesk) handleLuggageGet(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleLuggageGet(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator, RolePilgrim)
 	if !ok || !h.ready(w) {
 		return
@@ -137,7 +138,7 @@ type lostRequest struct {
 	Note  string `json:"note"`
 }
 
-func (h *helpdesk) handleLuggageLost(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleLuggageLost(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator, RolePilgrim)
 	if !ok || !h.ready(w) {
 		return
@@ -165,16 +166,16 @@ func (h *helpdesk) handleLuggageLost(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h.bagView(it))
 }
 
-func (h *helpdesk) handleLuggageHandover(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleLuggageHandover(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
 	if !ok || !h.ready(w) {
 		return
 	}
-	var req tracking.HandoverRequest
+	var req helpdesk.HandoverRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if !h.s.auditOrFail(w, r, p, "luggage.handover", tracking.NormalizeTag(r.PathValue("tag"))) {
+	if !h.s.auditOrFail(w, r, p, "luggage.handover", dalil.NormalizeTag(r.PathValue("tag"))) {
 		return
 	}
 	it, err := h.luggage.Handover(r.Context(), r.PathValue("tag"), req, p.String())
@@ -188,16 +189,16 @@ func (h *helpdesk) handleLuggageHandover(w http.ResponseWriter, r *http.Request)
 
 // FoundRecorded answers POST /v1/found-items: the item and the bags it may be.
 type FoundRecorded struct {
-	Found       tracking.FoundItem      `json:"found"`
-	Suggestions []tracking.LuggageMatch `json:"suggestions"`
+	Found       helpdesk.FoundItem      `json:"found"`
+	Suggestions []helpdesk.LuggageMatch `json:"suggestions"`
 }
 
-func (h *helpdesk) handleFoundRecord(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleFoundRecord(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
 	if !ok || !h.ready(w) {
 		return
 	}
-	var req tracking.FoundRequest
+	var req helpdesk.FoundRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -211,24 +212,24 @@ func (h *helpdesk) handleFoundRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sug == nil {
-		sug = []tracking.LuggageMatch{}
+		sug = []helpdesk.LuggageMatch{}
 	}
 	writeJSON(w, http.StatusCreated, FoundRecorded{Found: f, Suggestions: sug})
 }
 
 // FoundList answers GET /v1/found-items.
 type FoundList struct {
-	Items []tracking.FoundItem `json:"items"`
+	Items []helpdesk.FoundItem `json:"items"`
 }
 
-func (h *helpdesk) handleFoundList(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleFoundList(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
 	if !ok || !h.ready(w) {
 		return
 	}
-	status := tracking.FoundStatus(r.URL.Query().Get("status"))
+	status := helpdesk.FoundStatus(r.URL.Query().Get("status"))
 	switch status {
-	case "", tracking.FoundUnmatched, tracking.FoundMatched, tracking.FoundReturned:
+	case "", helpdesk.FoundUnmatched, helpdesk.FoundMatched, helpdesk.FoundReturned:
 	default:
 		writeError(w, http.StatusBadRequest, "status must be one of unmatched, matched, returned", "status")
 		return
@@ -238,12 +239,12 @@ func (h *helpdesk) handleFoundList(w http.ResponseWriter, r *http.Request) {
 	}
 	items := h.luggage.FoundItems(status)
 	if items == nil {
-		items = []tracking.FoundItem{}
+		items = []helpdesk.FoundItem{}
 	}
 	writeJSON(w, http.StatusOK, FoundList{Items: items})
 }
 
-func (h *helpdesk) handleFoundGet(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleFoundGet(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
 	if !ok || !h.ready(w) {
 		return
@@ -259,7 +260,7 @@ func (h *helpdesk) handleFoundGet(w http.ResponseWriter, r *http.Request) {
 	}
 	sug, _ := h.luggage.Suggest(id)
 	if sug == nil {
-		sug = []tracking.LuggageMatch{}
+		sug = []helpdesk.LuggageMatch{}
 	}
 	writeJSON(w, http.StatusOK, FoundRecorded{Found: f, Suggestions: sug})
 }
@@ -270,11 +271,11 @@ type matchRequest struct {
 
 // FoundMatched answers POST /v1/found-items/{id}/match.
 type FoundMatched struct {
-	Found   tracking.FoundItem `json:"found"`
+	Found   helpdesk.FoundItem `json:"found"`
 	Luggage BagView            `json:"luggage"`
 }
 
-func (h *helpdesk) handleFoundMatch(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleFoundMatch(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
 	if !ok || !h.ready(w) {
 		return
@@ -283,7 +284,7 @@ func (h *helpdesk) handleFoundMatch(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if !h.s.auditOrFail(w, r, p, "found.match", "found:"+r.PathValue("id")+" tag:"+tracking.NormalizeTag(req.Tag)) {
+	if !h.s.auditOrFail(w, r, p, "found.match", "found:"+r.PathValue("id")+" tag:"+dalil.NormalizeTag(req.Tag)) {
 		return
 	}
 	f, it, err := h.luggage.Match(r.Context(), r.PathValue("id"), req.Tag, p.String())

@@ -16,9 +16,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"dalil"
+	"dalil/helpdesk"
+	"dalil/registry"
 	"dalil/store/embedded"
 	"dalil/store/postgres"
-	"dalil/tracking"
 )
 
 // TestHelpdeskSurvivesRestart works a case and a bag over HTTP, stops the
@@ -33,10 +35,10 @@ func TestHelpdeskSurvivesRestart(t *testing.T) {
 // onBothStores runs a restart test on the embedded store and, with
 // DALIL_TEST_POSTGRES, on PostgreSQL in a schema of its own: run gets a
 // function that (re)opens the same store each time it is called.
-func onBothStores(t *testing.T, run func(t *testing.T, open func() tracking.Store)) {
+func onBothStores(t *testing.T, run func(t *testing.T, open func() dalil.Store)) {
 	t.Run("embedded", func(t *testing.T) {
 		dir := t.TempDir()
-		run(t, func() tracking.Store {
+		run(t, func() dalil.Store {
 			st, err := embedded.Open(dir)
 			if err != nil {
 				t.Fatal(err)
@@ -51,7 +53,7 @@ func onBothStores(t *testing.T, run func(t *testing.T, open func() tracking.Stor
 				"(e.g. DALIL_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
 		}
 		dsn := helpdeskSchema(t, raw)
-		run(t, func() tracking.Store {
+		run(t, func() dalil.Store {
 			st, err := postgres.Open(context.Background(), dsn)
 			if err != nil {
 				t.Fatal(err)
@@ -92,12 +94,12 @@ func helpdeskSchema(t *testing.T, raw string) string {
 
 type restartServer struct {
 	t   *testing.T
-	st  tracking.Store
+	st  dalil.Store
 	srv *Server
 	ts  *httptest.Server
 }
 
-func startRestartServer(t *testing.T, st tracking.Store, reg *tracking.Registry) *restartServer {
+func startRestartServer(t *testing.T, st dalil.Store, reg *registry.Registry) *restartServer {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.AdminToken = adminSecret
@@ -141,21 +143,21 @@ func (r *restartServer) call(method, path, body string, want int, v any) {
 	}
 }
 
-func helpdeskRestart(t *testing.T, open func() tracking.Store) {
+func helpdeskRestart(t *testing.T, open func() dalil.Store) {
 	ctx := context.Background()
 	ix := testIndex(t)
 	tent := ix.Layout().Tents[0]
 	st := open()
-	reg := tracking.NewRegistry()
-	ps := []tracking.Pilgrim{
+	reg := registry.NewRegistry()
+	ps := []registry.Pilgrim{
 		{PID: "r1", NameEN: "Abdul Karim", Group: "gR", Camp: tent.Camp, Tent: tent.ID, Devices: []string{"ph-r1"}},
 		{PID: "r2", NameEN: "Fatema Begum", Group: "gR", Camp: tent.Camp, Tent: tent.ID},
 	}
-	if err := reg.Import(ctx, st, ps, []tracking.Group{{ID: "gR"}}); err != nil {
+	if err := reg.Import(ctx, st, ps, []registry.Group{{ID: "gR"}}); err != nil {
 		t.Fatal(err)
 	}
 	s1 := startRestartServer(t, st, reg)
-	var c tracking.Case
+	var c helpdesk.Case
 	s1.call("POST", "/v1/cases", `{"pilgrim":"r1","reported_by":"wife","note":"went to the Jamarat at dawn"}`, http.StatusCreated, &c)
 	s1.call("POST", "/v1/cases/"+c.ID+"/assign", `{"operator":"desk-9"}`, http.StatusOK, nil)
 	s1.call("POST", "/v1/cases/"+c.ID+"/transition", `{"to":"located","note":"Scouts found him at point 12"}`, http.StatusOK, nil)
@@ -166,21 +168,21 @@ func helpdeskRestart(t *testing.T, open func() tracking.Store) {
 	s1.stop()
 
 	st2 := open()
-	reg2, err := tracking.LoadRegistry(ctx, st2)
+	reg2, err := registry.LoadRegistry(ctx, st2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s2 := startRestartServer(t, st2, reg2)
 	defer s2.stop()
-	var got tracking.Case
+	var got helpdesk.Case
 	s2.call("GET", "/v1/cases/"+c.ID, "", http.StatusOK, &got)
-	if got.State != tracking.CaseLocated || got.Assignee != "desk-9" || got.ReportedBy != "wife" || len(got.Timeline) != 3 ||
-		got.Timeline[2].Note != "Scouts found him at point 12" || got.Timeline[2].From != tracking.CaseOpen {
+	if got.State != helpdesk.CaseLocated || got.Assignee != "desk-9" || got.ReportedBy != "wife" || len(got.Timeline) != 3 ||
+		got.Timeline[2].Note != "Scouts found him at point 12" || got.Timeline[2].From != helpdesk.CaseOpen {
 		t.Fatalf("case after restart: %+v", got)
 	}
 	var bag BagView
 	s2.call("GET", "/v1/luggage/RS1", "", http.StatusOK, &bag)
-	if bag.Status != tracking.LuggageLost || bag.LostPlace != "airport" {
+	if bag.Status != helpdesk.LuggageLost || bag.LostPlace != "airport" {
 		t.Fatalf("bag after restart: %+v", bag.LuggageItem)
 	}
 	var fl FoundList
@@ -190,7 +192,7 @@ func helpdeskRestart(t *testing.T, open func() tracking.Store) {
 	}
 	// The workflow carries on where it stopped.
 	s2.call("POST", "/v1/cases/"+c.ID+"/transition", `{"to":"escorted"}`, http.StatusOK, nil)
-	var c2 tracking.Case
+	var c2 helpdesk.Case
 	s2.call("POST", "/v1/cases", `{"pilgrim":"r2"}`, http.StatusCreated, &c2)
 	if c2.ID == c.ID {
 		t.Fatalf("case ID %s reused after restart", c2.ID)

@@ -6,16 +6,18 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/helpdesk"
+	"dalil/registry"
 	"dalil/tracking"
 )
 
 // SearchResult answers GET /v1/search.
 type SearchResult struct {
 	Query string               `json:"query"`
-	Hits  []tracking.SearchHit `json:"hits"`
+	Hits  []helpdesk.SearchHit `json:"hits"`
 }
 
-func (h *helpdesk) handleSearch(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleSearch(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
 	if !ok {
 		return
@@ -39,7 +41,7 @@ func (h *helpdesk) handleSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	hits := h.search.Search(q, limit)
 	if hits == nil {
-		hits = []tracking.SearchHit{}
+		hits = []helpdesk.SearchHit{}
 	}
 	writeJSON(w, http.StatusOK, SearchResult{Query: q, Hits: hits})
 }
@@ -64,7 +66,7 @@ type ContactView struct {
 // send a pilgrim home, in one answer. When the query matches several
 // pilgrims, only Candidates is set.
 type FoundPerson struct {
-	Pilgrim    *tracking.Pilgrim    `json:"pilgrim,omitempty"`
+	Pilgrim    *registry.Pilgrim    `json:"pilgrim,omitempty"`
 	Camp       string               `json:"camp,omitempty"`
 	CampNumber int                  `json:"camp_number,omitempty"`
 	Zone       int                  `json:"zone,omitempty"`
@@ -72,18 +74,18 @@ type FoundPerson struct {
 	Guide      *ContactView         `json:"guide,omitempty"`
 	Mahram     *ContactView         `json:"mahram,omitempty"`
 	Position   *PositionView        `json:"position,omitempty"`
-	Route      *tracking.CaseRoute  `json:"route,omitempty"`
+	Route      *helpdesk.CaseRoute  `json:"route,omitempty"`
 	RouteError string               `json:"route_error,omitempty"`
-	Cases      []tracking.Case      `json:"cases,omitempty"` // active cases, now located by this sighting
-	Sighting   *tracking.Sighting   `json:"sighting,omitempty"`
-	Candidates []tracking.SearchHit `json:"candidates,omitempty"`
+	Cases      []helpdesk.Case      `json:"cases,omitempty"` // active cases, now located by this sighting
+	Sighting   *helpdesk.Sighting   `json:"sighting,omitempty"`
+	Candidates []helpdesk.SearchHit `json:"candidates,omitempty"`
 }
 
 // ambiguousGap is how far the best name hit must lead the next for a
 // free-text query to pick one pilgrim.
 const ambiguousGap = 40
 
-func (h *helpdesk) handleFoundPerson(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleFoundPerson(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator)
 	if !ok {
 		return
@@ -127,7 +129,7 @@ func (h *helpdesk) handleFoundPerson(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "nobody matches "+req.Q, "q")
 			return
 		case len(hits) == 1,
-			hits[0].Match != tracking.MatchName && hits[1].Score < hits[0].Score,
+			hits[0].Match != helpdesk.MatchName && hits[1].Score < hits[0].Score,
 			hits[0].Score-hits[1].Score >= ambiguousGap:
 			pid = hits[0].PID
 		default:
@@ -160,11 +162,11 @@ func (h *helpdesk) handleFoundPerson(w http.ResponseWriter, r *http.Request) {
 	if req.Lat != nil {
 		// The pilgrim stands at the helpdesk: that is a sighting, and it
 		// locates any open case.
-		source := tracking.SightingOperator
+		source := helpdesk.SightingOperator
 		if req.Wristband != "" {
-			source = tracking.SightingQRScan
+			source = helpdesk.SightingQRScan
 		}
-		sg, err := h.sightings.Record(r.Context(), tracking.SightingRequest{Pilgrim: pg.PID, Lat: req.Lat, Lon: req.Lon,
+		sg, err := h.sightings.Record(r.Context(), helpdesk.SightingRequest{Pilgrim: pg.PID, Lat: req.Lat, Lon: req.Lon,
 			Source: source, Note: req.Note}, p.String())
 		if err != nil {
 			h.domainError(w, "sighting", err)
@@ -172,7 +174,7 @@ func (h *helpdesk) handleFoundPerson(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Sighting = &sg
 		from = &geo.Point{Lat: *req.Lat, Lon: *req.Lon}
-		inCamp = h.s.index.Locate(from.Lat, from.Lon, tracking.SightingAccuracyM).Camp
+		inCamp = h.s.index.Locate(from.Lat, from.Lon, helpdesk.SightingAccuracyM).Camp
 	}
 	now := time.Now()
 	if st, ok := h.s.engine.Pilgrim(pg.PID); ok {
@@ -183,7 +185,7 @@ func (h *helpdesk) handleFoundPerson(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if from != nil && pg.Tent != "" {
-		rt, err := tracking.WalkToTent(h.s.index, *from, inCamp, pg.Tent)
+		rt, err := helpdesk.WalkToTent(h.s.index, *from, inCamp, pg.Tent)
 		if err != nil {
 			out.RouteError = err.Error()
 		} else {
@@ -192,17 +194,17 @@ func (h *helpdesk) handleFoundPerson(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if h.cases != nil {
-		out.Cases = h.cases.List(tracking.CaseFilter{Pilgrim: pg.PID, Active: true})
+		out.Cases = h.cases.List(helpdesk.CaseFilter{Pilgrim: pg.PID, Active: true})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func routeView(r geo.Route) *tracking.CaseRoute {
-	return &tracking.CaseRoute{Tent: r.Tent, Camp: r.Camp, LengthM: r.LengthM, WalkSeconds: r.WalkSeconds,
+func routeView(r geo.Route) *helpdesk.CaseRoute {
+	return &helpdesk.CaseRoute{Tent: r.Tent, Camp: r.Camp, LengthM: r.LengthM, WalkSeconds: r.WalkSeconds,
 		StraightM: r.StraightM, BearingDeg: r.BearingDeg, Gate: r.Gate, Path: r.Path}
 }
 
-func (h *helpdesk) contact(pid string) *ContactView {
+func (h *desk) contact(pid string) *ContactView {
 	if pid == "" {
 		return nil
 	}
@@ -215,16 +217,16 @@ func (h *helpdesk) contact(pid string) *ContactView {
 
 // SightingResult answers POST /v1/sightings.
 type SightingResult struct {
-	Sighting tracking.Sighting `json:"sighting"`
+	Sighting helpdesk.Sighting `json:"sighting"`
 	Position *PositionView     `json:"position,omitempty"`
 }
 
-func (h *helpdesk) handleSighting(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleSighting(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator, RoleGuide)
 	if !ok {
 		return
 	}
-	var req tracking.SightingRequest
+	var req helpdesk.SightingRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
@@ -259,7 +261,7 @@ type AlertList struct {
 	Alerts []tracking.Alert `json:"alerts"`
 }
 
-func (h *helpdesk) handleAlerts(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleAlerts(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin, RoleOperator, RoleGuide)
 	if !ok {
 		return

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
+	"dalil/helpdesk"
+	"dalil/registry"
 	"dalil/store/postgres"
-	"dalil/tracking"
 )
 
 // startBackground runs the server's background tasks (the case locator, the
@@ -55,8 +57,8 @@ func (f *fixture) wantError(method, path, token, body string, status int, field 
 	}
 }
 
-func getCase(f *fixture, id string) tracking.Case {
-	var c tracking.Case
+func getCase(f *fixture, id string) helpdesk.Case {
+	var c helpdesk.Case
 	f.getJSON("/v1/cases/"+id, "operator", &c)
 	return c
 }
@@ -81,8 +83,8 @@ func helpdeskFixtures(t *testing.T, run func(t *testing.T, f *fixture)) {
 		t.Cleanup(func() { st.Close() })
 		f := newFixture(t, func(_ *Config, d *Deps) {
 			// The registry is already in memory; its records go to PostgreSQL too.
-			ps := []tracking.Pilgrim{}
-			d.Registry.Each(func(p tracking.Pilgrim) bool { ps = append(ps, p); return true })
+			ps := []registry.Pilgrim{}
+			d.Registry.Each(func(p registry.Pilgrim) bool { ps = append(ps, p); return true })
 			if err := d.Registry.Import(context.Background(), st, ps, d.Registry.Groups()); err != nil {
 				t.Fatal(err)
 			}
@@ -109,20 +111,20 @@ func helpdeskCaseWorkflow(t *testing.T, f *fixture) {
 	if code, _ := f.do("POST", "/v1/cases", "device", `{"pilgrim":"a1"}`); code != http.StatusForbidden {
 		t.Fatalf("device opened a case: %d", code)
 	}
-	var sos tracking.Case
+	var sos helpdesk.Case
 	f.call("POST", "/v1/cases", "pilgrimA", `{"note":"I cannot find my tent"}`, http.StatusCreated, &sos)
-	if sos.Kind != tracking.CaseSOS || sos.Pilgrim != "a1" {
+	if sos.Kind != helpdesk.CaseSOS || sos.Pilgrim != "a1" {
 		t.Fatalf("SOS = %+v", sos)
 	}
 	f.call("POST", "/v1/cases/"+sos.ID+"/transition", "operator", `{"to":"cancelled","note":"duplicate of the guide's report"}`, http.StatusOK, nil)
 
-	var c tracking.Case
+	var c helpdesk.Case
 	f.call("POST", "/v1/cases", "guideA", `{"kind":"lost_pilgrim","pilgrim":"a1","reported_by":"guide","last_seen_place":"Jamarat level 1","note":"80 years old"}`, http.StatusCreated, &c)
-	if c.ID == "" || c.State != tracking.CaseOpen || c.Group != "gA" {
+	if c.ID == "" || c.State != helpdesk.CaseOpen || c.Group != "gA" {
 		t.Fatalf("case = %+v", c)
 	}
 	// The son reports him too: the report joins the open case (200, same ID).
-	var again tracking.Case
+	var again helpdesk.Case
 	f.call("POST", "/v1/cases", "operator", `{"pilgrim":"a1","reported_by":"son","note":"white ihram"}`, http.StatusOK, &again)
 	if again.ID != c.ID {
 		t.Fatalf("second report opened %s beside %s", again.ID, c.ID)
@@ -164,7 +166,7 @@ func helpdeskCaseWorkflow(t *testing.T, f *fixture) {
 	// walk home, and the guide's websocket hears of it.
 	f.place("a1", centroid(f.tentB))
 	deadline := time.Now().Add(5 * time.Second)
-	for getCase(f, c.ID).State != tracking.CaseLocated {
+	for getCase(f, c.ID).State != helpdesk.CaseLocated {
 		if time.Now().After(deadline) {
 			t.Fatalf("case not auto-located: %+v", getCase(f, c.ID))
 		}
@@ -176,7 +178,7 @@ func helpdeskCaseWorkflow(t *testing.T, f *fixture) {
 	}
 	for {
 		m := recv(t, ws)
-		if m.Type == "event" && m.Kind == string(tracking.EventCase) && m.Case == c.ID && m.Camp == f.tentB.Camp {
+		if m.Type == "event" && m.Kind == string(dalil.EventCase) && m.Case == c.ID && m.Camp == f.tentB.Camp {
 			break
 		}
 	}
@@ -235,7 +237,7 @@ func helpdeskSearchFoundPerson(t *testing.T, f *fixture) {
 		t.Fatalf("search hits = %+v", sr.Hits)
 	}
 	f.call("GET", "/v1/search?q=b1", "operator", "", http.StatusOK, &sr)
-	if len(sr.Hits) == 0 || sr.Hits[0].PID != "b1" || sr.Hits[0].Match != tracking.MatchPID {
+	if len(sr.Hits) == 0 || sr.Hits[0].PID != "b1" || sr.Hits[0].Match != helpdesk.MatchPID {
 		t.Fatalf("PID search = %+v", sr.Hits)
 	}
 	f.wantError("GET", "/v1/search", "operator", "", http.StatusBadRequest, "q")
@@ -244,7 +246,7 @@ func helpdeskSearchFoundPerson(t *testing.T, f *fixture) {
 
 	// An open case for a2, who then turns up at a helpdesk in camp B and
 	// has their wristband scanned.
-	var c tracking.Case
+	var c helpdesk.Case
 	f.call("POST", "/v1/cases", "operator", `{"pilgrim":"a2"}`, http.StatusCreated, &c)
 	desk := f.ix.Layout().Camps[1].Gates[0]
 	if camp := f.ix.Layout().Camps[1].ID; camp == f.tentA.Camp {
@@ -263,7 +265,7 @@ func helpdeskSearchFoundPerson(t *testing.T, f *fixture) {
 		t.Fatalf("route %+v sighting %+v (route error %q)", fp.Route, fp.Sighting, fp.RouteError)
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for getCase(f, c.ID).State != tracking.CaseLocated {
+	for getCase(f, c.ID).State != helpdesk.CaseLocated {
 		if time.Now().After(deadline) {
 			t.Fatal("the sighting did not locate the case")
 		}
@@ -290,7 +292,7 @@ func helpdeskSearchFoundPerson(t *testing.T, f *fixture) {
 	// Sightings directly.
 	var sg SightingResult
 	f.call("POST", "/v1/sightings", "guideA", `{"pilgrim":"a3","lat":`+jsonNum(desk.Lat)+`,"lon":`+jsonNum(desk.Lon)+`,"source":"nfc"}`, http.StatusCreated, &sg)
-	if sg.Position == nil || sg.Position.Pilgrim != "a3" || sg.Sighting.Device != tracking.SightingDevice("a3") {
+	if sg.Position == nil || sg.Position.Pilgrim != "a3" || sg.Sighting.Device != helpdesk.SightingDevice("a3") {
 		t.Fatalf("sighting = %+v", sg)
 	}
 	var pv PilgrimView
@@ -319,7 +321,7 @@ func helpdeskLuggage(t *testing.T, f *fixture) {
 
 	var bag BagView
 	f.call("POST", "/v1/luggage", "operator", `{"tag":"BG 100-200","owner":"a1","description":"grey suitcase, yellow strap","tracker":"lt-100"}`, http.StatusCreated, &bag)
-	if bag.Tag != "BG100200" || bag.Status != tracking.LuggageRegistered {
+	if bag.Tag != "BG100200" || bag.Status != helpdesk.LuggageRegistered {
 		t.Fatalf("bag = %+v", bag)
 	}
 	f.wantError("POST", "/v1/luggage", "operator", `{"tag":"X1","owner":"nobody"}`, http.StatusNotFound, "owner")
@@ -328,8 +330,8 @@ func helpdeskLuggage(t *testing.T, f *fixture) {
 
 	// The tracker reports: the bag shows its live position and trail.
 	at := centroid(f.tentB)
-	err := f.srv.Engine().Accept(context.Background(), []tracking.Position{{Device: "lt-100", Time: time.Now().Add(-time.Second),
-		Lat: at.Lat, Lon: at.Lon, Accuracy: 8, Speed: tracking.Unknown, Heading: tracking.Unknown, Altitude: tracking.Unknown, Battery: 50}})
+	err := f.srv.Engine().Accept(context.Background(), []dalil.Position{{Device: "lt-100", Time: time.Now().Add(-time.Second),
+		Lat: at.Lat, Lon: at.Lon, Accuracy: 8, Speed: dalil.Unknown, Heading: dalil.Unknown, Altitude: dalil.Unknown, Battery: 50}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,7 +342,7 @@ func helpdeskLuggage(t *testing.T, f *fixture) {
 	f.wantError("GET", "/v1/luggage/BG100200", "pilgrimB", "", http.StatusForbidden, "tag")
 
 	f.call("POST", "/v1/luggage/BG100200/lost", "pilgrimA", `{"place":"bus 12","note":"left on the rack"}`, http.StatusOK, &bag)
-	if bag.Status != tracking.LuggageLost {
+	if bag.Status != helpdesk.LuggageLost {
 		t.Fatalf("after lost: %+v", bag.LuggageItem)
 	}
 	f.wantError("POST", "/v1/luggage/BG100200/lost", "operator", `{}`, http.StatusConflict, "tag")
@@ -359,13 +361,13 @@ func helpdeskLuggage(t *testing.T, f *fixture) {
 	}
 	var fm FoundMatched
 	f.call("POST", "/v1/found-items/"+fr.Found.ID+"/match", "operator", `{"tag":"BG100200"}`, http.StatusOK, &fm)
-	if fm.Found.Status != tracking.FoundMatched || fm.Luggage.Status != tracking.LuggageFound {
+	if fm.Found.Status != helpdesk.FoundMatched || fm.Luggage.Status != helpdesk.LuggageFound {
 		t.Fatalf("match = %+v", fm)
 	}
 	f.wantError("POST", "/v1/found-items/"+fr.Found.ID+"/match", "operator", `{"tag":"BG100200"}`, http.StatusConflict, "id")
 	f.wantError("POST", "/v1/luggage/BG100200/handover", "operator", `{"to":"a1"}`, http.StatusBadRequest, "signature")
 	f.call("POST", "/v1/luggage/BG100200/handover", "operator", `{"to":"a1 in person","signature":"signed slip 77","note":"NID checked"}`, http.StatusOK, &bag)
-	if bag.Status != tracking.LuggageReturned || len(bag.Custody) != 1 || bag.Custody[0].Signature != "signed slip 77" {
+	if bag.Status != helpdesk.LuggageReturned || len(bag.Custody) != 1 || bag.Custody[0].Signature != "signed slip 77" {
 		t.Fatalf("after handover: %+v", bag.LuggageItem)
 	}
 	var bl BagList

@@ -11,22 +11,25 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
+	"dalil/helpdesk"
+	"dalil/notify"
+	"dalil/registry"
 )
 
 // A configured webhook receives a signed event when an operator opens a case,
 // so that an SMS gateway can tell the guide and the family.
 func TestWebhookReceivesCaseEvents(t *testing.T) {
 	const secret = "gateway-shared-secret"
-	got := make(chan tracking.WebhookPayload, 8)
+	got := make(chan notify.WebhookPayload, 8)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if !tracking.VerifyWebhook([]byte(secret), body, r.Header.Get("X-Dalil-Signature")) {
+		if !notify.VerifyWebhook([]byte(secret), body, r.Header.Get("X-Dalil-Signature")) {
 			t.Errorf("webhook signature %q does not verify", r.Header.Get("X-Dalil-Signature"))
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
-		var p tracking.WebhookPayload
+		var p notify.WebhookPayload
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Errorf("webhook body: %v", err)
 		}
@@ -45,8 +48,8 @@ func TestWebhookReceivesCaseEvents(t *testing.T) {
 	}
 	select {
 	case p := <-got:
-		if p.Type != tracking.EventCase {
-			t.Errorf("webhook type %q, want %q", p.Type, tracking.EventCase)
+		if p.Type != dalil.EventCase {
+			t.Errorf("webhook type %q, want %q", p.Type, dalil.EventCase)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no webhook delivery within 10 s of opening a case")
@@ -108,21 +111,21 @@ func TestWebhookPendingEventSurvivesServerRestart(t *testing.T) {
 	onBothStores(t, webhookRestart)
 }
 
-func webhookRestart(t *testing.T, open func() tracking.Store) {
+func webhookRestart(t *testing.T, open func() dalil.Store) {
 	const secret = "gateway-shared-secret"
 	type hookRequest struct {
 		eventID  string
-		p        tracking.WebhookPayload
+		p        notify.WebhookPayload
 		accepted bool
 	}
 	var mu sync.Mutex
 	var seen []hookRequest
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if !tracking.VerifyWebhook([]byte(secret), body, r.Header.Get("X-Dalil-Signature")) {
+		if !notify.VerifyWebhook([]byte(secret), body, r.Header.Get("X-Dalil-Signature")) {
 			t.Errorf("webhook signature does not verify")
 		}
-		var p tracking.WebhookPayload
+		var p notify.WebhookPayload
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Errorf("webhook body: %v", err)
 		}
@@ -149,13 +152,13 @@ func webhookRestart(t *testing.T, open func() tracking.Store) {
 	ix := testIndex(t)
 	tent := ix.Layout().Tents[0]
 	st := open()
-	reg := tracking.NewRegistry()
-	if err := reg.Import(ctx, st, []tracking.Pilgrim{{PID: "w1", NameEN: "Abdul Karim", Group: "gW", Camp: tent.Camp, Tent: tent.ID}},
-		[]tracking.Group{{ID: "gW"}}); err != nil {
+	reg := registry.NewRegistry()
+	if err := reg.Import(ctx, st, []registry.Pilgrim{{PID: "w1", NameEN: "Abdul Karim", Group: "gW", Camp: tent.Camp, Tent: tent.ID}},
+		[]registry.Group{{ID: "gW"}}); err != nil {
 		t.Fatal(err)
 	}
 	s1 := startWebhookServer(t, st, reg, hook.URL+"/before", secret)
-	var c tracking.Case
+	var c helpdesk.Case
 	s1.call("POST", "/v1/cases", `{"pilgrim":"w1","note":"lost near the Jamarat"}`, http.StatusCreated, &c)
 	waitUntil(t, "a first delivery attempt", func() bool { return len(requests()) > 0 })
 	s1.stop()
@@ -165,7 +168,7 @@ func webhookRestart(t *testing.T, open func() tracking.Store) {
 	}
 
 	st2 := open()
-	reg2, err := tracking.LoadRegistry(ctx, st2)
+	reg2, err := registry.LoadRegistry(ctx, st2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +177,7 @@ func webhookRestart(t *testing.T, open func() tracking.Store) {
 	waitUntil(t, "delivery after the restart", func() bool { return s2.srv.webhook.Stats().Delivered == 1 })
 	waitUntil(t, "the delivered event removed from the store", func() bool {
 		n := 0
-		_ = st2.ScanRecords(ctx, tracking.KindWebhook, func(string, []byte) error { n++; return nil })
+		_ = st2.ScanRecords(ctx, notify.KindWebhook, func(string, []byte) error { n++; return nil })
 		return n == 0
 	})
 	var accepted []hookRequest
@@ -195,7 +198,7 @@ type webhookServer struct {
 	stopBG func()
 }
 
-func startWebhookServer(t *testing.T, st tracking.Store, reg *tracking.Registry, url, secret string) *webhookServer {
+func startWebhookServer(t *testing.T, st dalil.Store, reg *registry.Registry, url, secret string) *webhookServer {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.AdminToken = adminSecret

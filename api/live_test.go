@@ -12,8 +12,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"dalil"
 	"dalil/geo"
-	"dalil/tracking"
 )
 
 // wsMsg is any live-feed message.
@@ -55,7 +55,7 @@ func (f *fixture) dial(token string) *websocket.Conn {
 
 func send(t testing.TB, c *websocket.Conn, op, topic string) {
 	t.Helper()
-	if err := c.WriteJSON(clientOp{Op: op, Topic: topic}); err != nil {
+	if err := c.WriteJSON(map[string]string{"op": op, "topic": topic}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -234,8 +234,8 @@ func TestLiveBBoxCampAndEvents(t *testing.T) {
 	if m := recv(t, c); m.Type != "snapshot" {
 		t.Fatalf("case subscribe: %+v", m)
 	}
-	f.srv.Hub().Publish(tracking.Update{Event: &tracking.Event{Kind: tracking.EventSeparation, Time: time.Now(), Pilgrim: "b2"}})
-	f.srv.Hub().PublishCase(tracking.Event{Time: time.Now(), Pilgrim: "a2", Case: "c-42", Detail: "located"})
+	f.srv.Hub().Publish(dalil.Update{Event: &dalil.Event{Kind: dalil.EventSeparation, Time: time.Now(), Pilgrim: "b2"}})
+	f.srv.Hub().PublishCase(dalil.Event{Time: time.Now(), Pilgrim: "a2", Case: "c-42", Detail: "located"})
 	m := recv(t, g)
 	if m.Type != "event" || m.Pilgrim != "a2" || m.Case != "c-42" || m.Kind != "case" {
 		t.Errorf("guide A got %+v, want only the case event of a2", m)
@@ -257,10 +257,10 @@ func (f *fixture) slowClient(topic string) *websocket.Conn {
 	return c
 }
 
-func liveState(pid string, p geo.Point, ts time.Time) *tracking.LiveState {
-	return &tracking.LiveState{
-		Device: "ph-" + pid, Pilgrim: pid, Group: "gA", Kind: tracking.DevicePhone,
-		Position: tracking.Position{Device: "ph-" + pid, Time: ts, Lat: p.Lat, Lon: p.Lon, Accuracy: 5, Battery: tracking.Unknown},
+func liveState(pid string, p geo.Point, ts time.Time) *dalil.LiveState {
+	return &dalil.LiveState{
+		Device: "ph-" + pid, Pilgrim: pid, Group: "gA", Kind: dalil.DevicePhone,
+		Position: dalil.Position{Device: "ph-" + pid, Time: ts, Lat: p.Lat, Lon: p.Lon, Accuracy: 5, Battery: dalil.Unknown},
 	}
 }
 
@@ -275,7 +275,7 @@ func TestLiveCoalescesForSlowClient(t *testing.T) {
 	a := centroid(f.tentA)
 	for i := range n {
 		pid := pids[i%len(pids)]
-		f.srv.Hub().Publish(tracking.Update{State: liveState(pid, a, base.Add(time.Duration(i)*time.Millisecond))})
+		f.srv.Hub().Publish(dalil.Update{State: liveState(pid, a, base.Add(time.Duration(i)*time.Millisecond))})
 	}
 	st := f.srv.Hub().Stats()
 	if st.Coalesced == 0 {
@@ -310,7 +310,7 @@ func TestLiveDropsClientThatStaysBehind(t *testing.T) {
 	c := f.slowClient("bbox:39.0,21.0,40.5,22.0")
 	a := centroid(f.tentA)
 	for i := range 20000 {
-		f.srv.Hub().Publish(tracking.Update{State: liveState(fmt.Sprintf("p%05d", i), a, time.Now())})
+		f.srv.Hub().Publish(dalil.Update{State: liveState(fmt.Sprintf("p%05d", i), a, time.Now())})
 	}
 	if f.srv.Hub().Stats().Dropped != 1 {
 		t.Fatalf("stats %+v, want one client dropped", f.srv.Hub().Stats())
@@ -410,37 +410,6 @@ func waitUp(t *testing.T, url string) {
 	t.Fatalf("%s never came up", url)
 }
 
-// Frames of every length encoding (7-bit, 16-bit, 64-bit) arrive intact,
-// also when batched into one write.
-func TestLiveFrameLengths(t *testing.T) {
-	f := newFixture(t)
-	c := f.dial("operator")
-	send(t, c, "subscribe", "events") // wait until the server side is registered
-	recv(t, c)
-	f.srv.hub.mu.RLock()
-	var sc *client
-	for x := range f.srv.hub.clients {
-		sc = x
-	}
-	f.srv.hub.mu.RUnlock()
-	var want [][]byte
-	for _, n := range []int{0, 1, 125, 126, 127, 65535, 65536, 200_000} {
-		m := []byte(`{"type":"test","pad":"` + strings.Repeat("x", n) + `"}`)
-		want = append(want, m)
-		sc.enqueueControl(m)
-	}
-	for i, w := range want {
-		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		_, got, err := c.ReadMessage()
-		if err != nil {
-			t.Fatalf("message %d: %v", i, err)
-		}
-		if string(got) != string(w) {
-			t.Fatalf("message %d: got %d bytes, want %d", i, len(got), len(w))
-		}
-	}
-}
-
 // Pings from the client are answered with pongs carrying the same data.
 func TestLivePongs(t *testing.T) {
 	f := newFixture(t)
@@ -515,7 +484,7 @@ func TestLiveWriteTimeoutDropsStuckClient(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for f.srv.Hub().Stats().Clients > 1 && time.Now().Before(deadline) {
 		for i := range 2000 { // until the stuck client's socket is full
-			f.srv.Hub().Publish(tracking.Update{State: liveState([]string{"a1", "a2", "a3"}[i%3], a, time.Now())})
+			f.srv.Hub().Publish(dalil.Update{State: liveState([]string{"a1", "a2", "a3"}[i%3], a, time.Now())})
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -541,9 +510,9 @@ func TestLiveConcurrentPublishAndSubscribe(t *testing.T) {
 				default:
 				}
 				pid := []string{"a1", "a2", "a3", "b1"}[(i+g)%4]
-				f.srv.Hub().Publish(tracking.Update{State: liveState(pid, a, time.Now())})
+				f.srv.Hub().Publish(dalil.Update{State: liveState(pid, a, time.Now())})
 				if i%100 == 0 {
-					f.srv.Hub().Publish(tracking.Update{Event: &tracking.Event{Kind: tracking.EventCampExit, Pilgrim: pid, Time: time.Now()}})
+					f.srv.Hub().Publish(dalil.Update{Event: &dalil.Event{Kind: dalil.EventCampExit, Pilgrim: pid, Time: time.Now()}})
 				}
 			}
 		}()

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"dalil/live"
 	"dalil/tracking"
 )
 
@@ -42,20 +43,20 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // watchHub exports the hub's counters, read at scrape time so that Publish
 // pays only atomic adds.
-func (m *Metrics) watchHub(h *Hub) {
-	gauge := func(name, help string, f func(HubStats) float64) {
+func (m *Metrics) watchHub(h *live.Hub) {
+	gauge := func(name, help string, f func(live.HubStats) float64) {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(h.Stats()) }))
 	}
-	counter := func(name, help string, f func(HubStats) float64) {
+	counter := func(name, help string, f func(live.HubStats) float64) {
 		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return f(h.Stats()) }))
 	}
-	gauge("dalil_ws_clients", "Connected websocket clients.", func(s HubStats) float64 { return float64(s.Clients) })
-	gauge("dalil_ws_subscriptions", "Live websocket subscriptions.", func(s HubStats) float64 { return float64(s.Subscriptions) })
-	counter("dalil_ws_updates_published_total", "Tracking updates handed to the hub.", func(s HubStats) float64 { return float64(s.Published) })
-	counter("dalil_ws_messages_queued_total", "Messages queued for websocket clients.", func(s HubStats) float64 { return float64(s.Enqueued) })
-	counter("dalil_ws_messages_coalesced_total", "Positions replaced by a newer one for the same pilgrim before they were sent.", func(s HubStats) float64 { return float64(s.Coalesced) })
-	counter("dalil_ws_messages_delivered_total", "Messages written to websocket clients.", func(s HubStats) float64 { return float64(s.Delivered) })
-	counter("dalil_ws_clients_dropped_total", "Websocket clients disconnected for falling behind.", func(s HubStats) float64 { return float64(s.Dropped) })
+	gauge("dalil_ws_clients", "Connected websocket clients.", func(s live.HubStats) float64 { return float64(s.Clients) })
+	gauge("dalil_ws_subscriptions", "Live websocket subscriptions.", func(s live.HubStats) float64 { return float64(s.Subscriptions) })
+	counter("dalil_ws_updates_published_total", "Tracking updates handed to the hub.", func(s live.HubStats) float64 { return float64(s.Published) })
+	counter("dalil_ws_messages_queued_total", "Messages queued for websocket clients.", func(s live.HubStats) float64 { return float64(s.Enqueued) })
+	counter("dalil_ws_messages_coalesced_total", "Positions replaced by a newer one for the same pilgrim before they were sent.", func(s live.HubStats) float64 { return float64(s.Coalesced) })
+	counter("dalil_ws_messages_delivered_total", "Messages written to websocket clients.", func(s live.HubStats) float64 { return float64(s.Delivered) })
+	counter("dalil_ws_clients_dropped_total", "Websocket clients disconnected for falling behind.", func(s live.HubStats) float64 { return float64(s.Dropped) })
 }
 
 // watchEngine exports the tracking engine's state.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // Background tasks registered with OnRun start after the live state is
@@ -22,8 +22,8 @@ func TestServeRunsTasksAfterRebuildAndWaitsForThem(t *testing.T) {
 	f := newFixture(t)
 	// History in the store that only a rebuild brings into the engine.
 	at := centroid(f.tentA)
-	err := f.st.AppendPositions(t.Context(), []tracking.Position{{Device: "ph-a1", Time: time.Now().Add(-time.Minute),
-		Lat: at.Lat, Lon: at.Lon, Accuracy: 4, Speed: tracking.Unknown, Heading: tracking.Unknown, Altitude: tracking.Unknown, Battery: 90}})
+	err := f.st.AppendPositions(t.Context(), []dalil.Position{{Device: "ph-a1", Time: time.Now().Add(-time.Minute),
+		Lat: at.Lat, Lon: at.Lon, Accuracy: 4, Speed: dalil.Unknown, Heading: dalil.Unknown, Altitude: dalil.Unknown, Battery: 90}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/ingest"
+	"dalil/live"
+	"dalil/notify"
+	"dalil/registry"
 	"dalil/tracking"
 )
 
@@ -47,7 +51,7 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take at shutdown.
 	ShutdownTimeout time.Duration
 	// Live configures the websocket hub.
-	Live HubConfig
+	Live live.HubConfig
 	// Ingest configures the device protocols.
 	Ingest ingest.Config
 	// Engine configures the tracking engine.
@@ -62,7 +66,7 @@ type Config struct {
 	PublicURL string
 	// Webhook, when its URL is set, posts signed case and alert events to an
 	// outside service (an SMS gateway that tells the guide and the family).
-	Webhook tracking.WebhookConfig
+	Webhook notify.WebhookConfig
 }
 
 // DefaultConfig returns the defaults documented in docs/operations.md.
@@ -71,35 +75,35 @@ func DefaultConfig() Config {
 		Addr:            "127.0.0.1:8080",
 		StaleAfter:      15 * time.Minute,
 		ShutdownTimeout: 15 * time.Second,
-		Live:            DefaultHubConfig(),
+		Live:            live.DefaultHubConfig(),
 		Ingest:          ingest.DefaultConfig(),
 		Engine:          tracking.DefaultEngineConfig(),
 		Alerts:          tracking.DefaultAlertConfig(),
-		Webhook:         tracking.DefaultWebhookConfig(),
+		Webhook:         notify.DefaultWebhookConfig(),
 	}
 }
 
 // Deps are the parts the server is built from. Store, Index and Registry are
 // required; New builds the tracking engine, the hub and the ingest handler.
 type Deps struct {
-	Store    tracking.Store
+	Store    dalil.Store
 	Index    *geo.Index
-	Registry *tracking.Registry
+	Registry *registry.Registry
 	Logger   *slog.Logger
 	// Publishers receive every tracking update after the websocket hub.
-	Publishers []tracking.Publisher
+	Publishers []dalil.Publisher
 }
 
 // Server is the HTTP side of Dalil. Create it with New, serve it with Run (or
 // mount Handler in a test server).
 type Server struct {
 	cfg      Config
-	store    tracking.Store
+	store    dalil.Store
 	engine   *tracking.Engine
-	registry *tracking.Registry
+	registry *registry.Registry
 	index    *geo.Index
 	layout   *geo.Layout
-	hub      *Hub
+	hub      *live.Hub
 	fanout   *Fanout
 	tokens   *tokenStore
 	audits   *auditLog
@@ -115,7 +119,7 @@ type Server struct {
 	// and admins only.
 	caseAccess func(p Principal, caseID string) bool
 	// webhook is the outbound notifier when Config.Webhook.URL is set.
-	webhook *tracking.WebhookNotifier
+	webhook *notify.WebhookNotifier
 
 	mu         sync.Mutex
 	background []func(ctx context.Context)
@@ -154,11 +158,12 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	}
 	cfg.Live.AllowedOrigins = slices.Concat(cfg.Live.AllowedOrigins, cfg.AllowedOrigins)
 	s.cfg.Live = cfg.Live
-	s.hub = NewHub(cfg.Live, deps.Logger)
-	s.hub.groupOf = func(pid string) string {
+	hcfg := cfg.Live
+	hcfg.GroupOf = func(pid string) string {
 		pg, _ := deps.Registry.Pilgrim(pid)
 		return pg.Group
 	}
+	s.hub = live.NewHub(hcfg, deps.Logger)
 	s.fanout.Add(s.hub)
 	for _, p := range deps.Publishers {
 		s.fanout.Add(p)
@@ -185,7 +190,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Engine() *tracking.Engine { return s.engine }
 
 // Hub is the websocket hub (a tracking.Publisher).
-func (s *Server) Hub() *Hub { return s.hub }
+func (s *Server) Hub() *live.Hub { return s.hub }
 
 // OsmAndHandler serves the OsmAnd protocol at "/" for the --osmand-addr port.
 func (s *Server) OsmAndHandler() http.Handler { return s.ingest.OsmAndRoot() }
@@ -193,7 +198,7 @@ func (s *Server) OsmAndHandler() http.Handler { return s.ingest.OsmAndRoot() }
 // addPublisher adds a receiver of every tracking update (the helpdesk's alert
 // monitor and case locator). Safe at any time; usually called from
 // registerHelpdesk.
-func (s *Server) addPublisher(p tracking.Publisher) { s.fanout.Add(p) }
+func (s *Server) addPublisher(p dalil.Publisher) { s.fanout.Add(p) }
 
 // OnRun registers a background task (the helpdesk's notifier, retention,
 // the demo simulation, …). Serve starts every task once the live state is

@@ -8,14 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
+	"dalil/registry"
 	"dalil/store/embedded"
-	"dalil/tracking"
 )
 
 // hangingStore is a store whose scans hang until their context ends, like a
 // database behind a dead network path; kinds in pass scan normally.
 type hangingStore struct {
-	tracking.Store
+	dalil.Store
 	pass map[string]bool
 }
 
@@ -24,7 +25,7 @@ func (s hangingStore) ScanRecords(ctx context.Context, kind string, fn func(id s
 		return s.Store.ScanRecords(ctx, kind, fn)
 	}
 	<-ctx.Done()
-	return errors.Join(tracking.ErrUnavailable, ctx.Err())
+	return errors.Join(dalil.ErrUnavailable, ctx.Err())
 }
 
 func (s hangingStore) ScanRecordsFrom(ctx context.Context, kind, from string, fn func(id string, data []byte) error) error {
@@ -32,13 +33,13 @@ func (s hangingStore) ScanRecordsFrom(ctx context.Context, kind, from string, fn
 		return s.Store.ScanRecordsFrom(ctx, kind, from, fn)
 	}
 	<-ctx.Done()
-	return errors.Join(tracking.ErrUnavailable, ctx.Err())
+	return errors.Join(dalil.ErrUnavailable, ctx.Err())
 }
 
 // New reads the store under its context: a start-up deadline ends a hanging
 // load instead of blocking the start forever.
 func TestNewHonoursContext(t *testing.T) {
-	newWith := func(st tracking.Store) (*Server, error) {
+	newWith := func(st dalil.Store) (*Server, error) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 		defer cancel()
@@ -48,7 +49,7 @@ func TestNewHonoursContext(t *testing.T) {
 		}
 		done := make(chan result, 1)
 		go func() {
-			s, err := New(ctx, DefaultConfig(), Deps{Store: st, Index: testIndex(t), Registry: tracking.NewRegistry()})
+			s, err := New(ctx, DefaultConfig(), Deps{Store: st, Index: testIndex(t), Registry: registry.NewRegistry()})
 			done <- result{s, err}
 		}()
 		select {

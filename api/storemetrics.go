@@ -4,9 +4,9 @@ import (
 	"context"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"dalil"
 
-	"dalil/tracking"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // timedStore measures the store from the server's side: how many positions
@@ -14,13 +14,13 @@ import (
 // (including the store's group-commit wait). The stores themselves export no
 // metrics.
 type timedStore struct {
-	tracking.Store
+	dalil.Store
 	batch   prometheus.Observer
 	latency prometheus.Observer
 	errors  prometheus.Counter
 }
 
-func newTimedStore(st tracking.Store, reg prometheus.Registerer) *timedStore {
+func newTimedStore(st dalil.Store, reg prometheus.Registerer) *timedStore {
 	batch := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "dalil_store_append_batch_size",
 		Help:    "Positions per AppendPositions call (one ingest request or simulator batch).",
@@ -39,7 +39,7 @@ func newTimedStore(st tracking.Store, reg prometheus.Registerer) *timedStore {
 	return &timedStore{Store: st, batch: batch, latency: latency, errors: errs}
 }
 
-func (s *timedStore) AppendPositions(ctx context.Context, ps []tracking.Position) error {
+func (s *timedStore) AppendPositions(ctx context.Context, ps []dalil.Position) error {
 	start := time.Now()
 	err := s.Store.AppendPositions(ctx, ps)
 	s.latency.Observe(time.Since(start).Seconds())

@@ -13,8 +13,8 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"dalil"
 	"dalil/ingest/mqtt"
-	"dalil/tracking"
 )
 
 // runInBackground runs fn until the test ends.
@@ -76,7 +76,7 @@ func TestOwnTracksOverNATSMQTTReachesTrailAndLiveFeed(t *testing.T) {
 func ownTracksOverMQTT(t *testing.T, broker, shareGroup string) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if err := f.srv.registry.PutDevice(ctx, f.st, tracking.Device{ID: "fatima/phone", Kind: tracking.DevicePhone, Pilgrim: "a1"}); err != nil {
+	if err := f.srv.registry.PutDevice(ctx, f.st, dalil.Device{ID: "fatima/phone", Kind: dalil.DevicePhone, Pilgrim: "a1"}); err != nil {
 		t.Fatal(err)
 	}
 	root := fmt.Sprintf("dalil-api-test-%d", time.Now().UnixNano())

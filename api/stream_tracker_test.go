@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/ingest/tracker"
-	"dalil/tracking"
 )
 
 // crcX25 is CRC-ITU as GT06 frames carry it (written out here so that the
@@ -61,7 +61,7 @@ func TestTrackersOverTCPReachTrailAndLiveFeed(t *testing.T) {
 	imeis := map[string]string{"gt06": "359339075016801", "h02": "359339075016802", "teltonika": "359339075016803"}
 	pids := map[string]string{"gt06": "a1", "h02": "a2", "teltonika": "a3"}
 	for proto, imei := range imeis {
-		if err := f.srv.registry.PutDevice(ctx, f.st, tracking.Device{ID: imei, Kind: tracking.DeviceWristband, Pilgrim: pids[proto]}); err != nil {
+		if err := f.srv.registry.PutDevice(ctx, f.st, dalil.Device{ID: imei, Kind: dalil.DeviceWristband, Pilgrim: pids[proto]}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -14,7 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
+	"dalil/registry"
 )
 
 // Tokens are stored as records of kind "token", keyed by token ID, holding
@@ -40,15 +41,15 @@ type TokenInfo struct {
 var errSubject = errors.New("subject not found")
 
 type tokenStore struct {
-	rs  tracking.RecordStore
-	reg *tracking.Registry
+	rs  dalil.RecordStore
+	reg *registry.Registry
 
 	mu     sync.RWMutex
 	byHash map[[sha256.Size]byte]TokenInfo
 	byID   map[string][sha256.Size]byte
 }
 
-func newTokenStore(rs tracking.RecordStore, reg *tracking.Registry) *tokenStore {
+func newTokenStore(rs dalil.RecordStore, reg *registry.Registry) *tokenStore {
 	return &tokenStore{rs: rs, reg: reg, byHash: map[[32]byte]TokenInfo{}, byID: map[string][32]byte{}}
 }
 
@@ -153,7 +154,7 @@ func (ts *tokenStore) put(ctx context.Context, ti TokenInfo, secret string) erro
 	if err != nil {
 		return err
 	}
-	if err := ts.rs.PutRecords(ctx, tokenKind, []tracking.Record{{ID: ti.ID, Data: data}}); err != nil {
+	if err := ts.rs.PutRecords(ctx, tokenKind, []dalil.Record{{ID: ti.ID, Data: data}}); err != nil {
 		return err
 	}
 	ts.mu.Lock()
@@ -172,9 +173,9 @@ func (ts *tokenStore) revoke(ctx context.Context, id string) error {
 	_, ok := ts.byID[id]
 	ts.mu.RUnlock()
 	if !ok {
-		return tracking.ErrNotFound
+		return dalil.ErrNotFound
 	}
-	if err := ts.rs.DeleteRecord(ctx, tokenKind, id); err != nil && !errors.Is(err, tracking.ErrNotFound) {
+	if err := ts.rs.DeleteRecord(ctx, tokenKind, id); err != nil && !errors.Is(err, dalil.ErrNotFound) {
 		return err
 	}
 	ts.mu.Lock()

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 func TestTokenLifecycle(t *testing.T) {
@@ -168,11 +168,11 @@ func TestAuditLog(t *testing.T) {
 }
 
 // failingAudit makes audit writes fail, like a full disk.
-type failingAudit struct{ tracking.Store }
+type failingAudit struct{ dalil.Store }
 
-func (s failingAudit) PutRecords(ctx context.Context, kind string, recs []tracking.Record) error {
+func (s failingAudit) PutRecords(ctx context.Context, kind string, recs []dalil.Record) error {
 	if kind == auditKind {
-		return errors.Join(tracking.ErrUnavailable, errors.New("disk full"))
+		return errors.Join(dalil.ErrUnavailable, errors.New("disk full"))
 	}
 	return s.Store.PutRecords(ctx, kind, recs)
 }

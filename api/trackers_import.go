@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"strconv"
 
-	"dalil/tracking"
+	"dalil"
+	"dalil/helpdesk"
+	"dalil/registry"
 )
 
 // POST /v1/trackers/import (admin): a CSV of hardware trackers —
@@ -33,13 +35,13 @@ type trackerError struct {
 	Reason string `json:"reason"`
 }
 
-func (h *helpdesk) handleTrackersImport(w http.ResponseWriter, r *http.Request) {
+func (h *desk) handleTrackersImport(w http.ResponseWriter, r *http.Request) {
 	p, ok := h.s.authorize(w, r, RoleAdmin)
 	if !ok || !h.ready(w) {
 		return
 	}
 	body := http.MaxBytesReader(w, r.Body, maxTrackersCSV)
-	rows, err := tracking.ReadTrackersCSV(body)
+	rows, err := registry.ReadTrackersCSV(body)
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		writeError(w, http.StatusRequestEntityTooLarge, "the CSV is larger than "+strconv.Itoa(maxTrackersCSV)+" bytes; split it", "")
@@ -84,7 +86,7 @@ func (h *helpdesk) handleTrackersImport(w http.ResponseWriter, r *http.Request) 
 		if !ok || bag.Tracker == d.ID {
 			continue
 		}
-		req := tracking.LuggageRequest{Tag: bag.Tag, Owner: bag.Owner, Description: bag.Description, Tracker: d.ID}
+		req := helpdesk.LuggageRequest{Tag: bag.Tag, Owner: bag.Owner, Description: bag.Description, Tracker: d.ID}
 		if _, err := h.luggage.Register(r.Context(), req, p.String()); err != nil {
 			h.domainError(w, "trackers: bag "+bag.Tag, err)
 			return
@@ -97,16 +99,16 @@ func (h *helpdesk) handleTrackersImport(w http.ResponseWriter, r *http.Request) 
 // trackerDevices checks the rows against the registry and the luggage desk:
 // the pilgrim or bag exists, and an IMEI already registered is bound to the
 // same pilgrim or bag (importing the same file twice changes nothing).
-func (h *helpdesk) trackerDevices(rows []tracking.TrackerRow) ([]tracking.Device, []error) {
-	devs := make([]tracking.Device, 0, len(rows))
+func (h *desk) trackerDevices(rows []registry.TrackerRow) ([]dalil.Device, []error) {
+	devs := make([]dalil.Device, 0, len(rows))
 	var errs []error
-	fail := func(row tracking.TrackerRow, column, format string, args ...any) {
+	fail := func(row registry.TrackerRow, column, format string, args ...any) {
 		if len(errs) < 50 {
-			errs = append(errs, &tracking.RowError{Line: row.Line, Index: -1, Column: column, Reason: fmt.Sprintf(format, args...)})
+			errs = append(errs, &registry.RowError{Line: row.Line, Index: -1, Column: column, Reason: fmt.Sprintf(format, args...)})
 		}
 	}
 	for _, row := range rows {
-		d := tracking.Device{ID: row.IMEI, Kind: row.Kind, Pilgrim: row.Pilgrim, Luggage: row.Bag}
+		d := dalil.Device{ID: row.IMEI, Kind: row.Kind, Pilgrim: row.Pilgrim, Luggage: row.Bag}
 		if d.Pilgrim != "" {
 			if _, ok := h.s.registry.Pilgrim(d.Pilgrim); !ok {
 				fail(row, "pilgrim", "no pilgrim with PID %q", d.Pilgrim)
@@ -130,11 +132,11 @@ func (h *helpdesk) trackerDevices(rows []tracking.TrackerRow) ([]tracking.Device
 }
 
 // trackerErrors answers 400 with every row error of a refused import.
-func (h *helpdesk) trackerErrors(w http.ResponseWriter, err error) {
+func (h *desk) trackerErrors(w http.ResponseWriter, err error) {
 	var list []trackerError
 	var walk func(error)
 	walk = func(err error) {
-		var re *tracking.RowError
+		var re *registry.RowError
 		if j, ok := err.(interface{ Unwrap() []error }); ok {
 			for _, e := range j.Unwrap() {
 				walk(e)

@@ -4,14 +4,16 @@ import (
 	"encoding/json"
 	"time"
 
+	"dalil"
 	"dalil/geo"
-	"dalil/tracking"
+	"dalil/live"
+	"dalil/registry"
 )
 
 // PositionView is a live position as the REST API shows it.
 type PositionView struct {
 	Device            string              `json:"device"`
-	Kind              tracking.DeviceKind `json:"kind,omitempty"`
+	Kind              dalil.DeviceKind    `json:"kind,omitempty"`
 	Pilgrim           string              `json:"pilgrim,omitempty"`
 	Luggage           string              `json:"luggage,omitempty"`
 	Group             string              `json:"group,omitempty"`
@@ -47,31 +49,14 @@ func known(v float32) *float32 {
 	return &v
 }
 
-// tentProbability is the probability of loc.Tent among the candidates.
-func tentProbability(loc *geo.Location) float64 {
-	if loc.Posterior {
-		return loc.TentProbability
-	}
-	cs := loc.Candidates()
-	for _, c := range cs {
-		if c.Tent == loc.Tent {
-			return c.Probability
-		}
-	}
-	if loc.Tent != "" && len(cs) == 0 {
-		return 1
-	}
-	return 0
-}
-
 // locationFields copies a Location into a view.
 func locationFields(v *PositionView, loc *geo.Location) {
 	v.Site, v.Zone, v.Camp, v.CampNumber, v.Tent = loc.Site, loc.Zone, loc.Camp, loc.CampNumber, loc.Tent
 	if cs := loc.Candidates(); len(cs) > 0 {
 		v.Candidates = append([]geo.TentCandidate(nil), cs...)
-		v.TentProbability = tentProbability(loc)
+		v.TentProbability = live.TentProbability(loc)
 	} else if loc.Tent != "" {
-		v.TentProbability = tentProbability(loc)
+		v.TentProbability = live.TentProbability(loc)
 		if !loc.Posterior {
 			v.TentProbability = 1
 		}
@@ -84,10 +69,10 @@ func locationFields(v *PositionView, loc *geo.Location) {
 		}
 	}
 	v.EdgeDistanceM = loc.EdgeDistanceM
-	v.Cell = cellHex(loc.Cell)
+	v.Cell = live.CellHex(loc.Cell)
 }
 
-func (s *Server) positionView(st *tracking.LiveState, now time.Time) *PositionView {
+func (s *Server) positionView(st *dalil.LiveState, now time.Time) *PositionView {
 	p := &st.Position
 	v := &PositionView{
 		Device: st.Device, Kind: st.Kind, Pilgrim: st.Pilgrim, Luggage: st.Luggage, Group: st.Group,
@@ -158,7 +143,7 @@ type PersonView struct {
 	Guide     bool     `json:"guide,omitempty"`
 }
 
-func (s *Server) personView(pg tracking.Pilgrim, st *tracking.LiveState, now time.Time) PersonView {
+func (s *Server) personView(pg registry.Pilgrim, st *dalil.LiveState, now time.Time) PersonView {
 	v := PersonView{PID: pg.PID, Name: pg.NameEN, NameBN: pg.NameBN, Phone: pg.Phone, Group: pg.Group, Camp: pg.Camp, Tent: pg.Tent}
 	if st != nil {
 		v.Position = s.positionView(st, now)
@@ -168,7 +153,7 @@ func (s *Server) personView(pg tracking.Pilgrim, st *tracking.LiveState, now tim
 
 // DeviceView is a device with its last position.
 type DeviceView struct {
-	tracking.Device
+	dalil.Device
 	LastSeen *time.Time    `json:"last_seen,omitempty"`
 	Position *PositionView `json:"position,omitempty"`
 }
@@ -176,7 +161,7 @@ type DeviceView struct {
 // PilgrimView is GET /v1/pilgrims/{pid}: the profile, the best live
 // position, where they belong, and who looks after them.
 type PilgrimView struct {
-	Pilgrim  tracking.Pilgrim `json:"pilgrim"`
+	Pilgrim  registry.Pilgrim `json:"pilgrim"`
 	Position *PositionView    `json:"position"` // best over the devices; null when never seen
 	// Assigned camp and tent, and whether the live position is in them.
 	Assigned struct {
@@ -187,7 +172,7 @@ type PilgrimView struct {
 		InTent     *bool    `json:"in_tent,omitempty"`
 		DistanceM  *float64 `json:"distance_m,omitempty"` // straight line from the position to the tent
 	} `json:"assigned"`
-	Group   *tracking.Group `json:"group,omitempty"`
+	Group   *registry.Group `json:"group,omitempty"`
 	Guide   *PersonView     `json:"guide,omitempty"`
 	Mahram  *PersonView     `json:"mahram,omitempty"`
 	Devices []DeviceView    `json:"devices"`

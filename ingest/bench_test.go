@@ -11,13 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // nopSink accepts everything instantly: the benchmarks measure ingest alone.
 type nopSink struct{}
 
-func (nopSink) Accept(context.Context, []tracking.Position) error { return nil }
+func (nopSink) Accept(context.Context, []dalil.Position) error { return nil }
 
 const benchDevices = 4096
 
@@ -28,7 +28,7 @@ func benchHandler(b *testing.B) *Handler {
 	auth := &fakeAuth{tokens: map[string]string{}}
 	for i := range benchDevices {
 		id := "dev" + strconv.Itoa(i)
-		devs[id] = tracking.Device{ID: id, Kind: tracking.DevicePhone}
+		devs[id] = dalil.Device{ID: id, Kind: dalil.DevicePhone}
 		auth.tokens["tok"+strconv.Itoa(i)] = id
 	}
 	return NewHandler(cfg, nopSink{}, devs, auth, NewMetrics(nil), nil)

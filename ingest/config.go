@@ -3,7 +3,7 @@ package ingest
 import (
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // Config tunes the decoders and filters. Start from DefaultConfig. A zero
@@ -101,8 +101,8 @@ func DefaultConfig() Config {
 }
 
 // maxSpeedFor returns the jump bound for a kind of device.
-func (c *Config) maxSpeedFor(kind tracking.DeviceKind) float64 {
-	if kind == tracking.DeviceLuggageTag {
+func (c *Config) maxSpeedFor(kind dalil.DeviceKind) float64 {
+	if kind == dalil.DeviceLuggageTag {
 		return c.MaxSpeedLuggage
 	}
 	return c.MaxSpeed

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // How a device proves itself (docs/ingest.md).
@@ -73,7 +73,7 @@ func (h *Handler) tokenDevice(w http.ResponseWriter, r *http.Request, rs *reqSta
 	switch {
 	case err == nil && dev != "":
 		return dev, true
-	case errors.Is(err, tracking.ErrUnavailable):
+	case errors.Is(err, dalil.ErrUnavailable):
 		h.m.unavailable.Inc()
 		w.Header().Set("Retry-After", h.retryAfter)
 		rs.out = append(rs.out[:0], "unavailable: cannot check the device's credential now, retry later"...)

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"dalil"
 
-	"dalil/tracking"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // requireToken is the secure default: devices must prove themselves.
@@ -168,7 +168,7 @@ func TestOsmAndTokenOptional(t *testing.T) {
 // A token store that is down answers 503 (the client retries), not 401.
 func TestDeviceTokenStoreUnavailable(t *testing.T) {
 	rg := newRig(t, requireToken)
-	rg.h.auth.(*fakeAuth).err = errorsJoin("token store down", tracking.ErrUnavailable)
+	rg.h.auth.(*fakeAuth).err = errorsJoin("token store down", dalil.ErrUnavailable)
 	rec := serve(rg.h.OsmAndRoot(), httptestRequest("POST", "/"+traccarQuery("token=tok1", "dev1", testNow.Unix()), ""))
 	wantStatus(t, rec, http.StatusServiceUnavailable)
 	if rec.Header().Get("Retry-After") == "" {

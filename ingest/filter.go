@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // historySize is how many recently accepted fixes the filter keeps per
@@ -141,7 +141,7 @@ func (f *filter) devices() int {
 
 // check runs every filter on p against st and, when p is accepted, records
 // it in st. It takes no lock: st is the request's own copy.
-func (f *filter) check(st *devState, p *tracking.Position, now time.Time, maxSpeed float64) verdict {
+func (f *filter) check(st *devState, p *dalil.Position, now time.Time, maxSpeed float64) verdict {
 	c := f.cfg
 	if math.IsNaN(p.Lat) || math.IsNaN(p.Lon) || math.IsInf(p.Lat, 0) || math.IsInf(p.Lon, 0) {
 		return verdict{reason: reasonNotFinite}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 func newTestFilter(mutate ...func(*Config)) (*filter, *Config) {
@@ -19,9 +19,9 @@ func newTestFilter(mutate ...func(*Config)) (*filter, *Config) {
 	return newFilter(&cfg), &cfg
 }
 
-func ping(t time.Time, lat, lon float64, acc float32) tracking.Position {
-	return tracking.Position{Device: "d", Time: t, Lat: lat, Lon: lon, Accuracy: acc,
-		Speed: tracking.Unknown, Heading: tracking.Unknown, Altitude: tracking.Unknown, Battery: tracking.Unknown}
+func ping(t time.Time, lat, lon float64, acc float32) dalil.Position {
+	return dalil.Position{Device: "d", Time: t, Lat: lat, Lon: lon, Accuracy: acc,
+		Speed: dalil.Unknown, Heading: dalil.Unknown, Altitude: dalil.Unknown, Battery: dalil.Unknown}
 }
 
 // metres north of a point, near Mina
@@ -32,7 +32,7 @@ func TestFilterReasons(t *testing.T) {
 	const lat, lon = 21.4133, 39.8933
 	cases := []struct {
 		name string
-		p    tracking.Position
+		p    dalil.Position
 		want reason
 	}{
 		{"good", ping(testNow, lat, lon, 10), reasonNone},
@@ -96,7 +96,7 @@ func TestFilterJump(t *testing.T) {
 	var st devState
 	steps := []struct {
 		name string
-		p    tracking.Position
+		p    dalil.Position
 		want reason
 	}{
 		{"start", ping(testNow, lat, lon, 10), reasonNone},
@@ -219,7 +219,7 @@ func TestConcurrentIngest(t *testing.T) {
 	auth := &fakeAuth{tokens: map[string]string{}}
 	for i := range 32 {
 		id := "c" + strconv.Itoa(i)
-		devs[id] = tracking.Device{ID: id, Kind: tracking.DevicePhone}
+		devs[id] = dalil.Device{ID: id, Kind: dalil.DevicePhone}
 		auth.tokens["t"+id] = id
 	}
 	rg.h = NewHandler(rg.h.cfg, rg.sink, devs, auth, NewMetrics(rg.reg), nil)

@@ -3,7 +3,7 @@ package ingest
 import (
 	"math"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // fix is the compact form of an accepted (or just rejected) ping that the
@@ -18,7 +18,7 @@ type fix struct {
 	lon  float32
 }
 
-func makeFix(p *tracking.Position) fix {
+func makeFix(p *dalil.Position) fix {
 	ms := p.Time.UnixMilli()
 	acc := math.Ceil(float64(p.Accuracy))
 	switch {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // fuzzRig is one handler shared by all fuzz iterations (building a handler
@@ -41,7 +41,7 @@ func fuzzRequest(method, path, rawQuery, body string) *http.Request {
 }
 
 // checkStored asserts what every stored ping must satisfy whatever the input.
-func checkStored(t *testing.T, ps []tracking.Position, cfg *Config) {
+func checkStored(t *testing.T, ps []dalil.Position, cfg *Config) {
 	t.Helper()
 	for _, p := range ps {
 		switch {
@@ -53,9 +53,9 @@ func checkStored(t *testing.T, ps []tracking.Position, cfg *Config) {
 			t.Fatalf("stored out-of-window time %+v", p)
 		case float64(p.Accuracy) > cfg.MaxAccuracy || p.Accuracy < 0:
 			t.Fatalf("stored accuracy %v", p.Accuracy)
-		case p.Battery != tracking.Unknown && (p.Battery < 0 || p.Battery > 100):
+		case p.Battery != dalil.Unknown && (p.Battery < 0 || p.Battery > 100):
 			t.Fatalf("stored battery %v", p.Battery)
-		case p.Speed != tracking.Unknown && p.Speed < 0, p.Heading != tracking.Unknown && (p.Heading < 0 || p.Heading >= 360):
+		case p.Speed != dalil.Unknown && p.Speed < 0, p.Heading != dalil.Unknown && (p.Heading < 0 || p.Heading >= 360):
 			t.Fatalf("stored speed/heading %+v", p)
 		case p.Device == "":
 			t.Fatalf("stored without device %+v", p)

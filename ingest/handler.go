@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // Handler serves the ingest endpoints. It is safe for concurrent use.
@@ -216,7 +216,7 @@ func (h *Handler) run(ctx context.Context, w http.ResponseWriter, rs *reqState, 
 // unavailable, else 500.
 func (h *Handler) sinkFailed(w http.ResponseWriter, rs *reqState, proto protocol, err error) {
 	status := http.StatusInternalServerError
-	if errors.Is(err, tracking.ErrUnavailable) {
+	if errors.Is(err, dalil.ErrUnavailable) {
 		status = http.StatusServiceUnavailable
 		h.m.unavailable.Inc()
 		w.Header().Set("Retry-After", h.retryAfter)

@@ -11,34 +11,34 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
+
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-
-	"dalil/tracking"
 )
 
 // fakeSink records every batch it is given; err, when set, is returned
 // instead of storing.
 type fakeSink struct {
 	mu      sync.Mutex
-	batches [][]tracking.Position
+	batches [][]dalil.Position
 	err     error
 }
 
-func (s *fakeSink) Accept(_ context.Context, ps []tracking.Position) error {
+func (s *fakeSink) Accept(_ context.Context, ps []dalil.Position) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
-	s.batches = append(s.batches, append([]tracking.Position(nil), ps...))
+	s.batches = append(s.batches, append([]dalil.Position(nil), ps...))
 	return nil
 }
 
-func (s *fakeSink) all() []tracking.Position {
+func (s *fakeSink) all() []dalil.Position {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []tracking.Position
+	var out []dalil.Position
 	for _, b := range s.batches {
 		out = append(out, b...)
 	}
@@ -58,9 +58,9 @@ func (s *fakeSink) setErr(err error) {
 }
 
 // fakeDevices is a registry of device ids.
-type fakeDevices map[string]tracking.Device
+type fakeDevices map[string]dalil.Device
 
-func (d fakeDevices) Device(id string) (tracking.Device, bool) {
+func (d fakeDevices) Device(id string) (dalil.Device, bool) {
 	dev, ok := d[id]
 	return dev, ok
 }
@@ -68,7 +68,7 @@ func (d fakeDevices) Device(id string) (tracking.Device, bool) {
 func devicesOf(ids ...string) fakeDevices {
 	d := fakeDevices{}
 	for _, id := range ids {
-		d[id] = tracking.Device{ID: id, Kind: tracking.DevicePhone, Pilgrim: "P-" + id}
+		d[id] = dalil.Device{ID: id, Kind: dalil.DevicePhone, Pilgrim: "P-" + id}
 	}
 	return d
 }
@@ -118,7 +118,7 @@ func newRig(t *testing.T, mutate ...func(*Config)) *rig {
 		m(&cfg)
 	}
 	devs := devicesOf("dev1", "dev2", "48241179", "8737767034", "902064", "123456", "ali/phone")
-	devs["L1"] = tracking.Device{ID: "L1", Kind: tracking.DeviceLuggageTag, Luggage: "BAG1"}
+	devs["L1"] = dalil.Device{ID: "L1", Kind: dalil.DeviceLuggageTag, Luggage: "BAG1"}
 	auth := &fakeAuth{tokens: map[string]string{"tok1": "dev1", "tok2": "dev2", "tokL": "L1"}}
 	rg.h = NewHandler(cfg, rg.sink, devs, auth, NewMetrics(rg.reg), nil)
 	rg.mux = http.NewServeMux()

@@ -3,7 +3,7 @@ package ingest
 import (
 	"context"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // Sink takes the pings of one request that passed the filters. When Accept
@@ -15,13 +15,13 @@ import (
 // next request. (Positions are plain values, so copying them is cheap.)
 // tracking.Engine implements Sink.
 type Sink interface {
-	Accept(ctx context.Context, ps []tracking.Position) error
+	Accept(ctx context.Context, ps []dalil.Position) error
 }
 
 // Devices looks up registered devices by the id they report.
 // tracking.Registry implements it.
 type Devices interface {
-	Device(id string) (tracking.Device, bool)
+	Device(id string) (dalil.Device, bool)
 }
 
 // TokenAuth resolves a device's secret token to its device id. An error

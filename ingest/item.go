@@ -3,12 +3,12 @@ package ingest
 import (
 	"math"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // item is one decoded ping of a request, or the reason it could not be decoded.
 type item struct {
-	p     tracking.Position
+	p     dalil.Position
 	fault fault
 	// resent: the filter refused the ping because this device sent exactly
 	// this fix before and it was refused then too.
@@ -23,12 +23,12 @@ func (it *item) setFault(r reason, field, msg string) {
 	}
 }
 
-func (it *item) reset(src tracking.Source) {
-	*it = item{p: tracking.Position{
-		Speed:    tracking.Unknown,
-		Heading:  tracking.Unknown,
-		Altitude: tracking.Unknown,
-		Battery:  tracking.Unknown,
+func (it *item) reset(src dalil.Source) {
+	*it = item{p: dalil.Position{
+		Speed:    dalil.Unknown,
+		Heading:  dalil.Unknown,
+		Altitude: dalil.Unknown,
+		Battery:  dalil.Unknown,
 		Source:   src,
 	}}
 }

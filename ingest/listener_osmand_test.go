@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // startOsmAnd runs the lean listener of rg's handler on a loopback port.
@@ -216,7 +216,7 @@ func FuzzOsmAndHead(f *testing.F) {
 // panicSink fails the way a bug would.
 type panicSink struct{}
 
-func (panicSink) Accept(context.Context, []tracking.Position) error { panic("bug") }
+func (panicSink) Accept(context.Context, []dalil.Position) error { panic("bug") }
 
 // A panic while serving one request closes that connection; the listener
 // goes on serving others.

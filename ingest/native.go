@@ -1,7 +1,7 @@
 package ingest
 
 import (
-	"dalil/tracking"
+	"dalil"
 )
 
 // nativeBatch decodes the body of POST /v1/pings: a JSON array of ping
@@ -48,7 +48,7 @@ func (rs *reqState) nativeBatch(r *jsonReader, dev string, maxBatch int) (ok, to
 		}
 		if r.failed() {
 			if len(rs.items) == n {
-				rs.addItem(tracking.SourceNative)
+				rs.addItem(dalil.SourceNative)
 			}
 			it := &rs.items[n]
 			it.fault = fault{reason: reasonMalformed, field: "", msg: r.err}
@@ -60,7 +60,7 @@ func (rs *reqState) nativeBatch(r *jsonReader, dev string, maxBatch int) (ok, to
 // nativePing decodes {"device","ts","lat","lon","acc","speed","heading",
 // "batt","alt"}: ts is RFC 3339 or epoch milliseconds, speed m/s, batt percent.
 func (rs *reqState) nativePing(r *jsonReader, dev string) {
-	it := rs.addItem(tracking.SourceNative)
+	it := rs.addItem(dalil.SourceNative)
 	it.p.Device = dev
 	if r.peek() != '{' {
 		it.setFault(reasonMalformed, "", "item is not a JSON object")

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 type batchAnswer struct {
@@ -59,11 +59,11 @@ func TestNativeNDJSONAndArray(t *testing.T) {
 		t.Fatalf("sink calls %d pings %d, want 1 call with 3", rg.sink.calls(), len(got))
 	}
 	for _, p := range got {
-		if p.Device != "dev1" || p.Source != tracking.SourceNative {
+		if p.Device != "dev1" || p.Source != dalil.SourceNative {
 			t.Fatalf("stored %+v", p)
 		}
 	}
-	if !got[1].Time.Equal(t0.Add(time.Minute).Truncate(time.Millisecond)) || got[1].Speed != tracking.Unknown {
+	if !got[1].Time.Equal(t0.Add(time.Minute).Truncate(time.Millisecond)) || got[1].Speed != dalil.Unknown {
 		t.Errorf("epoch-ms ping %+v", got[1])
 	}
 	if p := got[0]; p.Accuracy != 9 || p.Speed != 1.3 || p.Heading != 45 || p.Battery != 77 || !p.Time.Equal(t0) {
@@ -106,7 +106,7 @@ func TestNativeAuth(t *testing.T) {
 		t.Errorf("unauthorized counted %v, want 4", got)
 	}
 	// A token store that is down is not the device's fault: 503.
-	rg.h.auth.(*fakeAuth).err = tracking.ErrUnavailable
+	rg.h.auth.(*fakeAuth).err = dalil.ErrUnavailable
 	rec := rg.do("POST", "/v1/pings", "application/x-ndjson", body, bearer("tok1")...)
 	wantStatus(t, rec, http.StatusServiceUnavailable)
 	// Without a TokenAuth nobody gets in.
@@ -182,7 +182,7 @@ func TestSinkErrors(t *testing.T) {
 	rg := newRig(t)
 	body := nativePing("", testNow, 21.4133) + "\n" + nativePing("", testNow.Add(-time.Second), 21.41331) + "\n"
 
-	rg.sink.setErr(errorsJoin("disk full", tracking.ErrUnavailable))
+	rg.sink.setErr(errorsJoin("disk full", dalil.ErrUnavailable))
 	rec := rg.do("POST", "/v1/pings", "application/x-ndjson", body, bearer("tok1")...)
 	wantStatus(t, rec, http.StatusServiceUnavailable)
 	if rec.Header().Get("Retry-After") != "5" {
@@ -235,7 +235,7 @@ func TestZeroConfig(t *testing.T) {
 // second, not one per request.
 func TestSinkErrorLogRateLimited(t *testing.T) {
 	var logs strings.Builder
-	sink := &fakeSink{err: tracking.ErrUnavailable}
+	sink := &fakeSink{err: dalil.ErrUnavailable}
 	h := NewHandler(DefaultConfig(), sink, devicesOf("dev1"), &fakeAuth{tokens: map[string]string{"tok1": "dev1"}}, nil,
 		slog.New(slog.NewTextHandler(&logs, nil)))
 	mux := http.NewServeMux()

@@ -3,7 +3,7 @@ package ingest
 import (
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // osmandPing accumulates the parameters of one OsmAnd request: the query
@@ -20,7 +20,7 @@ type osmandPing struct {
 }
 
 func (o *osmandPing) reset() {
-	o.it.reset(tracking.SourceOsmAnd)
+	o.it.reset(dalil.SourceOsmAnd)
 	o.id = o.id[:0]
 	o.token = o.token[:0]
 	o.lat, o.lon, o.hdop = 0, 0, 0
@@ -177,7 +177,7 @@ func (rs *reqState) traccarEntry(r *jsonReader, now time.Time) {
 		return
 	}
 	if len(rs.items) == start { // no location: still one ping the client meant to send
-		it := rs.addItem(tracking.SourceOsmAnd)
+		it := rs.addItem(dalil.SourceOsmAnd)
 		it.setFault(reasonMalformed, "location", "missing")
 	}
 	dev := ""
@@ -196,7 +196,7 @@ func (rs *reqState) traccarEntry(r *jsonReader, now time.Time) {
 // {"timestamp":ISO,"coords":{"latitude","longitude","accuracy","speed" m/s,
 // "heading","altitude"},"battery":{"level":0..1,"is_charging"},…}.
 func (rs *reqState) traccarLocation(r *jsonReader, now time.Time) {
-	it := rs.addItem(tracking.SourceOsmAnd)
+	it := rs.addItem(dalil.SourceOsmAnd)
 	if r.peek() != '{' {
 		it.setFault(reasonMalformed, "location", "not an object")
 		r.skip()

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // The Android Traccar Client (v8 and earlier, ProtocolFormatter.kt) POSTs
@@ -25,7 +25,7 @@ func TestOsmAndTraccarAndroidPost(t *testing.T) {
 		t.Fatalf("sink got %d pings, want 1", len(got))
 	}
 	p := got[0]
-	if p.Device != "dev1" || p.Lat != 21.4133 || p.Lon != 39.8933 || p.Source != tracking.SourceOsmAnd {
+	if p.Device != "dev1" || p.Lat != 21.4133 || p.Lon != 39.8933 || p.Source != dalil.SourceOsmAnd {
 		t.Fatalf("ping %+v", p)
 	}
 	if !p.Time.Equal(time.Unix(ts, 0)) {
@@ -55,21 +55,21 @@ func TestOsmAndTraccarServerSamples(t *testing.T) {
 	}{
 		{"/?id=902064&lat=42.06288&lon=-88.23412&timestamp=2016-01-27T18%3A55%3A47Z&hdop=6.0&altitude=224.0&speed=0.0",
 			time.Date(2016, 1, 27, 19, 0, 0, 0, time.UTC), 42.06288, -88.23412,
-			time.Date(2016, 1, 27, 18, 55, 47, 0, time.UTC), 30, 0, tracking.Unknown, tracking.Unknown},
+			time.Date(2016, 1, 27, 18, 55, 47, 0, time.UTC), 30, 0, dalil.Unknown, dalil.Unknown},
 		{"/?id=902064&lat=42.06288&lon=-88.23413&timestamp=1442068686579&hdop=6.0&altitude=224.0&speed=0.0",
 			time.UnixMilli(1442068686579 + 60000), 42.06288, -88.23413,
-			time.UnixMilli(1442068686579), 30, 0, tracking.Unknown, tracking.Unknown},
+			time.UnixMilli(1442068686579), 30, 0, dalil.Unknown, dalil.Unknown},
 		{"/?lat=49.60688&lon=6.15788&timestamp=2014-06-04+09%3A10%3A11&altitude=384.7&speed=0.0&id=123456",
 			time.Date(2014, 6, 4, 9, 11, 0, 0, time.UTC), 49.60688, 6.15788,
-			time.Date(2014, 6, 4, 9, 10, 11, 0, time.UTC), 0, 0, tracking.Unknown, tracking.Unknown},
+			time.Date(2014, 6, 4, 9, 10, 11, 0, time.UTC), 0, 0, dalil.Unknown, dalil.Unknown},
 		{"/?id=123456&timestamp=1377177267&lat=60.0&lon=30.0&speed=0.0&bearing=0.0&altitude=0&hdop=0.0",
-			time.Unix(1377177267+60, 0), 60, 30, time.Unix(1377177267, 0), 0, 0, 0, tracking.Unknown},
+			time.Unix(1377177267+60, 0), 60, 30, time.Unix(1377177267, 0), 0, 0, 0, dalil.Unknown},
 		{"/?id=123456&timestamp=1377177268&location=60.0,30.1",
-			time.Unix(1377177268+60, 0), 60, 30.1, time.Unix(1377177268, 0), 0, tracking.Unknown, tracking.Unknown, tracking.Unknown},
+			time.Unix(1377177268+60, 0), 60, 30.1, time.Unix(1377177268, 0), 0, dalil.Unknown, dalil.Unknown, dalil.Unknown},
 		{"/?lat=60.0&lon=30.2&speed=0.0&heading=90.0&vacc=0&hacc=7&altitude=0&deviceid=123456",
-			time.Unix(1377177268+120, 0), 60, 30.2, time.Unix(1377177268+120, 0), 7, 0, 90, tracking.Unknown},
+			time.Unix(1377177268+120, 0), 60, 30.2, time.Unix(1377177268+120, 0), 7, 0, 90, dalil.Unknown},
 		{"/?id=902064&lat=41.666667&lon=-0.883333&altitude=350.059479&speed=0.000000&batt=87",
-			testNow, 41.666667, -0.883333, testNow, 0, 0, tracking.Unknown, 87},
+			testNow, 41.666667, -0.883333, testNow, 0, 0, dalil.Unknown, 87},
 	}
 	for _, c := range cases {
 		rg := newRig(t)
@@ -119,11 +119,11 @@ func TestOsmAndTraccarClient9JSON(t *testing.T) {
 		acc     float32
 	}{
 		{`{"location":{"timestamp":"2025-06-15T13:45:12.862Z","coords":{"latitude":37.4219983,"longitude":-122.084,"accuracy":5,"speed":0,"heading":-1,"altitude":5},"is_moving":false,"odometer":0,"event":"motionchange","battery":{"level":1,"is_charging":false},"activity":{"type":"still"},"extras":{},"_":"&id=48241179&lat=37.4219983&lon=-122.084&timestamp=2025-06-15T13:45:12.862Z&"},"device_id":"48241179"}`,
-			"48241179", 37.4219983, "2025-06-15T13:45:12.862Z", 0, tracking.Unknown, 100, 5},
+			"48241179", 37.4219983, "2025-06-15T13:45:12.862Z", 0, dalil.Unknown, 100, 5},
 		{`{"location":{"timestamp":"2025-06-15T13:46:12.862Z","coords":{"latitude":37.4219983,"longitude":-122.084,"accuracy":5,"speed":0,"heading":-1,"altitude":5},"is_moving":false,"odometer":0,"event":"motionchange","battery":{"level":1,"is_charging":false},"activity":{"type":"still"},"extras":{"device_string_test":"long_device_id","device_bool_test":true,"device_bool_false_test":false,"device_integer_test":1,"device_double_test":1.345,"device_very_long_double_test":1763636.3442},"_":"&id=48241179&lat=37.4219983&lon=-122.084&timestamp=2025-06-15T13:45:12.862Z&"},"device_id":"48241179"}`,
-			"48241179", 37.4219983, "2025-06-15T13:46:12.862Z", 0, tracking.Unknown, 100, 5},
+			"48241179", 37.4219983, "2025-06-15T13:46:12.862Z", 0, dalil.Unknown, 100, 5},
 		{`{"location":{"extras":{},"mock":true,"coords":{"speed_accuracy":-1,"speed":-1,"longitude":-122.406417,"ellipsoidal_altitude":0,"floor":null,"heading_accuracy":-1,"latitude":37.785834000000001,"accuracy":5,"altitude_accuracy":-1,"altitude":0,"heading":-1},"is_moving":false,"age":188,"odometer":0,"uuid":"2FB04C65-99CF-42AB-8DD3-EBCB4B108BF8","event":"motionchange","battery":{"level":-1,"is_charging":false},"activity":{"type":"unknown","confidence":100},"timestamp":"2025-05-09T04:11:30.579Z"},"device_id":"dev2"}`,
-			"dev2", 37.785834, "2025-05-09T04:11:30.579Z", tracking.Unknown, tracking.Unknown, tracking.Unknown, 5},
+			"dev2", 37.785834, "2025-05-09T04:11:30.579Z", dalil.Unknown, dalil.Unknown, dalil.Unknown, 5},
 		{`{"location":{"event":"motionchange","is_moving":false,"uuid":"0e9a2473-a9a7-4c00-997b-fb97d2154e75","timestamp":"2021-07-21T08:06:34.444Z","odometer":0,"coords":{"latitude":-6.1148096,"longitude":106.6837015,"accuracy":3.8,"speed":18.67,"speed_accuracy":0.26,"heading":63,"heading_accuracy":0.28,"altitude":35.7,"altitude_accuracy":3.8},"activity":{"type":"still","confidence":100},"battery":{"is_charging":false,"level":0.79},"extras":{}},"device_id":"8737767034"}`,
 			"8737767034", -6.1148096, "2021-07-21T08:06:34.444Z", 18.67, 63, 79, 3.8},
 	}

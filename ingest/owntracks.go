@@ -3,7 +3,7 @@ package ingest
 import (
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // ownTracksJSON decodes an OwnTracks HTTP body: one message object, or an
@@ -34,7 +34,7 @@ func (rs *reqState) ownTracksMessage(r *jsonReader, now time.Time) {
 	if !r.open('{') {
 		return
 	}
-	it := rs.addItem(tracking.SourceOwnTracks)
+	it := rs.addItem(dalil.SourceOwnTracks)
 	isLocation := false
 	hasLat, hasLon, hasTime := false, false, false
 	for first := true; r.more(&first, '}'); {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // ownTracksLocation is what OwnTracks for Android posts in HTTP mode.
@@ -35,7 +35,7 @@ func TestOwnTracksLocation(t *testing.T) {
 	}
 	p := got[1]
 	if p.Device != "ali/phone" || p.Lat != 21.4133 || p.Lon != 39.8933 || !p.Time.Equal(time.Unix(tst, 0)) ||
-		p.Source != tracking.SourceOwnTracks {
+		p.Source != dalil.SourceOwnTracks {
 		t.Fatalf("ping %+v", p)
 	}
 	if p.Accuracy != 14 || p.Altitude != 412 || p.Battery != 81 || p.Heading != 270 || !near(float64(p.Speed), 5, 1e-6) {
@@ -51,7 +51,7 @@ func TestOwnTracksIOSUnknowns(t *testing.T) {
 		itoa(testNow.Unix()) + `,"vel":-1}`
 	wantStatus(t, rg.do("POST", "/pub?u=ali&d=phone", "application/json", body), http.StatusOK)
 	p := rg.sink.all()[0]
-	if p.Speed != tracking.Unknown || p.Heading != tracking.Unknown || p.Altitude != tracking.Unknown {
+	if p.Speed != dalil.Unknown || p.Heading != dalil.Unknown || p.Altitude != dalil.Unknown {
 		t.Fatalf("unknowns %+v", p)
 	}
 }
@@ -104,7 +104,7 @@ func TestOwnTracksDeviceMapping(t *testing.T) {
 		rg := newRig(t)
 		if c.name == "u/d beats d" {
 			// both "ali/dev2" and "dev2" registered: the specific one wins
-			rg.h.devices.(fakeDevices)["ali/dev2"] = tracking.Device{ID: "ali/dev2"}
+			rg.h.devices.(fakeDevices)["ali/dev2"] = dalil.Device{ID: "ali/dev2"}
 			c.want = "ali/dev2"
 		}
 		rec := rg.do("POST", c.target, "application/json", ownTracksLocation(testNow.Unix(), "21.4133"), c.headers...)

@@ -5,7 +5,7 @@ import (
 	"io"
 	"slices"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // reqState is everything one request needs, pooled so that the hot path
@@ -14,7 +14,7 @@ type reqState struct {
 	body     []byte
 	query    []byte
 	items    []item
-	ok       []tracking.Position // the pings handed to the sink
+	ok       []dalil.Position // the pings handed to the sink
 	sessions []session
 	id       []byte
 	out      []byte
@@ -59,7 +59,7 @@ func (rs *reqState) clear() {
 }
 
 // addItem appends a fresh item, reusing the slice's capacity.
-func (rs *reqState) addItem(src tracking.Source) *item {
+func (rs *reqState) addItem(src dalil.Source) *item {
 	if len(rs.items) < cap(rs.items) {
 		rs.items = rs.items[:len(rs.items)+1]
 	} else {

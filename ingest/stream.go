@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // Protocol names an ingest protocol that does not come over HTTP; a Batch
@@ -32,7 +32,7 @@ const (
 type Batch struct {
 	h     *Handler
 	proto protocol
-	src   tracking.Source
+	src   dalil.Source
 	rs    reqState
 }
 
@@ -44,14 +44,14 @@ type Outcome struct {
 
 // NewBatch returns an empty batch for protocol p.
 func (h *Handler) NewBatch(p Protocol) *Batch {
-	src := tracking.SourceOwnTracksMQTT
+	src := dalil.SourceOwnTracksMQTT
 	switch p {
 	case protoGT06:
-		src = tracking.SourceGT06
+		src = dalil.SourceGT06
 	case protoH02:
-		src = tracking.SourceH02
+		src = dalil.SourceH02
 	case protoTeltonika:
-		src = tracking.SourceTeltonika
+		src = dalil.SourceTeltonika
 	}
 	return &Batch{h: h, proto: p, src: src}
 }
@@ -64,7 +64,7 @@ func (b *Batch) Len() int { return len(b.rs.items) }
 
 // Add adds one decoded fix of a proved device. Unset optional fields must be
 // tracking.Unknown; Source is set by the batch.
-func (b *Batch) Add(p tracking.Position) {
+func (b *Batch) Add(p dalil.Position) {
 	it := b.rs.addItem(b.src)
 	p.Source = b.src
 	it.p = p
@@ -143,7 +143,7 @@ func (b *Batch) Commit(ctx context.Context) (Outcome, error) {
 	}
 	if len(rs.ok) > 0 {
 		if err := h.sink.Accept(ctx, rs.ok); err != nil {
-			if errors.Is(err, tracking.ErrUnavailable) {
+			if errors.Is(err, dalil.ErrUnavailable) {
 				h.m.unavailable.Inc()
 			} else {
 				h.m.failed.Inc()

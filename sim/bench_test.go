@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
+	"dalil/registry"
 )
 
 // BenchmarkDemoSecond measures one simulated second of the demo's 5,000
@@ -13,7 +14,7 @@ import (
 // simulator costs the server per second of real time.
 func BenchmarkDemoSecond(b *testing.B) {
 	ix := index(b)
-	ps, gs := tracking.GenerateRegistry(ix.Layout(), 5000, 1)
+	ps, gs := registry.GenerateRegistry(ix.Layout(), 5000, 1)
 	cfg := testConfig(PhaseJamarat, 0)
 	cfg.Step = time.Second
 	s := New(cfg, ix, ps, gs)
@@ -32,14 +33,14 @@ func BenchmarkDemoSecond(b *testing.B) {
 // wall second.
 func BenchmarkRun85k(b *testing.B) {
 	ix := index(b)
-	ps, gs := tracking.GenerateRegistry(ix.Layout(), 85_000, 1)
+	ps, gs := registry.GenerateRegistry(ix.Layout(), 85_000, 1)
 	b.ResetTimer()
 	for range b.N {
 		cfg := testConfig(PhaseJamarat, 10*time.Minute)
 		cfg.Step = time.Second
 		s := New(cfg, ix, ps, gs)
 		start := time.Now()
-		if err := s.Run(context.Background(), func(context.Context, []tracking.Position) error { return nil }); err != nil {
+		if err := s.Run(context.Background(), func(context.Context, []dalil.Position) error { return nil }); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(600/time.Since(start).Seconds(), "speedup")

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // Phase is the day of Hajj being simulated.
@@ -82,7 +82,7 @@ type Config struct {
 	MaxRetry int
 	// Kind names the kind of a device the pilgrim's DeviceKinds leave open.
 	// Default KindFromID.
-	Kind func(deviceID string) tracking.DeviceKind
+	Kind func(deviceID string) dalil.DeviceKind
 	// Log receives progress and trouble (default: discard).
 	Log *slog.Logger
 }
@@ -162,16 +162,16 @@ func fraction(v, def float64) float64 {
 // registry gives no kind: "lug", "bag" or "tag" is a luggage tag, "wb",
 // "wrist" or "band" a wristband (the demo registry's "WB…"), anything else a
 // phone.
-func KindFromID(id string) tracking.DeviceKind {
+func KindFromID(id string) dalil.DeviceKind {
 	l := strings.ToLower(id)
 	has := func(prefixes ...string) bool {
 		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(l, p) })
 	}
 	switch {
 	case has("lug", "bag", "tag"):
-		return tracking.DeviceLuggageTag
+		return dalil.DeviceLuggageTag
 	case has("wb", "wrist", "band"):
-		return tracking.DeviceWristband
+		return dalil.DeviceWristband
 	}
-	return tracking.DevicePhone
+	return dalil.DevicePhone
 }

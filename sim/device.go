@@ -4,14 +4,14 @@ import (
 	"math"
 	"time"
 
+	"dalil"
 	"dalil/geo"
-	"dalil/tracking"
 )
 
 // device is one simulated phone, wristband or luggage tag.
 type device struct {
 	id       string
-	kind     tracking.DeviceKind
+	kind     dalil.DeviceKind
 	owner    int32
 	interval time.Duration
 	next     time.Duration // when the next fix is due
@@ -25,7 +25,7 @@ type device struct {
 	// A phone that goes silent keeps its fixes (as Traccar Client does in
 	// SQLite) and flushes them after the newest one when it is back.
 	silentFrom, silentUntil time.Duration
-	backlog                 []tracking.Position
+	backlog                 []dalil.Position
 
 	// A bag left behind stays where its owner put it down.
 	leftAt    time.Duration // -1 for never
@@ -39,12 +39,12 @@ const maxBacklog = 2000
 
 func (s *Simulator) initDevice(d *device) {
 	switch d.kind {
-	case tracking.DeviceWristband:
+	case dalil.DeviceWristband:
 		d.interval = s.cfg.WristbandInterval
 		d.acc = s.uniform(5, 9)
 		d.batt0 = s.uniform(50, 100)
 		d.drain = s.uniform(0.5, 1.5) / 3600
-	case tracking.DeviceLuggageTag:
+	case dalil.DeviceLuggageTag:
 		d.interval = s.cfg.TagInterval
 		d.acc = s.uniform(6, 13)
 		d.batt0 = s.uniform(60, 100)
@@ -85,7 +85,7 @@ func (s *Simulator) leaveBags(now time.Time) {
 }
 
 // fixes appends the pings due at this step to out.
-func (s *Simulator) fixes(now time.Time, out []tracking.Position) []tracking.Position {
+func (s *Simulator) fixes(now time.Time, out []dalil.Position) []dalil.Position {
 	el := s.elapsed
 	for di := range s.devices {
 		d := &s.devices[di]
@@ -128,7 +128,7 @@ func (s *Simulator) fixes(now time.Time, out []tracking.Position) []tracking.Pos
 	return out
 }
 
-func (s *Simulator) send(d *device, out []tracking.Position, p tracking.Position) []tracking.Position {
+func (s *Simulator) send(d *device, out []dalil.Position, p dalil.Position) []dalil.Position {
 	t := p.Time.Sub(s.start)
 	if d.sent && t < d.last {
 		s.stats.OutOfOrder++
@@ -141,7 +141,7 @@ func (s *Simulator) send(d *device, out []tracking.Position, p tracking.Position
 
 // fix is a GPS fix of the device now: its true position plus noise matching
 // the accuracy it reports.
-func (s *Simulator) fix(d *device, now time.Time, batt float64) tracking.Position {
+func (s *Simulator) fix(d *device, now time.Time, batt float64) dalil.Position {
 	var pt geo.Point
 	var speed, head float64
 	if d.left {
@@ -156,19 +156,19 @@ func (s *Simulator) fix(d *device, now time.Time, batt float64) tracking.Positio
 	// Reported accuracy is about the 68% radius: sigma per axis of acc/1.5.
 	sigma := acc / 1.5
 	noisy := offset(pt, s.rng.NormFloat64()*sigma, s.rng.NormFloat64()*sigma)
-	p := tracking.Position{
+	p := dalil.Position{
 		Device:   d.id,
 		Time:     now,
 		Lat:      round(noisy.Lat, 1e7),
 		Lon:      round(noisy.Lon, 1e7),
 		Accuracy: float32(round(acc, 10)),
-		Speed:    tracking.Unknown,
-		Heading:  tracking.Unknown,
-		Altitude: tracking.Unknown,
+		Speed:    dalil.Unknown,
+		Heading:  dalil.Unknown,
+		Altitude: dalil.Unknown,
 		Battery:  float32(round(batt, 10)),
-		Source:   tracking.SourceSimulator,
+		Source:   dalil.SourceSimulator,
 	}
-	if d.kind == tracking.DevicePhone {
+	if d.kind == dalil.DevicePhone {
 		p.Speed = float32(round(speed, 100))
 		if speed > 0 {
 			p.Heading = float32(round(head, 10))

@@ -6,20 +6,20 @@ import (
 	"fmt"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // Emit receives a batch of pings. It must not keep ps after it returns: the
 // simulator reuses the slice. An error wrapping tracking.ErrUnavailable is
 // transient (the batch is kept and sent again at the next step, as a phone
 // retries); any other error stops Run.
-type Emit func(ctx context.Context, ps []tracking.Position) error
+type Emit func(ctx context.Context, ps []dalil.Position) error
 
 // Run moves the pilgrims step by step and hands their devices' pings to emit,
 // pacing itself to Config.Speed. It returns nil once Config.Duration of
 // simulated time has passed, ctx.Err() when ctx is cancelled, or the first
 // non-transient emit error. A Simulator runs once.
-func (s *Simulator) Run(ctx context.Context, emit func(ctx context.Context, ps []tracking.Position) error) error {
+func (s *Simulator) Run(ctx context.Context, emit func(ctx context.Context, ps []dalil.Position) error) error {
 	s.mu.Lock()
 	if s.running {
 		s.mu.Unlock()
@@ -67,7 +67,7 @@ func (s *Simulator) Run(ctx context.Context, emit func(ctx context.Context, ps [
 }
 
 // step advances the world to el after the start and returns the pings due.
-func (s *Simulator) step(el time.Duration) []tracking.Position {
+func (s *Simulator) step(el time.Duration) []dalil.Position {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	dt := el - s.elapsed
@@ -85,7 +85,7 @@ func (s *Simulator) step(el time.Duration) []tracking.Position {
 }
 
 // emitAll sends the retried pings and then batch, MaxBatch at a time.
-func (s *Simulator) emitAll(ctx context.Context, emit func(context.Context, []tracking.Position) error, batch []tracking.Position) error {
+func (s *Simulator) emitAll(ctx context.Context, emit func(context.Context, []dalil.Position) error, batch []dalil.Position) error {
 	all := batch
 	if len(s.retry) > 0 {
 		all = append(s.retry, batch...)
@@ -100,7 +100,7 @@ func (s *Simulator) emitAll(ctx context.Context, emit func(context.Context, []tr
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if !errors.Is(err, tracking.ErrUnavailable) {
+		if !errors.Is(err, dalil.ErrUnavailable) {
 			return fmt.Errorf("sim: emit: %w", err)
 		}
 		rest := all[i:]
@@ -111,7 +111,7 @@ func (s *Simulator) emitAll(ctx context.Context, emit func(context.Context, []tr
 			rest = rest[n:]
 		}
 		s.mu.Unlock()
-		s.retry = append([]tracking.Position(nil), rest...)
+		s.retry = append([]dalil.Position(nil), rest...)
 		s.cfg.Log.Warn("sim: server unavailable, retrying at the next step", "pings", len(rest), "err", err)
 		return nil
 	}

@@ -7,8 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"dalil"
 	"dalil/geo"
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // Landmarks the groups walk to. The Jamarat comes from the layout's "jamarat"
@@ -41,8 +42,8 @@ type Simulator struct {
 	lost     []int32 // pilgrims who are lost, in the order they got lost
 	bagQ     []int32 // luggage tags scheduled to be left behind, by leftAt
 	stats    Stats
-	buf      []tracking.Position
-	retry    []tracking.Position
+	buf      []dalil.Position
+	retry    []dalil.Position
 }
 
 type routeKey struct {
@@ -76,7 +77,7 @@ type Stats struct {
 // ix. Pilgrims whose group is not listed walk as a group of their own; pilgrims
 // without a usable tent live in their group's tent. New computes no routes:
 // they are found lazily as groups set off.
-func New(cfg Config, ix *geo.Index, pilgrims []tracking.Pilgrim, groups []tracking.Group) *Simulator {
+func New(cfg Config, ix *geo.Index, pilgrims []registry.Pilgrim, groups []registry.Group) *Simulator {
 	cfg = cfg.withDefaults()
 	s := &Simulator{
 		cfg:    cfg,
@@ -109,7 +110,7 @@ func New(cfg Config, ix *geo.Index, pilgrims []tracking.Pilgrim, groups []tracki
 
 // build creates groups, pilgrims and devices in input order, so that the
 // random draws happen in a fixed order.
-func (s *Simulator) build(ps []tracking.Pilgrim, gs []tracking.Group) {
+func (s *Simulator) build(ps []registry.Pilgrim, gs []registry.Group) {
 	gidx := make(map[string]int32, len(gs))
 	for _, g := range gs {
 		if _, dup := gidx[g.ID]; dup {
@@ -175,12 +176,12 @@ func (s *Simulator) schedule() {
 	for di := range s.devices {
 		d := &s.devices[di]
 		switch d.kind {
-		case tracking.DevicePhone:
+		case dalil.DevicePhone:
 			if s.rng.Float64() < s.cfg.SilentFraction {
 				d.silentFrom = time.Duration(s.rng.Float64() * win)
 				d.silentUntil = d.silentFrom + 5*time.Minute + time.Duration(s.rng.Float64()*float64(40*time.Minute))
 			}
-		case tracking.DeviceLuggageTag:
+		case dalil.DeviceLuggageTag:
 			if s.rng.Float64() < s.cfg.LeftBagFraction {
 				d.leftAt = time.Duration(s.rng.Float64() * win)
 				s.bagQ = append(s.bagQ, int32(di))

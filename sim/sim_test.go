@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/geo"
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // testIndex indexes a part of the shipped layout: Mina's zones 1 and 2 (the
@@ -52,11 +53,11 @@ func index(t testing.TB) *geo.Index {
 	return ix
 }
 
-// registry is a small demo registry; every third pilgrim also carries a
+// demoRegistry is a small demo registry; every third pilgrim also carries a
 // luggage tag.
-func registry(t testing.TB, ix *geo.Index, n int) ([]tracking.Pilgrim, []tracking.Group) {
+func demoRegistry(t testing.TB, ix *geo.Index, n int) ([]registry.Pilgrim, []registry.Group) {
 	t.Helper()
-	ps, gs := tracking.GenerateRegistry(ix.Layout(), n, 7)
+	ps, gs := registry.GenerateRegistry(ix.Layout(), n, 7)
 	if len(ps) == 0 || len(gs) == 0 {
 		t.Fatal("empty registry")
 	}
@@ -66,10 +67,10 @@ func registry(t testing.TB, ix *geo.Index, n int) ([]tracking.Pilgrim, []trackin
 		}
 		p := &ps[i]
 		for len(p.DeviceKinds) < len(p.Devices) {
-			p.DeviceKinds = append(p.DeviceKinds, tracking.DevicePhone)
+			p.DeviceKinds = append(p.DeviceKinds, dalil.DevicePhone)
 		}
 		p.Devices = append(p.Devices, fmt.Sprintf("LUG%06d", i))
-		p.DeviceKinds = append(p.DeviceKinds, tracking.DeviceLuggageTag)
+		p.DeviceKinds = append(p.DeviceKinds, dalil.DeviceLuggageTag)
 	}
 	return ps, gs
 }
@@ -88,10 +89,10 @@ func testConfig(phase Phase, d time.Duration) Config {
 }
 
 // collect runs the simulator and returns every ping it emitted.
-func collect(t testing.TB, s *Simulator) []tracking.Position {
+func collect(t testing.TB, s *Simulator) []dalil.Position {
 	t.Helper()
-	var out []tracking.Position
-	err := s.Run(context.Background(), func(_ context.Context, ps []tracking.Position) error {
+	var out []dalil.Position
+	err := s.Run(context.Background(), func(_ context.Context, ps []dalil.Position) error {
 		out = append(out, ps...)
 		return nil
 	})
@@ -103,7 +104,7 @@ func collect(t testing.TB, s *Simulator) []tracking.Position {
 
 func TestDeterministicForASeed(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 300)
+	ps, gs := demoRegistry(t, ix, 300)
 	cfg := testConfig(PhaseJamarat, 20*time.Minute)
 	cfg.LostFraction, cfg.SilentFraction, cfg.EventWindow = 0.05, 0.3, 10*time.Minute
 	a := collect(t, New(cfg, ix, ps, gs))
@@ -125,7 +126,7 @@ func TestDeterministicForASeed(t *testing.T) {
 // is not lost: in the street or in their own camp, never in another camp.
 func TestPilgrimsStayOnWalkableGround(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 400)
+	ps, gs := demoRegistry(t, ix, 400)
 	for _, phase := range []Phase{PhaseMina, PhaseJamarat, PhaseArafat} {
 		t.Run(string(phase), func(t *testing.T) {
 			cfg := testConfig(phase, 90*time.Minute)
@@ -133,7 +134,7 @@ func TestPilgrimsStayOnWalkableGround(t *testing.T) {
 			s := New(cfg, ix, ps, gs)
 			checked, walking := 0, 0
 			step := 0
-			err := s.Run(context.Background(), func(context.Context, []tracking.Position) error {
+			err := s.Run(context.Background(), func(context.Context, []dalil.Position) error {
 				step++
 				if step%12 != 0 {
 					return nil
@@ -172,12 +173,12 @@ func TestPilgrimsStayOnWalkableGround(t *testing.T) {
 
 func TestGroundTruthListsTheLost(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 400)
+	ps, gs := demoRegistry(t, ix, 400)
 	cfg := testConfig(PhaseJamarat, 3*time.Hour)
 	cfg.LostFraction, cfg.EventWindow = 0.03, 20*time.Minute
 	s := New(cfg, ix, ps, gs)
-	var pings []tracking.Position
-	err := s.Run(context.Background(), func(_ context.Context, b []tracking.Position) error {
+	var pings []dalil.Position
+	err := s.Run(context.Background(), func(_ context.Context, b []dalil.Position) error {
 		pings = append(pings, b...)
 		return nil
 	})
@@ -224,18 +225,18 @@ func TestGroundTruthListsTheLost(t *testing.T) {
 	}
 }
 
-func lastPing(ps []tracking.Position, dev string) (tracking.Position, bool) {
+func lastPing(ps []dalil.Position, dev string) (dalil.Position, bool) {
 	for i := len(ps) - 1; i >= 0; i-- {
 		if ps[i].Device == dev {
 			return ps[i], true
 		}
 	}
-	return tracking.Position{}, false
+	return dalil.Position{}, false
 }
 
 func TestSilentPhonesFlushABacklogOutOfOrder(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 200)
+	ps, gs := demoRegistry(t, ix, 200)
 	cfg := testConfig(PhaseMina, time.Hour)
 	cfg.SilentFraction, cfg.EventWindow = 0.5, 5*time.Minute
 	s := New(cfg, ix, ps, gs)
@@ -276,7 +277,7 @@ func TestSilentPhonesFlushABacklogOutOfOrder(t *testing.T) {
 
 func TestBagsLeftBehindStayPut(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 400)
+	ps, gs := demoRegistry(t, ix, 400)
 	cfg := testConfig(PhaseJamarat, 2*time.Hour)
 	cfg.LeftBagFraction, cfg.LostFraction, cfg.EventWindow = 0.5, -1, 20*time.Minute
 	s := New(cfg, ix, ps, gs)
@@ -285,7 +286,7 @@ func TestBagsLeftBehindStayPut(t *testing.T) {
 	if len(gt.LeftBags) == 0 {
 		t.Fatal("no bag left behind")
 	}
-	byDevice := map[string][]tracking.Position{}
+	byDevice := map[string][]dalil.Position{}
 	for _, p := range pings {
 		byDevice[p.Device] = append(byDevice[p.Device], p)
 	}
@@ -310,7 +311,7 @@ func TestBagsLeftBehindStayPut(t *testing.T) {
 
 func TestFixesLookLikeDevices(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 300)
+	ps, gs := demoRegistry(t, ix, 300)
 	cfg := testConfig(PhaseJamarat, 40*time.Minute)
 	cfg.SilentFraction = -1
 	s := New(cfg, ix, ps, gs)
@@ -322,12 +323,12 @@ func TestFixesLookLikeDevices(t *testing.T) {
 	}
 	var ratios []float64
 	batt := map[string]float32{}
-	err := s.Run(context.Background(), func(_ context.Context, b []tracking.Position) error {
+	err := s.Run(context.Background(), func(_ context.Context, b []dalil.Position) error {
 		for _, p := range b {
 			if p.Accuracy < 4 || p.Accuracy > 13*1.2*1.6+0.1 {
 				t.Fatalf("%s reports accuracy %.1f m", p.Device, p.Accuracy)
 			}
-			if p.Speed != tracking.Unknown && (p.Speed < 0 || p.Speed > 1.41) {
+			if p.Speed != dalil.Unknown && (p.Speed < 0 || p.Speed > 1.41) {
 				t.Fatalf("%s walks at %.2f m/s", p.Device, p.Speed)
 			}
 			if prev, ok := batt[p.Device]; ok && p.Battery > prev {
@@ -368,18 +369,18 @@ func TestFixesLookLikeDevices(t *testing.T) {
 
 func TestRunRetriesWhenUnavailableAndStopsOnOtherErrors(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 100)
+	ps, gs := demoRegistry(t, ix, 100)
 	cfg := testConfig(PhaseMina, 10*time.Minute)
 	s := New(cfg, ix, ps, gs)
-	var failed []tracking.Position
+	var failed []dalil.Position
 	calls := 0
 	boom := errors.New("boom")
-	err := s.Run(context.Background(), func(_ context.Context, b []tracking.Position) error {
+	err := s.Run(context.Background(), func(_ context.Context, b []dalil.Position) error {
 		calls++
 		switch {
 		case failed == nil && len(b) > 0:
 			failed = slices.Clone(b)
-			return fmt.Errorf("store down: %w", tracking.ErrUnavailable)
+			return fmt.Errorf("store down: %w", dalil.ErrUnavailable)
 		case len(failed) > 0 && calls < 1000:
 			if len(b) < len(failed) || !slices.Equal(b[:len(failed)], failed) {
 				t.Fatalf("the next emit does not start with the %d pings that failed", len(failed))
@@ -402,13 +403,13 @@ func TestRunRetriesWhenUnavailableAndStopsOnOtherErrors(t *testing.T) {
 
 func TestRunStopsWhenCancelled(t *testing.T) {
 	ix := index(t)
-	ps, gs := registry(t, ix, 50)
+	ps, gs := demoRegistry(t, ix, 50)
 	cfg := testConfig(PhaseMina, 0) // forever
 	cfg.Speed = 1000
 	s := New(cfg, ix, ps, gs)
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	err := s.Run(ctx, func(context.Context, []tracking.Position) error {
+	err := s.Run(ctx, func(context.Context, []dalil.Position) error {
 		if n++; n == 3 {
 			cancel()
 		}
@@ -463,9 +464,9 @@ func TestParsePhaseAndKinds(t *testing.T) {
 	if _, err := ParsePhase("muzdalifah"); err == nil {
 		t.Error("ParsePhase accepted muzdalifah")
 	}
-	for id, want := range map[string]tracking.DeviceKind{
-		"LUG000001": tracking.DeviceLuggageTag, "tag-9": tracking.DeviceLuggageTag,
-		"WB12345678": tracking.DeviceWristband, "356938035643809": tracking.DevicePhone,
+	for id, want := range map[string]dalil.DeviceKind{
+		"LUG000001": dalil.DeviceLuggageTag, "tag-9": dalil.DeviceLuggageTag,
+		"WB12345678": dalil.DeviceWristband, "356938035643809": dalil.DevicePhone,
 	} {
 		if got := KindFromID(id); got != want {
 			t.Errorf("KindFromID(%q) = %s, want %s", id, got, want)

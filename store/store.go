@@ -10,15 +10,15 @@ import (
 	"log/slog"
 	"strings"
 
+	"dalil"
 	"dalil/store/embedded"
 	"dalil/store/postgres"
-	"dalil/tracking"
 )
 
 // Open opens the store named by spec: a "postgres://" or "postgresql://" URL
 // opens PostgreSQL (migrating its schema); anything else is a directory for
 // the embedded store, created if missing. log may be nil.
-func Open(ctx context.Context, spec string, log *slog.Logger) (tracking.Store, error) {
+func Open(ctx context.Context, spec string, log *slog.Logger) (dalil.Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -13,10 +13,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"dalil"
 	"dalil/store"
 	"dalil/store/embedded"
 	"dalil/store/postgres"
-	"dalil/tracking"
 )
 
 func TestOpenDirectoryIsEmbedded(t *testing.T) {
@@ -70,7 +70,7 @@ func TestOpenUnreachablePostgresIsUnavailable(t *testing.T) {
 	ln.Close()
 	for _, scheme := range []string{"postgres", "postgresql", "POSTGRES"} {
 		_, err := store.Open(context.Background(), scheme+"://u@"+addr+"/db?sslmode=disable&connect_timeout=2", nil)
-		if !errors.Is(err, tracking.ErrUnavailable) {
+		if !errors.Is(err, dalil.ErrUnavailable) {
 			t.Fatalf("%s URL to a closed port: %v, want ErrUnavailable", scheme, err)
 		}
 	}

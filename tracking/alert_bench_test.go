@@ -4,16 +4,15 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"dalil/registry"
 )
 
-// BenchmarkAlertPublish is the cost the alert monitor and the case locator
-// add to every position update on the ingest path (Publish only: the work
-// happens on their own goroutines).
+// BenchmarkAlertPublish is the cost the alert monitor adds to every position
+// update on the ingest path (Publish only: the work happens on its own
+// goroutine). The case locator's share is helpdesk's BenchmarkCaseLocatorPublish.
 func BenchmarkAlertPublish(b *testing.B) {
-	m := NewAlertMonitor(DefaultAlertConfig(), NewRegistry(), nil, nil, nil)
-	book := &CaseBook{cases: map[string]*Case{}}
-	book.refreshActive()
-	loc := NewCaseLocator(book)
+	m := NewAlertMonitor(DefaultAlertConfig(), registry.NewRegistry(), nil, nil, nil)
 	states := make([]LiveState, 4096)
 	for i := range states {
 		states[i] = LiveState{Device: fmt.Sprintf("d%d", i), Pilgrim: fmt.Sprintf("P%d", i), Position: Position{Time: time.Now()}}
@@ -22,7 +21,6 @@ func BenchmarkAlertPublish(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			u := Update{State: &states[i%len(states)]}
 			m.Publish(u)
-			loc.Publish(u)
 		}
 	})
 	b.Run("parallel", func(b *testing.B) {
@@ -31,7 +29,6 @@ func BenchmarkAlertPublish(b *testing.B) {
 			for pb.Next() {
 				u := Update{State: &states[i%len(states)]}
 				m.Publish(u)
-				loc.Publish(u)
 				i++
 			}
 		})

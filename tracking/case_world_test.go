@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/geo"
+	"dalil/registry"
 )
 
 // newHDStore is the tracking core's in-memory store (engine_fakes_test.go),
@@ -22,11 +24,11 @@ func newHDStore() *trkStore {
 // hdEvents records published events.
 type hdEvents struct {
 	mu     sync.Mutex
-	events []Event
+	events []dalil.Event
 	states int
 }
 
-func (r *hdEvents) Publish(u Update) {
+func (r *hdEvents) Publish(u dalil.Update) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if u.Event != nil {
@@ -37,14 +39,14 @@ func (r *hdEvents) Publish(u Update) {
 	}
 }
 
-func (r *hdEvents) list() []Event {
+func (r *hdEvents) list() []dalil.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.events)
 }
 
-func (r *hdEvents) kinds() []EventKind {
-	var ks []EventKind
+func (r *hdEvents) kinds() []dalil.EventKind {
+	var ks []dalil.EventKind
 	for _, e := range r.list() {
 		ks = append(ks, e.Kind)
 	}
@@ -70,7 +72,7 @@ func hdIndex(t testing.TB) *geo.Index {
 type hdWorld struct {
 	ix    *geo.Index
 	st    *trkStore
-	reg   *Registry
+	reg   *registry.Registry
 	camp  *geo.Camp
 	tents []*geo.Tent
 	other *geo.Camp // another camp
@@ -82,7 +84,7 @@ func newHDWorld(t *testing.T) *hdWorld {
 	t.Helper()
 	ix := hdIndex(t)
 	l := ix.Layout()
-	w := &hdWorld{ix: ix, st: newHDStore(), reg: NewRegistry()}
+	w := &hdWorld{ix: ix, st: newHDStore(), reg: registry.NewRegistry()}
 	for i := range l.Camps {
 		c := &l.Camps[i]
 		if c.Site != geo.SiteMina || len(l.TentsOf(c.ID)) < 2 {
@@ -98,17 +100,17 @@ func newHDWorld(t *testing.T) *hdWorld {
 	if w.camp == nil || w.other == nil {
 		t.Fatal("layout has too few Mina camps")
 	}
-	ps := []Pilgrim{{PID: "GUIDE", NameEN: "Guide Habib", Group: "G1", Camp: w.camp.ID, Tent: w.tents[0].ID,
+	ps := []registry.Pilgrim{{PID: "GUIDE", NameEN: "Guide Habib", Group: "G1", Camp: w.camp.ID, Tent: w.tents[0].ID,
 		Phone: "+8801700000000", Devices: []string{"ph-guide"}}}
 	for i := 1; i <= 4; i++ {
-		p := Pilgrim{PID: fmt.Sprintf("M%d", i), NameEN: fmt.Sprintf("Member %d", i), Group: "G1", GuidePID: "GUIDE",
+		p := registry.Pilgrim{PID: fmt.Sprintf("M%d", i), NameEN: fmt.Sprintf("Member %d", i), Group: "G1", GuidePID: "GUIDE",
 			Camp: w.camp.ID, Tent: w.tents[i%len(w.tents)].ID}
 		if i < 4 {
 			p.Devices = []string{fmt.Sprintf("ph-M%d", i)}
 		}
 		ps = append(ps, p)
 	}
-	gs := []Group{{ID: "G1", Agency: "AG1", GuidePID: "GUIDE"}}
+	gs := []registry.Group{{ID: "G1", Agency: "AG1", GuidePID: "GUIDE"}}
 	if err := w.reg.Import(context.Background(), w.st, ps, gs); err != nil {
 		t.Fatal(err)
 	}
@@ -119,9 +121,9 @@ func newHDWorld(t *testing.T) *hdWorld {
 func (w *hdWorld) tentPoint(i int) geo.Point { return w.tents[i].Polygon.Centroid() }
 
 // ping makes a position of device at p, t.
-func hdPing(device string, p geo.Point, t time.Time) Position {
-	return Position{Device: device, Time: t, Lat: p.Lat, Lon: p.Lon, Accuracy: 5,
-		Speed: Unknown, Heading: Unknown, Altitude: Unknown, Battery: Unknown, Source: SourceNative}
+func hdPing(device string, p geo.Point, t time.Time) dalil.Position {
+	return dalil.Position{Device: device, Time: t, Lat: p.Lat, Lon: p.Lon, Accuracy: 5,
+		Speed: dalil.Unknown, Heading: dalil.Unknown, Altitude: dalil.Unknown, Battery: dalil.Unknown, Source: dalil.SourceNative}
 }
 
 // hdWaitFor polls cond until it holds or a few seconds pass.

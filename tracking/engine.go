@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/registry"
 )
 
 // EngineConfig tunes the tracking engine. Zero fields take the defaults of
@@ -157,7 +158,7 @@ type bucket struct{ items []*subject }
 func NewEngine(cfg EngineConfig, st Store, reg *Registry, loc geo.Locator, pub Publisher, log *slog.Logger) *Engine {
 	cfg = cfg.withDefaults()
 	if reg == nil {
-		reg = NewRegistry()
+		reg = registry.NewRegistry()
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -267,10 +268,10 @@ func validFix(p *Position) bool {
 }
 
 // keyOf resolves a device to the subject it belongs to.
-func (e *Engine) keyOf(device string) (subjectKey, deviceOwner) {
-	o, ok := e.reg.owner(device)
-	if ok && o.pilgrim != "" && o.kind != DeviceLuggageTag {
-		return subjectKey{id: o.pilgrim}, o
+func (e *Engine) keyOf(device string) (subjectKey, DeviceOwner) {
+	o, ok := e.reg.Owner(device)
+	if ok && o.Pilgrim != "" && o.Kind != DeviceLuggageTag {
+		return subjectKey{id: o.Pilgrim}, o
 	}
 	return subjectKey{device: true, id: device}, o
 }
@@ -446,14 +447,14 @@ func (e *Engine) locate(d *devState) geo.Location {
 // newDevice creates a device (and its subject when new) in a locked shard
 // and enters it in the directory; it returns nil, changing nothing, when the
 // directory already has the device.
-func (e *Engine) newDevice(sh *engineShard, id string, key subjectKey, o deviceOwner) *devState {
+func (e *Engine) newDevice(sh *engineShard, id string, key subjectKey, o DeviceOwner) *devState {
 	ds := e.dirOf(id)
 	ds.mu.Lock()
 	if ds.m[id] != nil {
 		ds.mu.Unlock()
 		return nil
 	}
-	d := &devState{id: id, kind: o.kind, shard: sh}
+	d := &devState{id: id, kind: o.Kind, shard: sh}
 	ds.m[id] = d
 	ds.mu.Unlock()
 
@@ -461,11 +462,11 @@ func (e *Engine) newDevice(sh *engineShard, id string, key subjectKey, o deviceO
 	if s == nil {
 		s = &subject{key: key, campIdx: -1, gridIdx: -1}
 		if !key.device {
-			s.pilgrim, s.group = o.pilgrim, o.group
-			s.prior = e.reg.home(o.pilgrim)
+			s.pilgrim, s.group = o.Pilgrim, o.Group
+			s.prior = e.reg.Home(o.Pilgrim)
 			e.nPilgrims.Add(1)
 		} else {
-			s.luggage = o.luggage
+			s.luggage = o.Luggage
 		}
 		sh.subjects[key] = s
 		e.nSubjects.Add(1)

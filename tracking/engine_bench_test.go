@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/registry"
 )
 
 // nopStore is a durable store that costs nothing, to measure the engine alone.
@@ -33,8 +34,8 @@ type benchFleet struct {
 func newBenchFleet(b *testing.B, pilgrims int) *benchFleet {
 	b.Helper()
 	ix := defaultIndex(b)
-	ps, gs := GenerateRegistry(ix.Layout(), pilgrims, 1)
-	reg := NewRegistry()
+	ps, gs := registry.GenerateRegistry(ix.Layout(), pilgrims, 1)
+	reg := registry.NewRegistry()
 	if err := reg.Import(context.Background(), nil, ps, gs); err != nil {
 		b.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func measureLiveMemory(b *testing.B, loc geo.Locator, n int) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 
-	e := NewEngine(DefaultEngineConfig(), &nopStore{}, NewRegistry(), loc, nil, nil)
+	e := NewEngine(DefaultEngineConfig(), &nopStore{}, registry.NewRegistry(), loc, nil, nil)
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("dev-%08d", i)

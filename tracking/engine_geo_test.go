@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/registry"
 )
 
 // These tests run the engine over the layout that ships with the binary and
@@ -24,8 +25,8 @@ func defaultIndex(t testing.TB) *geo.Index {
 func TestEngineWithDefaultLayout(t *testing.T) {
 	ix := defaultIndex(t)
 	l := ix.Layout()
-	ps, gs := GenerateRegistry(l, 1500, 3)
-	reg := NewRegistry()
+	ps, gs := registry.GenerateRegistry(l, 1500, 3)
+	reg := registry.NewRegistry()
 	if err := reg.Import(context.Background(), nil, ps, gs); err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func (e *Engine) maybeReconcile() {
 type movedDevice struct {
 	d   *devState
 	key subjectKey
-	o   deviceOwner
+	o   DeviceOwner
 }
 
 // reconcile refreshes each live device's kind, pilgrim and group from the
@@ -70,13 +70,13 @@ func (e *Engine) reconcile() {
 		for _, s := range sh.subjects {
 			for _, d := range slices.Clone(s.devs) {
 				key, o := e.keyOf(d.id)
-				d.kind = o.kind
+				d.kind = o.Kind
 				if key == s.key {
 					if key.device {
-						s.luggage = o.luggage
+						s.luggage = o.Luggage
 					} else {
-						s.group = o.group
-						s.prior = e.reg.home(s.pilgrim)
+						s.group = o.Group
+						s.prior = e.reg.Home(s.pilgrim)
 					}
 					continue
 				}

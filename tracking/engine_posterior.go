@@ -17,16 +17,6 @@ import (
 // as a concrete type: through an interface the Location passed in would
 // escape, and cost an allocation per fix.
 
-// home is the registry's camp and tent for a pilgrim: the posterior's prior.
-func (r *Registry) home(pid string) geo.Prior {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if p, ok := r.pilgrims[pid]; ok {
-		return geo.Prior{Camp: p.Camp, Tent: p.Tent}
-	}
-	return geo.Prior{}
-}
-
 // usesPosterior: the device's answers come from the posterior.
 func (d *devState) usesPosterior() bool {
 	return d.subj != nil && !d.subj.key.device && d.kind != DeviceLuggageTag

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"dalil/registry"
 )
 
 // A pilgrim's position is the posterior: the camp with its probability, the
@@ -13,8 +15,8 @@ import (
 func TestEnginePublishesThePosterior(t *testing.T) {
 	ix := defaultIndex(t)
 	l := ix.Layout()
-	ps, gs := GenerateRegistry(l, 20, 3)
-	reg := NewRegistry()
+	ps, gs := registry.GenerateRegistry(l, 20, 3)
+	reg := registry.NewRegistry()
 	if err := reg.Import(context.Background(), nil, ps, gs); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"dalil/registry"
+
 	"github.com/uber/h3-go/v4"
 )
 
@@ -31,7 +33,7 @@ func testLocator() *boxLocator {
 // group G1 with P1..P3 and a luggage tag T1.
 func testRegistry(t *testing.T) *Registry {
 	t.Helper()
-	reg := NewRegistry()
+	reg := registry.NewRegistry()
 	ps := []Pilgrim{{PID: "P1", NameEN: "Md. Abdul Karim", Gender: "M", Group: "G1", GuidePID: "P1",
 		Devices: []string{"ph1", "wb1"}, DeviceKinds: []DeviceKind{DevicePhone, DeviceWristband}}}
 	for i := 2; i <= 9; i++ {

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"dalil"
 	"dalil/sim/load"
 	"dalil/sim/streambench"
-	"dalil/tracking"
 )
 
 // streamBenchFlags are the flags of `dalil bench --protocol mqtt|gt06`.
@@ -59,9 +59,9 @@ func runStreamBench(ctx context.Context, stdout io.Writer, a streamBenchArgs) er
 	if err != nil {
 		return err
 	}
-	want := tracking.DevicePhone
+	want := dalil.DevicePhone
 	if a.protocol != "mqtt" {
-		want = tracking.DeviceWristband
+		want = dalil.DeviceWristband
 	}
 	var devs []load.Device
 	for _, d := range load.DevicesFromRegistry(layout, ps) {

@@ -10,9 +10,10 @@ import (
 	"os"
 	"time"
 
+	"dalil"
 	"dalil/geo"
+	"dalil/registry"
 	"dalil/store"
-	"dalil/tracking"
 )
 
 // runImport: `dalil import pilgrims FILE.csv [--data DIR | --store URL]
@@ -58,11 +59,11 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	reg, err := tracking.LoadRegistry(ctx, st)
+	reg, err := registry.LoadRegistry(ctx, st)
 	if err != nil {
 		return err
 	}
-	var rs tracking.RecordStore = st
+	var rs dalil.RecordStore = st
 	if *dryRun {
 		rs = nil // Import into the in-memory copy only: full validation, no write
 	}
@@ -89,14 +90,14 @@ type importSummary struct {
 // importPilgrimsFile reads a registry CSV, checks its camps and tents against
 // the layout and imports it (rs nil: into memory only). Errors name the file
 // and the line.
-func importPilgrimsFile(ctx context.Context, reg *tracking.Registry, rs tracking.RecordStore, path string, layout *geo.Layout) (importSummary, error) {
+func importPilgrimsFile(ctx context.Context, reg *registry.Registry, rs dalil.RecordStore, path string, layout *geo.Layout) (importSummary, error) {
 	var sum importSummary
 	f, err := os.Open(path)
 	if err != nil {
 		return sum, err
 	}
 	defer f.Close()
-	ps, gs, lines, err := tracking.ReadPilgrimsCSVLines(f)
+	ps, gs, lines, err := registry.ReadPilgrimsCSVLines(f)
 	if err != nil {
 		return sum, fmt.Errorf("%s: %w; nothing was imported", path, err)
 	}
@@ -111,9 +112,9 @@ func importPilgrimsFile(ctx context.Context, reg *tracking.Registry, rs tracking
 		}
 		for k := range ps[i].Devices {
 			switch ps[i].DeviceKinds[k] {
-			case tracking.DeviceWristband:
+			case dalil.DeviceWristband:
 				sum.bands++
-			case tracking.DeviceLuggageTag:
+			case dalil.DeviceLuggageTag:
 				sum.tags++
 			default:
 				sum.phones++
@@ -122,7 +123,7 @@ func importPilgrimsFile(ctx context.Context, reg *tracking.Registry, rs tracking
 	}
 	sum.pilgrims, sum.groups = len(ps), len(gs)
 	if err := reg.Import(ctx, rs, ps, gs); err != nil {
-		var re *tracking.RowError
+		var re *registry.RowError
 		if errors.As(err, &re) && re.Line == 0 && re.Index >= 0 && re.Index < len(lines) {
 			re.Line = lines[re.Index] // report by line, like the CSV reader
 		}
@@ -132,21 +133,21 @@ func importPilgrimsFile(ctx context.Context, reg *tracking.Registry, rs tracking
 }
 
 // checkPlaces rejects camps and tents the layout does not have.
-func checkPlaces(ps []tracking.Pilgrim, lines []int, l *geo.Layout) error {
+func checkPlaces(ps []registry.Pilgrim, lines []int, l *geo.Layout) error {
 	for i := range ps {
 		p := &ps[i]
 		if p.Camp != "" {
 			if _, ok := l.Camp(p.Camp); !ok {
-				return &tracking.RowError{Line: lines[i], Index: i, PID: p.PID, Column: "camp", Reason: fmt.Sprintf("camp %q is not in the layout", p.Camp)}
+				return &registry.RowError{Line: lines[i], Index: i, PID: p.PID, Column: "camp", Reason: fmt.Sprintf("camp %q is not in the layout", p.Camp)}
 			}
 		}
 		if p.Tent != "" {
 			t, ok := l.Tent(p.Tent)
 			if !ok {
-				return &tracking.RowError{Line: lines[i], Index: i, PID: p.PID, Column: "tent", Reason: fmt.Sprintf("tent %q is not in the layout", p.Tent)}
+				return &registry.RowError{Line: lines[i], Index: i, PID: p.PID, Column: "tent", Reason: fmt.Sprintf("tent %q is not in the layout", p.Tent)}
 			}
 			if p.Camp != "" && t.Camp != p.Camp {
-				return &tracking.RowError{Line: lines[i], Index: i, PID: p.PID, Column: "tent", Reason: fmt.Sprintf("tent %q is in camp %q, not %q", p.Tent, t.Camp, p.Camp)}
+				return &registry.RowError{Line: lines[i], Index: i, PID: p.PID, Column: "tent", Reason: fmt.Sprintf("tent %q is in camp %q, not %q", p.Tent, t.Camp, p.Camp)}
 			}
 		}
 	}

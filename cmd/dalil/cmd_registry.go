@@ -9,8 +9,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"dalil"
 	"dalil/geo"
-	"dalil/tracking"
+	"dalil/registry"
 )
 
 // runRegistry: `dalil registry generate --pilgrims N [--seed S] [--out FILE]
@@ -23,7 +24,7 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fs := flag.NewFlagSet("registry generate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	n := fs.Int("pilgrims", tracking.DefaultDemoPilgrims, "number of pilgrims (Bangladesh 2024: 85,225)")
+	n := fs.Int("pilgrims", registry.DefaultDemoPilgrims, "number of pilgrims (Bangladesh 2024: 85,225)")
 	seed := fs.Int64("seed", 1, "random seed; the same seed and layout give the same registry")
 	out := fs.String("out", "", "write the CSV to this file instead of standard output")
 	layoutPath := fs.String("layout", "", "camp and tent layout GeoJSON whose Mina tents are filled; default: the shipped layout")
@@ -48,7 +49,7 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ps, gs := tracking.GenerateRegistry(layout, *n, *seed)
+	ps, gs := registry.GenerateRegistry(layout, *n, *seed)
 	if *imeis {
 		imeiWristbands(ps) // registry_imei.go
 	}
@@ -57,19 +58,19 @@ func runRegistry(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *out == "" {
 		summary = stderr // standard output carries the CSV
 		bw := bufio.NewWriterSize(stdout, 1<<16)
-		if err := tracking.WritePilgrimsCSV(bw, ps); err != nil {
+		if err := registry.WritePilgrimsCSV(bw, ps); err != nil {
 			return err
 		}
 		if err := bw.Flush(); err != nil {
 			return err
 		}
-	} else if err := writeFileAtomic(*out, func(w io.Writer) error { return tracking.WritePilgrimsCSV(w, ps) }); err != nil {
+	} else if err := writeFileAtomic(*out, func(w io.Writer) error { return registry.WritePilgrimsCSV(w, ps) }); err != nil {
 		return err
 	}
 	phones, bands, housed := 0, 0, 0
 	for i := range ps {
 		for k := range ps[i].Devices {
-			if k < len(ps[i].DeviceKinds) && ps[i].DeviceKinds[k] == tracking.DeviceWristband {
+			if k < len(ps[i].DeviceKinds) && ps[i].DeviceKinds[k] == dalil.DeviceWristband {
 				bands++
 			} else {
 				phones++

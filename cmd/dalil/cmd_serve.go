@@ -14,12 +14,13 @@ import (
 	"strings"
 	"time"
 
+	"dalil"
 	"dalil/api"
 	"dalil/geo"
 	"dalil/ingest"
+	"dalil/registry"
 	"dalil/sim"
 	"dalil/store"
-	"dalil/tracking"
 	"dalil/web"
 )
 
@@ -235,7 +236,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}()
 
-	reg, err := tracking.LoadRegistry(ctx, st)
+	reg, err := registry.LoadRegistry(ctx, st)
 	if err != nil {
 		return fmt.Errorf("load registry: %w", err)
 	}
@@ -246,7 +247,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Info("registry imported", "file", o.registry, "pilgrims", reg.Len())
 	}
 	if o.demo && reg.Len() == 0 {
-		ps, gs := tracking.GenerateRegistry(layout, o.demoPilgrims, o.demoSeed)
+		ps, gs := registry.GenerateRegistry(layout, o.demoPilgrims, o.demoSeed)
 		if err := reg.Import(ctx, st, ps, gs); err != nil {
 			return fmt.Errorf("demo registry: %w", err)
 		}
@@ -355,9 +356,9 @@ func serveConfig(o serveOptions, adminToken string) api.Config {
 
 // runDemoSimulation moves the registry's pilgrims in-process at real time
 // until ctx ends.
-func runDemoSimulation(ctx context.Context, srv *api.Server, ix *geo.Index, reg *tracking.Registry, seed int64, log *slog.Logger) {
-	var ps []tracking.Pilgrim
-	reg.Each(func(p tracking.Pilgrim) bool { ps = append(ps, p); return true })
+func runDemoSimulation(ctx context.Context, srv *api.Server, ix *geo.Index, reg *registry.Registry, seed int64, log *slog.Logger) {
+	var ps []registry.Pilgrim
+	reg.Each(func(p registry.Pilgrim) bool { ps = append(ps, p); return true })
 	cfg := sim.DefaultConfig()
 	cfg.Seed = seed
 	cfg.Log = log
@@ -368,13 +369,13 @@ func runDemoSimulation(ctx context.Context, srv *api.Server, ix *geo.Index, reg 
 	}
 }
 
-func importRegistryFile(ctx context.Context, reg *tracking.Registry, st tracking.Store, path string) error {
+func importRegistryFile(ctx context.Context, reg *registry.Registry, st dalil.Store, path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
 	defer f.Close()
-	ps, gs, err := tracking.ReadPilgrimsCSV(f)
+	ps, gs, err := registry.ReadPilgrimsCSV(f)
 	if err != nil {
 		return fmt.Errorf("registry %s: %w", path, err)
 	}

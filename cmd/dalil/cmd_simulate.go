@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"dalil/geo"
+	"dalil/registry"
 	"dalil/sim"
 	"dalil/sim/send"
-	"dalil/tracking"
 )
 
 // runSimulate moves simulated pilgrims and sends their devices' pings to a
@@ -119,9 +119,9 @@ func loadIndex(path string) (*geo.Layout, *geo.Index, error) {
 }
 
 // loadRegistry reads the registry CSV or generates the demo registry.
-func loadRegistry(l *geo.Layout, path string, n int, seed int64) ([]tracking.Pilgrim, []tracking.Group, error) {
+func loadRegistry(l *geo.Layout, path string, n int, seed int64) ([]registry.Pilgrim, []registry.Group, error) {
 	if path == "" {
-		ps, gs := tracking.GenerateRegistry(l, n, seed)
+		ps, gs := registry.GenerateRegistry(l, n, seed)
 		return ps, gs, nil
 	}
 	f, err := os.Open(path)
@@ -129,7 +129,7 @@ func loadRegistry(l *geo.Layout, path string, n int, seed int64) ([]tracking.Pil
 		return nil, nil, fmt.Errorf("registry: %w", err)
 	}
 	defer f.Close()
-	ps, gs, err := tracking.ReadPilgrimsCSV(f)
+	ps, gs, err := registry.ReadPilgrimsCSV(f)
 	if err != nil {
 		return nil, nil, fmt.Errorf("registry %s: %w", path, err)
 	}

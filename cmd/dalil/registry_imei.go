@@ -3,18 +3,19 @@ package main
 import (
 	"hash/fnv"
 
-	"dalil/tracking"
+	"dalil"
+	"dalil/registry"
 )
 
 // imeiWristbands replaces every wristband id with a 15-digit IMEI derived
 // from it (TAC 35 then digits of the id's hash, then the Luhn check digit),
 // so that a generated registry can stand for hardware trackers that report
 // by IMEI. The same id always gives the same IMEI.
-func imeiWristbands(ps []tracking.Pilgrim) {
+func imeiWristbands(ps []registry.Pilgrim) {
 	seen := map[string]bool{}
 	for i := range ps {
 		for k, id := range ps[i].Devices {
-			if k >= len(ps[i].DeviceKinds) || ps[i].DeviceKinds[k] != tracking.DeviceWristband {
+			if k >= len(ps[i].DeviceKinds) || ps[i].DeviceKinds[k] != dalil.DeviceWristband {
 				continue
 			}
 			for salt := byte(0); ; salt++ {

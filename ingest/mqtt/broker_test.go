@@ -13,9 +13,9 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"dalil"
 	"dalil/ingest"
 	"dalil/ingest/internal/ingesttest"
-	"dalil/tracking"
 )
 
 // mosquittoURL is the broker of DALIL_TEST_MQTT; the test skips without it.
@@ -47,8 +47,8 @@ type rig struct {
 
 func newRig() *rig {
 	r := &rig{sink: &ingesttest.Sink{}, reg: prometheus.NewRegistry(), devs: ingesttest.Devices{
-		"alice/phone": {ID: "alice/phone", Kind: tracking.DevicePhone, Pilgrim: "P1"},
-		"bob":         {ID: "bob", Kind: tracking.DevicePhone, Pilgrim: "P2"},
+		"alice/phone": {ID: "alice/phone", Kind: dalil.DevicePhone, Pilgrim: "P1"},
+		"bob":         {ID: "bob", Kind: dalil.DevicePhone, Pilgrim: "P2"},
 	}}
 	r.h = ingest.NewHandler(ingest.DefaultConfig(), r.sink, r.devs, nil, ingest.NewMetrics(r.reg), nil)
 	return r
@@ -151,10 +151,10 @@ func waitSubscribed(t *testing.T, r *rig, pub paho.Client, root string) {
 	}
 }
 
-func checkFix(t *testing.T, p tracking.Position, dev string, lat, lon float64, tst int64) {
+func checkFix(t *testing.T, p dalil.Position, dev string, lat, lon float64, tst int64) {
 	t.Helper()
 	if p.Device != dev || p.Lat != lat || p.Lon != lon || p.Time.Unix() != tst || p.Accuracy != 7 ||
-		p.Battery != 81 || p.Source != tracking.SourceOwnTracksMQTT {
+		p.Battery != 81 || p.Source != dalil.SourceOwnTracksMQTT {
 		t.Errorf("stored %+v, want %s at %v,%v t=%d acc 7 batt 81 from owntracks_mqtt", p, dev, lat, lon, tst)
 	}
 }
@@ -202,7 +202,7 @@ func TestMosquittoUnstoredMessageIsDeliveredAgain(t *testing.T) {
 	waitSubscribed(t, r, pub, root)
 	before := len(r.sink.Stored())
 
-	r.sink.Fail(fmt.Errorf("disk on fire: %w", tracking.ErrUnavailable))
+	r.sink.Fail(fmt.Errorf("disk on fire: %w", dalil.ErrUnavailable))
 	attempts := r.sink.Attempts()
 	tst := time.Now().Add(-time.Minute).Unix()
 	publish(t, pub, root+"/alice/phone", location(21.41, 39.87, tst))

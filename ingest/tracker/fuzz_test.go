@@ -10,9 +10,9 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"dalil"
 	"dalil/ingest"
 	"dalil/ingest/internal/ingesttest"
-	"dalil/tracking"
 )
 
 func FuzzGT06Frame(f *testing.F) {
@@ -87,9 +87,9 @@ func FuzzServe(f *testing.F) {
 	f.Add(byte(2), []byte(docH02V1+docH02V1))
 	f.Fuzz(func(t *testing.T, which byte, input []byte) {
 		devs := ingesttest.Devices{
-			imeiGT06:  {ID: imeiGT06, Kind: tracking.DeviceWristband, Pilgrim: "P1"},
-			imeiTelto: {ID: imeiTelto, Kind: tracking.DeviceWristband, Pilgrim: "P2"},
-			imeiH02:   {ID: imeiH02, Kind: tracking.DeviceLuggageTag, Luggage: "B1"},
+			imeiGT06:  {ID: imeiGT06, Kind: dalil.DeviceWristband, Pilgrim: "P1"},
+			imeiTelto: {ID: imeiTelto, Kind: dalil.DeviceWristband, Pilgrim: "P2"},
+			imeiH02:   {ID: imeiH02, Kind: dalil.DeviceLuggageTag, Luggage: "B1"},
 		}
 		cfg := ingest.DefaultConfig()
 		cfg.MaxAge = 0

@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"dalil"
 	"dalil/ingest"
-	"dalil/tracking"
 )
 
 // maxGroup ends a group's linger early once it holds this many fixes.
@@ -14,7 +14,7 @@ const maxGroup = 512
 
 // groupReq is one connection's fixes waiting for a group commit.
 type groupReq struct {
-	ps   []tracking.Position
+	ps   []dalil.Position
 	done chan error // buffered 1, owned by the connection
 }
 
@@ -100,7 +100,7 @@ func (g *committer) run(ctx context.Context) {
 
 // commit hands ps to the committer and waits until they are durable (nil)
 // or the commit failed.
-func (g *committer) commit(ctx context.Context, ps []tracking.Position, done chan error) error {
+func (g *committer) commit(ctx context.Context, ps []dalil.Position, done chan error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -7,8 +7,8 @@ import (
 	"io"
 	"time"
 
+	"dalil"
 	"dalil/ingest"
-	"dalil/tracking"
 )
 
 // gt06 is the Concox GT06 protocol: binary frames
@@ -134,7 +134,7 @@ func gt06IMEI(content []byte) (string, error) {
 // date-time (6, UTC), length/satellites (1), latitude and longitude (4 each,
 // in 1/30000 minutes), speed (1, km/h), course and status (2). ok is false
 // when the tracker says it has no fix.
-func gt06GPS(content []byte) (p tracking.Position, ok bool, err error) {
+func gt06GPS(content []byte) (p dalil.Position, ok bool, err error) {
 	if len(content) < 18 {
 		return p, false, malformed("location of %d bytes, want at least 18", len(content))
 	}
@@ -152,12 +152,12 @@ func gt06GPS(content []byte) (p tracking.Position, ok bool, err error) {
 	if flags&0x0800 != 0 { // bit 11: west longitude
 		lon = -lon
 	}
-	p = tracking.Position{
+	p = dalil.Position{
 		Time: t, Lat: lat, Lon: lon,
 		Speed:    float32(speed) / 3.6,
 		Heading:  float32(flags & 0x03FF),
-		Altitude: tracking.Unknown,
-		Battery:  tracking.Unknown,
+		Altitude: dalil.Unknown,
+		Battery:  dalil.Unknown,
 	}
 	return p, flags&0x1000 != 0, nil // bit 12: GPS positioned
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // The frames of the GT06 protocol document: login with terminal id
@@ -37,7 +37,7 @@ func TestGT06DocumentedFrames(t *testing.T) {
 	p := ps[0]
 	want := time.Date(2011, 8, 29, 17, 46, 16, 0, time.UTC)
 	if p.Device != imeiGT06 || !p.Time.Equal(want) || math.Abs(p.Lat-23.111668) > 1e-5 || math.Abs(p.Lon-114.409285) > 1e-5 ||
-		p.Speed != 0 || p.Heading != 143 || p.Source != tracking.SourceGT06 {
+		p.Speed != 0 || p.Heading != 143 || p.Source != dalil.SourceGT06 {
 		t.Errorf("stored %+v, want %s at 23.111668,114.409285 on %v heading 143 from gt06", p, imeiGT06, want)
 	}
 }
@@ -131,7 +131,7 @@ func TestGT06UnstoredLocationIsNotAcknowledged(t *testing.T) {
 	c := r.dial()
 	send(t, c, gt06LoginFrame(imeiBand, 1))
 	expect(t, c, appendGT06Reply(nil, gt06Login, 1))
-	r.sink.Fail(fmt.Errorf("disk full: %w", tracking.ErrUnavailable))
+	r.sink.Fail(fmt.Errorf("disk full: %w", dalil.ErrUnavailable))
 	loc := gt06Frame(gt06Location, gt06GPSContent(time.Now().Add(-time.Second), 21.42, 39.87, 0, 0, true), 2)
 	send(t, c, loc)
 	expectClosed(t, c)

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"dalil"
 	"dalil/ingest"
-	"dalil/tracking"
 )
 
 // h02 is the H02 text protocol of many cheap trackers (Sinotrack and
@@ -31,7 +31,7 @@ func (h02) kind() ingest.Protocol { return ingest.H02 }
 type h02Msg struct {
 	imei, typ []byte
 	fix       bool
-	p         tracking.Position
+	p         dalil.Position
 }
 
 // parseH02 decodes one frame, from '*' to '#' inclusive.
@@ -75,8 +75,8 @@ func parseH02(b []byte) (h02Msg, error) {
 	if err != nil {
 		return m, err
 	}
-	m.p = tracking.Position{Time: t, Lat: lat, Lon: lon, Speed: tracking.Unknown, Heading: tracking.Unknown,
-		Altitude: tracking.Unknown, Battery: tracking.Unknown}
+	m.p = dalil.Position{Time: t, Lat: lat, Lon: lon, Speed: dalil.Unknown, Heading: dalil.Unknown,
+		Altitude: dalil.Unknown, Battery: dalil.Unknown}
 	if v, err := strconv.ParseFloat(string(f[9]), 64); err == nil && v >= 0 && v < 1000 {
 		m.p.Speed = float32(v * 1852 / 3600)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // A V1 location in the form the H02 protocol document gives (Shenzhen,
@@ -42,7 +42,7 @@ func TestH02DocumentedFrame(t *testing.T) {
 	p := r.sink.WaitStored(t, 1, 5*time.Second)[0]
 	want := time.Date(2015, 8, 10, 14, 54, 52, 0, time.UTC)
 	if p.Device != imeiH02 || !p.Time.Equal(want) || math.Abs(p.Lat-(22+40.55181/60)) > 1e-9 ||
-		math.Abs(p.Lon-(113+58.32389/60)) > 1e-9 || p.Speed != 0 || p.Heading != 0 || p.Source != tracking.SourceH02 {
+		math.Abs(p.Lon-(113+58.32389/60)) > 1e-9 || p.Speed != 0 || p.Heading != 0 || p.Source != dalil.SourceH02 {
 		t.Errorf("stored %+v", p)
 	}
 }

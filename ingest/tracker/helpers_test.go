@@ -15,9 +15,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"dalil"
 	"dalil/ingest"
 	"dalil/ingest/internal/ingesttest"
-	"dalil/tracking"
 )
 
 // Registered IMEIs: a wristband, a luggage tag, the IMEIs of the protocols'
@@ -46,10 +46,10 @@ func newRig(t *testing.T, p string, cfg Config, mutate ...func(*ingest.Config)) 
 	r := &rig{t: t, sink: &ingesttest.Sink{}, reg: prometheus.NewRegistry()}
 	devs := ingesttest.Devices{}
 	for _, id := range []string{imeiBand, imeiGT06, imeiTelto, imeiH02} {
-		devs[id] = tracking.Device{ID: id, Kind: tracking.DeviceWristband, Pilgrim: "P-" + id}
+		devs[id] = dalil.Device{ID: id, Kind: dalil.DeviceWristband, Pilgrim: "P-" + id}
 	}
-	devs[imeiTag] = tracking.Device{ID: imeiTag, Kind: tracking.DeviceLuggageTag, Luggage: "BAG-1"}
-	devs[imeiPhone] = tracking.Device{ID: imeiPhone, Kind: tracking.DevicePhone, Pilgrim: "P-phone"}
+	devs[imeiTag] = dalil.Device{ID: imeiTag, Kind: dalil.DeviceLuggageTag, Luggage: "BAG-1"}
+	devs[imeiPhone] = dalil.Device{ID: imeiPhone, Kind: dalil.DevicePhone, Pilgrim: "P-phone"}
 	ic := ingest.DefaultConfig()
 	for _, m := range mutate {
 		m(&ic)

@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"dalil"
 	"dalil/ingest"
-	"dalil/tracking"
 )
 
 // Config limits each connection. Start from DefaultConfig.
@@ -213,12 +213,12 @@ type conn struct {
 	nc      net.Conn
 	br      *bufio.Reader
 	limiter *rate.Limiter
-	batch   *ingest.Batch       // counts refusals; fixes go through the server's committer
-	done    chan error          // this connection's answer from the committer
-	dev     tracking.Device     // zero until login
-	pending []tracking.Position // fixes of the frame being handled
-	buf     []byte              // frame assembly
-	out     []byte              // reply assembly
+	batch   *ingest.Batch    // counts refusals; fixes go through the server's committer
+	done    chan error       // this connection's answer from the committer
+	dev     dalil.Device     // zero until login
+	pending []dalil.Position // fixes of the frame being handled
+	buf     []byte           // frame assembly
+	out     []byte           // reply assembly
 }
 
 func (s *Server) handle(ctx context.Context, nc net.Conn) {
@@ -322,7 +322,7 @@ func (c *conn) frameStart(ctx context.Context) error {
 // devices that are not trackers get the same error.
 func (c *conn) login(imei string) error {
 	d, ok := c.s.devices.Device(imei)
-	if !ok || (d.Kind != tracking.DeviceWristband && d.Kind != tracking.DeviceLuggageTag) {
+	if !ok || (d.Kind != dalil.DeviceWristband && d.Kind != dalil.DeviceLuggageTag) {
 		return errUnknownDevice
 	}
 	c.dev = d
@@ -330,7 +330,7 @@ func (c *conn) login(imei string) error {
 }
 
 // add queues one fix of the logged-in device; commit makes them durable.
-func (c *conn) add(p tracking.Position) {
+func (c *conn) add(p dalil.Position) {
 	p.Device = c.dev.ID
 	c.pending = append(c.pending, p)
 }

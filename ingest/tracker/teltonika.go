@@ -6,8 +6,8 @@ import (
 	"io"
 	"time"
 
+	"dalil"
 	"dalil/ingest"
-	"dalil/tracking"
 )
 
 // teltonika is Teltonika's TCP protocol with Codec 8 and Codec 8 Extended.
@@ -176,9 +176,9 @@ func (teltonika) serve(ctx context.Context, c *conn) error {
 				c.noFix()
 				return
 			}
-			c.add(tracking.Position{
+			c.add(dalil.Position{
 				Time: r.time, Lat: r.lat, Lon: r.lon,
-				Speed: r.speed / 3.6, Heading: r.angle, Altitude: r.alt, Battery: tracking.Unknown,
+				Speed: r.speed / 3.6, Heading: r.angle, Altitude: r.alt, Battery: dalil.Unknown,
 			})
 		})
 		if err != nil {

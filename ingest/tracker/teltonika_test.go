@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // The Teltonika wiki's samples: the IMEI message of 356307042441013, one
@@ -68,7 +68,7 @@ func TestTeltonikaLiveSession(t *testing.T) {
 	}
 	p := ps[0]
 	if p.Device != imeiBand || !p.Time.Equal(now.Add(-2*time.Minute)) || math.Abs(p.Lat-21.3549) > 1e-7 || math.Abs(p.Lon-39.9841) > 1e-7 ||
-		p.Altitude != 280 || p.Heading != 45 || math.Abs(float64(p.Speed)-4/3.6) > 1e-4 || p.Source != tracking.SourceTeltonika {
+		p.Altitude != 280 || p.Heading != 45 || math.Abs(float64(p.Speed)-4/3.6) > 1e-4 || p.Source != dalil.SourceTeltonika {
 		t.Errorf("codec 8 fix %+v", p)
 	}
 	if p := ps[1]; p.Altitude != -3 || p.Heading != 359 || math.Abs(float64(p.Speed)-10) > 1e-4 {

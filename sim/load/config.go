@@ -12,9 +12,10 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"dalil"
 	"dalil/geo"
+	"dalil/registry"
 	"dalil/sim/send"
-	"dalil/tracking"
 )
 
 // Bounds keep a run from swamping the machine it shares.
@@ -30,7 +31,7 @@ var ErrConfig = errors.New("bad load configuration")
 // Device is one device the server knows (it is in the server's registry).
 type Device struct {
 	ID    string
-	Kind  tracking.DeviceKind
+	Kind  dalil.DeviceKind
 	Group string    // the owner's group, for guide watchers
 	Home  geo.Point // where it sits: its owner's tent
 }
@@ -165,7 +166,7 @@ func (c Config) validate() error {
 // tent (or camp) on the layout, in registry order. Pilgrims without a camp
 // (a registry larger than Mina's tents hold) are spread over Muzdalifah,
 // where pilgrims without a tent spend the night.
-func DevicesFromRegistry(l *geo.Layout, ps []tracking.Pilgrim) []Device {
+func DevicesFromRegistry(l *geo.Layout, ps []registry.Pilgrim) []Device {
 	var out []Device
 	var spill geo.Ring
 	if a, ok := l.Area("muzdalifah"); ok && len(a.Polygon) > 3 {
@@ -185,7 +186,7 @@ func DevicesFromRegistry(l *geo.Layout, ps []tracking.Pilgrim) []Device {
 			continue
 		}
 		for k, id := range p.Devices {
-			kind := tracking.DevicePhone
+			kind := dalil.DevicePhone
 			if k < len(p.DeviceKinds) && p.DeviceKinds[k] != "" {
 				kind = p.DeviceKinds[k]
 			}

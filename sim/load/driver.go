@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"dalil"
 	"dalil/sim/send"
-	"dalil/tracking"
 )
 
 // driveStats count the devices' side of the run.
@@ -102,7 +102,7 @@ func (r *runner) worker(ctx context.Context, id uint64, jobs <-chan int32) {
 			k = r.cfg.Batch
 		}
 		body, path = body[:0], path[:0]
-		var newest tracking.Position
+		var newest dalil.Position
 		for j := k - 1; j >= 0; j-- {
 			p := fixNear(rng, d, now.Add(-time.Duration(j)*r.cfg.Interval))
 			newest = p
@@ -206,15 +206,15 @@ func (r *runner) answer(proto send.Protocol, k int, req *http.Request) {
 
 // fixNear is a fix a few metres from the device's home: a pilgrim resting in
 // their tent, with GPS noise of an 8 m accuracy.
-func fixNear(rng *rand.Rand, d *Device, t time.Time) tracking.Position {
+func fixNear(rng *rand.Rand, d *Device, t time.Time) dalil.Position {
 	const sigma = 8 / 1.5
 	dn, de := rng.NormFloat64()*sigma, rng.NormFloat64()*sigma
 	lat := d.Home.Lat + dn/111_195
 	lon := d.Home.Lon + de/(111_195*math.Cos(d.Home.Lat*math.Pi/180))
-	return tracking.Position{
+	return dalil.Position{
 		Device: d.ID, Time: t.UTC().Truncate(time.Millisecond),
 		Lat: round7(lat), Lon: round7(lon), Accuracy: 8,
-		Speed: tracking.Unknown, Heading: tracking.Unknown, Altitude: tracking.Unknown, Battery: 80,
+		Speed: dalil.Unknown, Heading: dalil.Unknown, Altitude: dalil.Unknown, Battery: 80,
 	}
 }
 

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // ProcessCPU is the CPU time (user + system) process pid has used.
@@ -18,7 +18,7 @@ func PIDListening(port int) (int, error) { return pidListening(port) }
 
 // FixNear is a fix of device d at time t, scattered around its home as GPS
 // error scatters a standing pilgrim's.
-func FixNear(rng *rand.Rand, d *Device, t time.Time) tracking.Position { return fixNear(rng, d, t) }
+func FixNear(rng *rand.Rand, d *Device, t time.Time) dalil.Position { return fixNear(rng, d, t) }
 
 // ThisMachine describes the computer the figures come from.
 func ThisMachine() Machine { return machine() }

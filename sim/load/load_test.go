@@ -19,9 +19,10 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"dalil"
 	"dalil/geo"
+	"dalil/registry"
 	"dalil/sim/send"
-	"dalil/tracking"
 )
 
 // fakeServer speaks just enough of Dalil's API for the load tool: device,
@@ -254,20 +255,20 @@ func TestPositionParsingAndLatencyClock(t *testing.T) {
 func TestDevicesFromRegistry(t *testing.T) {
 	l := geo.Default()
 	tent := &l.Tents[0]
-	ps := []tracking.Pilgrim{
+	ps := []registry.Pilgrim{
 		{PID: "P1", Group: "G1", Camp: tent.Camp, Tent: tent.ID, Devices: []string{"phone1", "WB1"},
-			DeviceKinds: []tracking.DeviceKind{tracking.DevicePhone, tracking.DeviceWristband}},
+			DeviceKinds: []dalil.DeviceKind{dalil.DevicePhone, dalil.DeviceWristband}},
 		{PID: "P2", Group: "G1", Devices: []string{"phone2"}}, // no tent: spills into Muzdalifah
 	}
 	ds := DevicesFromRegistry(l, ps)
 	if len(ds) != 3 {
 		t.Fatalf("%d devices, want 3", len(ds))
 	}
-	if ds[0].Home != tent.Polygon.Centroid() || ds[1].Kind != tracking.DeviceWristband || ds[0].Group != "G1" {
+	if ds[0].Home != tent.Polygon.Centroid() || ds[1].Kind != dalil.DeviceWristband || ds[0].Group != "G1" {
 		t.Fatalf("placed devices %+v", ds[:2])
 	}
 	muz, _ := l.Area("muzdalifah")
-	if !muz.Polygon.Contains(ds[2].Home) || ds[2].Kind != tracking.DevicePhone {
+	if !muz.Polygon.Contains(ds[2].Home) || ds[2].Kind != dalil.DevicePhone {
 		t.Fatalf("unplaced pilgrim's device at %v, not in Muzdalifah", ds[2].Home)
 	}
 	if again := DevicesFromRegistry(l, ps); again[2].Home != ds[2].Home {

@@ -4,7 +4,7 @@ import (
 	"math"
 	"strconv"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // knotsPerMS converts m/s to knots, the unit of OsmAnd's speed.
@@ -15,10 +15,10 @@ func known(v float32) bool { return v >= 0 && !math.IsNaN(float64(v)) }
 // OsmAndQuery is the query string Traccar Client puts on its request:
 // id, timestamp (epoch seconds), lat, lon, speed (knots), bearing, altitude,
 // accuracy and batt (percent). Unknown fields are left out.
-func OsmAndQuery(p tracking.Position) string { return string(AppendOsmAndQuery(nil, p)) }
+func OsmAndQuery(p dalil.Position) string { return string(AppendOsmAndQuery(nil, p)) }
 
 // AppendOsmAndQuery appends OsmAndQuery(p) to b without allocating.
-func AppendOsmAndQuery(b []byte, p tracking.Position) []byte {
+func AppendOsmAndQuery(b []byte, p dalil.Position) []byte {
 	b = append(b, "id="...)
 	b = appendEscaped(b, p.Device)
 	b = append(b, "&timestamp="...)
@@ -94,7 +94,7 @@ type traccarJSON struct {
 
 // OsmAndJSON is the JSON body of Traccar Client 9: speed in m/s, battery
 // level 0..1, timestamp ISO-8601 with milliseconds.
-func OsmAndJSON(p tracking.Position) []byte {
+func OsmAndJSON(p dalil.Position) []byte {
 	var m traccarJSON
 	m.DeviceID = p.Device
 	l := &m.Location
@@ -147,7 +147,7 @@ type ownTracksJSON struct {
 func OwnTracksUser(device string) (user, dev string) { return device, "phone" }
 
 // OwnTracksJSON is the body OwnTracks posts for a location.
-func OwnTracksJSON(p tracking.Position) []byte {
+func OwnTracksJSON(p dalil.Position) []byte {
 	m := ownTracksJSON{Type: "location", Lat: p.Lat, Lon: p.Lon, Tst: p.Time.Unix(), Tid: tid(p.Device), T: "t"}
 	if p.Accuracy > 0 {
 		m.Acc = int(math.Round(float64(p.Accuracy)))
@@ -179,7 +179,7 @@ func tid(device string) string {
 // AppendNative appends one NDJSON line of a native batch:
 // {"device","ts" (RFC 3339 with milliseconds),"lat","lon","acc","speed","heading","alt","batt"}.
 // Unknown optional fields are left out.
-func AppendNative(b []byte, p tracking.Position) []byte {
+func AppendNative(b []byte, p dalil.Position) []byte {
 	b = append(b, `{"device":`...)
 	b = strconv.AppendQuote(b, p.Device)
 	b = append(b, `,"ts":"`...)

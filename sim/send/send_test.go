@@ -13,17 +13,17 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/ingest"
-	"dalil/tracking"
 )
 
 // sink records what ingest accepted.
 type sink struct {
 	mu  sync.Mutex
-	got []tracking.Position
+	got []dalil.Position
 }
 
-func (s *sink) Accept(_ context.Context, ps []tracking.Position) error {
+func (s *sink) Accept(_ context.Context, ps []dalil.Position) error {
 	s.mu.Lock()
 	s.got = append(s.got, ps...)
 	s.mu.Unlock()
@@ -33,11 +33,11 @@ func (s *sink) Accept(_ context.Context, ps []tracking.Position) error {
 // devices knows every id that starts with "dev" (and holds no "/").
 type devices struct{}
 
-func (devices) Device(id string) (tracking.Device, bool) {
+func (devices) Device(id string) (dalil.Device, bool) {
 	if !strings.HasPrefix(id, "dev") || strings.Contains(id, "/") {
-		return tracking.Device{}, false
+		return dalil.Device{}, false
 	}
-	return tracking.Device{ID: id, Kind: tracking.DevicePhone, Pilgrim: "P" + id}, true
+	return dalil.Device{ID: id, Kind: dalil.DevicePhone, Pilgrim: "P" + id}, true
 }
 
 // tokens stands in for the api's token store and POST /v1/tokens: the token
@@ -90,21 +90,21 @@ func serverWith(t *testing.T, cfg ingest.Config) (*httptest.Server, *sink, *toke
 
 // pings are fixes such as the simulator makes, one per device, with every
 // optional field, some, or none.
-func pings(n int) []tracking.Position {
+func pings(n int) []dalil.Position {
 	now := time.Now().UTC().Truncate(time.Millisecond).Add(-time.Minute)
-	var ps []tracking.Position
+	var ps []dalil.Position
 	for i := range n {
-		p := tracking.Position{
+		p := dalil.Position{
 			Device: "dev" + string(rune('a'+i%26)) + strings.Repeat("x", i/26),
 			Time:   now.Add(time.Duration(i) * 1700 * time.Millisecond),
 			Lat:    21.4133 + float64(i)*1e-5, Lon: 39.8933 - float64(i)*1e-5,
 			Accuracy: 8.5, Speed: 1.25, Heading: 270.5, Altitude: 380.2, Battery: 76.5,
 		}
 		if i%3 == 1 { // a wristband: no speed, heading or altitude
-			p.Speed, p.Heading, p.Altitude = tracking.Unknown, tracking.Unknown, tracking.Unknown
+			p.Speed, p.Heading, p.Altitude = dalil.Unknown, dalil.Unknown, dalil.Unknown
 		}
 		if i%5 == 4 {
-			p.Battery = tracking.Unknown
+			p.Battery = dalil.Unknown
 		}
 		ps = append(ps, p)
 	}
@@ -136,7 +136,7 @@ func TestIngestDecodesWhatWeSend(t *testing.T) {
 				t.Fatalf("ingest stored %d pings, sent %d", len(got.got), len(sent))
 			}
 			for _, want := range sent {
-				i := slices.IndexFunc(got.got, func(p tracking.Position) bool { return p.Device == want.Device })
+				i := slices.IndexFunc(got.got, func(p dalil.Position) bool { return p.Device == want.Device })
 				if i < 0 {
 					t.Fatalf("%s: not stored", want.Device)
 				}
@@ -151,7 +151,7 @@ func TestIngestDecodesWhatWeSend(t *testing.T) {
 }
 
 // same compares a sent and a decoded ping within the protocol's precision.
-func same(t *testing.T, proto Protocol, want, got tracking.Position) {
+func same(t *testing.T, proto Protocol, want, got dalil.Position) {
 	t.Helper()
 	timeStep := time.Millisecond // native and Traccar JSON carry ms
 	if proto == OwnTracks || (proto == OsmAnd && hash(want.Device+"/osmand")%3 != 2) {
@@ -168,8 +168,8 @@ func same(t *testing.T, proto Protocol, want, got tracking.Position) {
 		tol = 0.51 // whole metres, km/h, degrees, percent
 	}
 	check := func(name string, w, g float32, tol float32) {
-		if w == tracking.Unknown {
-			if g != tracking.Unknown && g != 0 {
+		if w == dalil.Unknown {
+			if g != dalil.Unknown && g != 0 {
 				t.Errorf("%s over %s: %s %v, sent none", want.Device, proto, name, g)
 			}
 			return
@@ -229,7 +229,7 @@ func TestSendReportsRejectionsAndRefusals(t *testing.T) {
 	// A server that is down is transient: the simulator retries.
 	srv.Close()
 	down, _ := New(Config{Target: srv.URL, Protocol: OwnTracks})
-	if err := down.Send(context.Background(), pings(1)); !errors.Is(err, tracking.ErrUnavailable) {
+	if err := down.Send(context.Background(), pings(1)); !errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("Send to a closed server = %v, want ErrUnavailable", err)
 	}
 }
@@ -241,7 +241,7 @@ func TestServiceUnavailableIsTransient(t *testing.T) {
 	}))
 	defer srv.Close()
 	snd, _ := New(Config{Target: srv.URL, Protocol: OsmAnd})
-	if err := snd.Send(context.Background(), pings(3)); !errors.Is(err, tracking.ErrUnavailable) {
+	if err := snd.Send(context.Background(), pings(3)); !errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("Send = %v, want ErrUnavailable", err)
 	}
 }
@@ -269,8 +269,8 @@ func TestOnlyLoopbackTargets(t *testing.T) {
 }
 
 func TestEncoders(t *testing.T) {
-	p := tracking.Position{Device: "dev a&b", Time: time.Unix(1717660800, 250e6), Lat: 21.4216, Lon: 39.8722,
-		Accuracy: 9, Speed: 1, Heading: 90, Altitude: tracking.Unknown, Battery: 55}
+	p := dalil.Position{Device: "dev a&b", Time: time.Unix(1717660800, 250e6), Lat: 21.4216, Lon: 39.8722,
+		Accuracy: 9, Speed: 1, Heading: 90, Altitude: dalil.Unknown, Battery: 55}
 	if q, want := OsmAndQuery(p), "id=dev%20a%26b&timestamp=1717660800&lat=21.4216000&lon=39.8722000&speed=1.94&bearing=90.0&accuracy=9.0&batt=55.0"; q != want {
 		t.Errorf("OsmAndQuery = %s\nwant %s", q, want)
 	}

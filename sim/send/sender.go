@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // Config configures a Sender.
@@ -111,7 +111,7 @@ var errFatal = errors.New("refused")
 // tracking.ErrUnavailable, so the simulator sends the batch again later; a
 // 401 or 403 returns a plain error; a refused ping (4xx) is counted, not
 // returned.
-func (s *Sender) Send(ctx context.Context, ps []tracking.Position) error {
+func (s *Sender) Send(ctx context.Context, ps []dalil.Position) error {
 	reqs := s.requestsFor(ps)
 	jobs := make(chan request)
 	var wg sync.WaitGroup
@@ -157,7 +157,7 @@ type request struct {
 // OwnTracks, one per device for native batches (a phone flushing its backlog
 // sends it in one request). OsmAnd devices use one of Traccar Client's three
 // request styles, fixed by their id.
-func (s *Sender) requestsFor(ps []tracking.Position) []request {
+func (s *Sender) requestsFor(ps []dalil.Position) []request {
 	var out []request
 	native := map[string]int{} // device -> index in out
 	for i := range ps {
@@ -184,7 +184,7 @@ func (s *Sender) requestsFor(ps []tracking.Position) []request {
 // osmandRequest builds the request Traccar Client sends for p, in one of its
 // three styles fixed by the device id: GET with a query string, POST with a
 // form body (Traccar Client 10) or POST with JSON (Traccar Client 9).
-func osmandRequest(p tracking.Position) request {
+func osmandRequest(p dalil.Position) request {
 	r := request{proto: OsmAnd, device: p.Device, n: 1}
 	switch hash(p.Device+"/osmand") % 3 {
 	case 0:
@@ -198,7 +198,7 @@ func osmandRequest(p tracking.Position) request {
 }
 
 // ownTracksRequest builds the request OwnTracks sends for p.
-func ownTracksRequest(p tracking.Position) request {
+func ownTracksRequest(p dalil.Position) request {
 	u, d := OwnTracksUser(p.Device)
 	return request{proto: OwnTracks, device: p.Device, method: http.MethodPost, path: "/ingest/owntracks",
 		ctype: "application/json", body: OwnTracksJSON(p), n: 1,
@@ -243,7 +243,7 @@ func (s *Sender) do(ctx context.Context, r request) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("%w: %s %s: %v", tracking.ErrUnavailable, r.method, r.path, err)
+		return fmt.Errorf("%w: %s %s: %v", dalil.ErrUnavailable, r.method, r.path, err)
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -258,7 +258,7 @@ func (s *Sender) do(ctx context.Context, r request) error {
 		return nil
 	case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests:
 		s.failed.Add(int64(r.n))
-		return fmt.Errorf("%w: %s: %s", tracking.ErrUnavailable, resp.Status, bytes.TrimSpace(data))
+		return fmt.Errorf("%w: %s: %s", dalil.ErrUnavailable, resp.Status, bytes.TrimSpace(data))
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		s.failed.Add(int64(r.n))
 		return fmt.Errorf("%w: %s %s for device %s: %s", errFatal, r.method, pathOnly(r.path), r.device, bytes.TrimSpace(data))

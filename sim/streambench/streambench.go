@@ -22,9 +22,9 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"dalil"
 	"dalil/sim/load"
 	"dalil/sim/send"
-	"dalil/tracking"
 )
 
 // Config describes one run.
@@ -221,7 +221,7 @@ type driver interface {
 	close()
 }
 
-type positionLike = tracking.Position
+type positionLike = dalil.Position
 
 // mqttDriver publishes OwnTracks JSON with QoS 1 over a few connections.
 type mqttDriver struct {

@@ -11,11 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"dalil"
 	"dalil/geo"
 	"dalil/ingest"
 	"dalil/ingest/tracker"
 	"dalil/sim/load"
-	"dalil/tracking"
 )
 
 // The harness drives real tracker servers (in this process) and counts what
@@ -24,8 +24,8 @@ func TestRunAgainstTrackerServers(t *testing.T) {
 	devs := devices{}
 	var bench []load.Device
 	for _, id := range []string{"359339075016801", "359339075016802", "359339075016803"} {
-		devs[id] = tracking.Device{ID: id, Kind: tracking.DeviceWristband, Pilgrim: "P" + id}
-		bench = append(bench, load.Device{ID: id, Kind: tracking.DeviceWristband, Home: geo.Point{Lat: 21.4133, Lon: 39.8933}})
+		devs[id] = dalil.Device{ID: id, Kind: dalil.DeviceWristband, Pilgrim: "P" + id}
+		bench = append(bench, load.Device{ID: id, Kind: dalil.DeviceWristband, Home: geo.Point{Lat: 21.4133, Lon: 39.8933}})
 	}
 	reg := prometheus.NewRegistry()
 	sink := discard{}
@@ -63,10 +63,10 @@ func TestRunAgainstTrackerServers(t *testing.T) {
 	}
 }
 
-type devices map[string]tracking.Device
+type devices map[string]dalil.Device
 
-func (d devices) Device(id string) (tracking.Device, bool) { dev, ok := d[id]; return dev, ok }
+func (d devices) Device(id string) (dalil.Device, bool) { dev, ok := d[id]; return dev, ok }
 
 type discard struct{}
 
-func (discard) Accept(context.Context, []tracking.Position) error { return nil }
+func (discard) Accept(context.Context, []dalil.Position) error { return nil }

@@ -10,12 +10,12 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"dalil"
 	"dalil/store/embedded"
 	"dalil/store/storetest"
-	"dalil/tracking"
 )
 
-func benchOpen(b *testing.B) tracking.Store {
+func benchOpen(b *testing.B) dalil.Store {
 	st, err := embedded.Open(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -83,14 +83,14 @@ func BenchmarkGroupCommit(b *testing.B) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					batch := make([]tracking.Position, 10)
+					batch := make([]dalil.Position, 10)
 					for {
 						i := next.Add(1)
 						if i > int64(b.N) {
 							return
 						}
 						for k := range batch {
-							batch[k] = tracking.Position{Device: fmt.Sprintf("w%02d", w), Time: base.Add(time.Duration(i*10+int64(k)) * time.Millisecond),
+							batch[k] = dalil.Position{Device: fmt.Sprintf("w%02d", w), Time: base.Add(time.Duration(i*10+int64(k)) * time.Millisecond),
 								Lat: 21.41, Lon: 39.89, Speed: -1, Heading: -1, Altitude: -1, Battery: -1}
 						}
 						if err := st.AppendPositions(ctx, batch); err != nil {

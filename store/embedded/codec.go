@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // Position value encoding, version 1 (device and time live in the key):
@@ -33,18 +33,18 @@ var errCorrupt = errors.New("embedded: corrupt position value")
 
 var optionalDefaults = [5]uint32{
 	0, // accuracy
-	math.Float32bits(tracking.Unknown),
-	math.Float32bits(tracking.Unknown),
-	math.Float32bits(tracking.Unknown),
-	math.Float32bits(tracking.Unknown),
+	math.Float32bits(dalil.Unknown),
+	math.Float32bits(dalil.Unknown),
+	math.Float32bits(dalil.Unknown),
+	math.Float32bits(dalil.Unknown),
 }
 
-func optionalFields(p *tracking.Position) [5]float32 {
+func optionalFields(p *dalil.Position) [5]float32 {
 	return [5]float32{p.Accuracy, p.Speed, p.Heading, p.Altitude, p.Battery}
 }
 
 // valueLen is the encoded length of p's value.
-func valueLen(p *tracking.Position) int {
+func valueLen(p *dalil.Position) int {
 	n := valueHeaderLen
 	for i, f := range optionalFields(p) {
 		if math.Float32bits(f) != optionalDefaults[i] {
@@ -55,7 +55,7 @@ func valueLen(p *tracking.Position) int {
 }
 
 // putValue encodes p into b, which must be valueLen(p) long.
-func putValue(b []byte, p *tracking.Position) {
+func putValue(b []byte, p *dalil.Position) {
 	b[0] = codecVersion
 	b[1] = byte(p.Source)
 	binary.LittleEndian.PutUint64(b[3:], math.Float64bits(p.Lat))
@@ -74,11 +74,11 @@ func putValue(b []byte, p *tracking.Position) {
 }
 
 // decodeValue fills the fields of p that live in the value.
-func decodeValue(b []byte, p *tracking.Position) error {
+func decodeValue(b []byte, p *dalil.Position) error {
 	if len(b) < valueHeaderLen || b[0] != codecVersion || b[2]>>5 != 0 {
 		return fmt.Errorf("%w (%d bytes)", errCorrupt, len(b))
 	}
-	p.Source = tracking.Source(b[1])
+	p.Source = dalil.Source(b[1])
 	p.Lat = math.Float64frombits(binary.LittleEndian.Uint64(b[3:]))
 	p.Lon = math.Float64frombits(binary.LittleEndian.Uint64(b[11:]))
 	present := b[2]
@@ -107,16 +107,16 @@ func decodeValue(b []byte, p *tracking.Position) error {
 // needs to keep the newest.
 const latestOrderLen = timeLen + seqLen
 
-func latestValueLen(p *tracking.Position) int { return latestOrderLen + valueLen(p) }
+func latestValueLen(p *dalil.Position) int { return latestOrderLen + valueLen(p) }
 
-func putLatestValue(b []byte, p *tracking.Position, seq uint64) {
+func putLatestValue(b []byte, p *dalil.Position, seq uint64) {
 	encodeTime(b, p.Time)
 	binary.BigEndian.PutUint64(b[timeLen:], seq)
 	putValue(b[latestOrderLen:], p)
 }
 
-func decodeLatestValue(device string, b []byte) (tracking.Position, error) {
-	var p tracking.Position
+func decodeLatestValue(device string, b []byte) (dalil.Position, error) {
+	var p dalil.Position
 	if len(b) < latestOrderLen {
 		return p, fmt.Errorf("%w (latest of %q, %d bytes)", errCorrupt, device, len(b))
 	}

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
-func samePos(a, b tracking.Position) bool {
+func samePos(a, b dalil.Position) bool {
 	f32 := func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) }
 	return a.Device == b.Device && a.Time.Equal(b.Time) &&
 		math.Float64bits(a.Lat) == math.Float64bits(b.Lat) && math.Float64bits(a.Lon) == math.Float64bits(b.Lon) &&
@@ -18,9 +18,9 @@ func samePos(a, b tracking.Position) bool {
 }
 
 func TestValueSizes(t *testing.T) {
-	phone := tracking.Position{Lat: 21.41, Lon: 39.89, Accuracy: 8, Speed: 1.2, Heading: 90, Altitude: 360, Battery: 71}
-	bare := tracking.Position{Lat: 21.41, Lon: 39.89, Speed: tracking.Unknown, Heading: tracking.Unknown,
-		Altitude: tracking.Unknown, Battery: tracking.Unknown}
+	phone := dalil.Position{Lat: 21.41, Lon: 39.89, Accuracy: 8, Speed: 1.2, Heading: 90, Altitude: 360, Battery: 71}
+	bare := dalil.Position{Lat: 21.41, Lon: 39.89, Speed: dalil.Unknown, Heading: dalil.Unknown,
+		Altitude: dalil.Unknown, Battery: dalil.Unknown}
 	if n := valueLen(&phone); n != 39 {
 		t.Errorf("phone ping value: %d bytes, want 39", n)
 	}
@@ -36,18 +36,18 @@ func FuzzValue(f *testing.F) {
 	f.Add(-0.0, math.NaN(), float32(0), float32(1.5), float32(359), float32(12), float32(100), uint8(4), []byte{1, 2, 31, 0})
 	f.Add(math.Inf(1), 1e-300, float32(math.NaN()), float32(0), float32(-0.0), float32(1e9), float32(-1), uint8(255), []byte{})
 	f.Fuzz(func(t *testing.T, lat, lon float64, acc, speed, heading, alt, batt float32, src uint8, junk []byte) {
-		p := tracking.Position{Lat: lat, Lon: lon, Accuracy: acc, Speed: speed, Heading: heading,
-			Altitude: alt, Battery: batt, Source: tracking.Source(src)}
+		p := dalil.Position{Lat: lat, Lon: lon, Accuracy: acc, Speed: speed, Heading: heading,
+			Altitude: alt, Battery: batt, Source: dalil.Source(src)}
 		b := make([]byte, valueLen(&p))
 		putValue(b, &p)
-		var q tracking.Position
+		var q dalil.Position
 		if err := decodeValue(b, &q); err != nil {
 			t.Fatalf("decode of an encoded value: %v", err)
 		}
 		if !samePos(p, q) {
 			t.Fatalf("round trip: %+v became %+v", p, q)
 		}
-		var r tracking.Position
+		var r dalil.Position
 		_ = decodeValue(junk, &r) // must not panic
 		_, _ = decodeLatestValue("d", junk)
 	})
@@ -94,7 +94,7 @@ func TestDeviceRangesDisjoint(t *testing.T) {
 func TestLatestMergerKeepsNewest(t *testing.T) {
 	at := time.Date(2026, 5, 26, 8, 0, 0, 0, time.UTC)
 	val := func(tm time.Time, seq uint64, lat float64) []byte {
-		p := tracking.Position{Time: tm, Lat: lat, Speed: -1, Heading: -1, Altitude: -1, Battery: -1}
+		p := dalil.Position{Time: tm, Lat: lat, Speed: -1, Heading: -1, Altitude: -1, Battery: -1}
 		b := make([]byte, latestValueLen(&p))
 		putLatestValue(b, &p, seq)
 		return b

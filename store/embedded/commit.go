@@ -6,9 +6,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
+	"dalil"
 
-	"dalil/tracking"
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // Group commit. Every AppendPositions call encodes its positions straight
@@ -75,7 +75,7 @@ func newCommitter(db *pebble.DB, seq *seqAlloc, latest *latestWriter, window tim
 // A caller whose context ends first gets its context error; its positions may
 // still be committed with the group (at least once, never lost once
 // acknowledged).
-func (c *committer) append(ctx context.Context, ps []tracking.Position) error {
+func (c *committer) append(ctx context.Context, ps []dalil.Position) error {
 	for {
 		c.mu.Lock()
 		g := c.cur
@@ -128,7 +128,7 @@ func (c *committer) signal() {
 // encodePositions writes ps into g's batch: one key per position, and each
 // device's newest position into g.latest (a device flushing its buffer sends
 // one run; a run costs one entry).
-func encodePositions(g *group, ps []tracking.Position, first uint64) {
+func encodePositions(g *group, ps []dalil.Position, first uint64) {
 	b := g.b
 	for i := range ps {
 		p := &ps[i]

@@ -10,8 +10,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"dalil"
 	"dalil/store/embedded"
-	"dalil/tracking"
 )
 
 // Every acknowledged append has been fsynced: one writer doing N appends
@@ -26,14 +26,14 @@ func TestAppendReturnsAfterFsync(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 5, 26, 8, 0, 0, 0, time.UTC)
 	// The first append also syncs the sequence lease; start counting after it.
-	if err := st.AppendPositions(ctx, []tracking.Position{{Device: "d", Time: at, Lat: 21.4, Lon: 39.9}}); err != nil {
+	if err := st.AppendPositions(ctx, []dalil.Position{{Device: "d", Time: at, Lat: 21.4, Lon: 39.9}}); err != nil {
 		t.Fatal(err)
 	}
 	const n = 20
 	for i := range n {
 		before := syncs.Load()
-		p := tracking.Position{Device: "d", Time: at.Add(time.Duration(i+1) * time.Second), Lat: 21.4, Lon: 39.9}
-		if err := st.AppendPositions(ctx, []tracking.Position{p}); err != nil {
+		p := dalil.Position{Device: "d", Time: at.Add(time.Duration(i+1) * time.Second), Lat: 21.4, Lon: 39.9}
+		if err := st.AppendPositions(ctx, []dalil.Position{p}); err != nil {
 			t.Fatal(err)
 		}
 		if syncs.Load() == before {
@@ -52,8 +52,8 @@ func TestAcknowledgedSurvivesKill(t *testing.T) {
 		}
 		at := time.Date(2026, 5, 26, 8, 0, 0, 0, time.UTC)
 		for i := range 100 {
-			p := tracking.Position{Device: "crash", Time: at.Add(time.Duration(i) * time.Second), Lat: 21.4, Lon: 39.9}
-			if err := st.AppendPositions(context.Background(), []tracking.Position{p}); err != nil {
+			p := dalil.Position{Device: "crash", Time: at.Add(time.Duration(i) * time.Second), Lat: 21.4, Lon: 39.9}
+			if err := st.AppendPositions(context.Background(), []dalil.Position{p}); err != nil {
 				os.Exit(4)
 			}
 		}

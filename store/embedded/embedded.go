@@ -19,8 +19,8 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"dalil"
 	"dalil/store/internal/check"
-	"dalil/tracking"
 )
 
 // Options tune the embedded store; the zero value is the default.
@@ -67,7 +67,7 @@ type Store struct {
 	gate check.Gate // open/closed; Close waits for calls in progress
 }
 
-var _ tracking.Store = (*Store)(nil)
+var _ dalil.Store = (*Store)(nil)
 
 // Open opens (creating if missing) the store in dir with default options.
 func Open(dir string) (*Store, error) { return OpenOptions(dir, Options{}) }
@@ -125,7 +125,7 @@ func (s *Store) Dir() string { return s.dir }
 
 // errClosed is what every call after Close returns: the store is not there to
 // take the write, so ingest answers 503 and the device retries.
-var errClosed = fmt.Errorf("embedded: store closed: %w", tracking.ErrUnavailable)
+var errClosed = fmt.Errorf("embedded: store closed: %w", dalil.ErrUnavailable)
 
 // acquire registers a call; release it with s.gate.Leave().
 func (s *Store) acquire() error { return s.gate.Enter(errClosed) }
@@ -165,7 +165,7 @@ func (s *Store) Close() error {
 // unavailable marks a failed write or read as "try again later": the data the
 // caller passed was not acknowledged, so nothing acknowledged is lost.
 func unavailable(op string, err error) error {
-	return fmt.Errorf("embedded: %s: %w: %w", op, tracking.ErrUnavailable, err)
+	return fmt.Errorf("embedded: %s: %w: %w", op, dalil.ErrUnavailable, err)
 }
 
 // DiskUsage is the bytes the store occupies on disk: tables, the WAL

@@ -9,22 +9,22 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/embedded"
 	"dalil/store/storetest"
-	"dalil/tracking"
 )
 
 // opener gives each test its own directory; a second open for the same test
 // reopens that directory.
-func opener(t *testing.T) func(t *testing.T) tracking.Store {
+func opener(t *testing.T) func(t *testing.T) dalil.Store {
 	return openerWith(embedded.Options{})
 }
 
 // openerWith is opener with options.
-func openerWith(o embedded.Options) func(t *testing.T) tracking.Store {
+func openerWith(o embedded.Options) func(t *testing.T) dalil.Store {
 	var mu sync.Mutex
 	dirs := make(map[*testing.T]string)
-	return func(t *testing.T) tracking.Store {
+	return func(t *testing.T) dalil.Store {
 		t.Helper()
 		mu.Lock()
 		dir, ok := dirs[t]
@@ -79,8 +79,8 @@ func TestClosedStoreIsUnavailable(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	err = st.AppendPositions(context.Background(), []tracking.Position{{Device: "d", Time: time.Now(), Lat: 21.4, Lon: 39.9}})
-	if !errors.Is(err, tracking.ErrUnavailable) {
+	err = st.AppendPositions(context.Background(), []dalil.Position{{Device: "d", Time: time.Now(), Lat: 21.4, Lon: 39.9}})
+	if !errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("append after Close: %v, want ErrUnavailable", err)
 	}
 }
@@ -98,9 +98,9 @@ func TestCloseDuringAppends(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; ; i++ {
-				p := tracking.Position{Device: "d", Time: time.Unix(int64(w*100000+i), 0), Lat: 21.4, Lon: 39.9}
-				err := st.AppendPositions(context.Background(), []tracking.Position{p})
-				if errors.Is(err, tracking.ErrUnavailable) {
+				p := dalil.Position{Device: "d", Time: time.Unix(int64(w*100000+i), 0), Lat: 21.4, Lon: 39.9}
+				err := st.AppendPositions(context.Background(), []dalil.Position{p})
+				if errors.Is(err, dalil.ErrUnavailable) {
 					return
 				}
 				if err != nil {
@@ -127,11 +127,11 @@ func TestCheckpointIsABackup(t *testing.T) {
 	defer st.Close()
 	ctx := context.Background()
 	at := time.Date(2026, 5, 26, 8, 0, 0, 0, time.UTC)
-	p := tracking.Position{Device: "d", Time: at, Lat: 21.4, Lon: 39.9, Speed: -1, Heading: -1, Altitude: -1, Battery: -1}
-	if err := st.AppendPositions(ctx, []tracking.Position{p}); err != nil {
+	p := dalil.Position{Device: "d", Time: at, Lat: 21.4, Lon: 39.9, Speed: -1, Heading: -1, Altitude: -1, Battery: -1}
+	if err := st.AppendPositions(ctx, []dalil.Position{p}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.PutRecords(ctx, "pilgrim", []tracking.Record{{ID: "BD-1", Data: []byte("{}")}}); err != nil {
+	if err := st.PutRecords(ctx, "pilgrim", []dalil.Record{{ID: "BD-1", Data: []byte("{}")}}); err != nil {
 		t.Fatal(err)
 	}
 	backup := filepath.Join(t.TempDir(), "backup")
@@ -139,7 +139,7 @@ func TestCheckpointIsABackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Time = at.Add(time.Minute) // after the checkpoint: not in it
-	if err := st.AppendPositions(ctx, []tracking.Position{p}); err != nil {
+	if err := st.AppendPositions(ctx, []dalil.Position{p}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := embedded.Open(backup)

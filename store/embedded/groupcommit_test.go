@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/embedded"
-	"dalil/tracking"
 )
 
 // Concurrent one-fix callers share group commits: 64 devices posting at once
@@ -28,8 +28,8 @@ func TestGroupCommitMergesCallers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for r := range rounds {
-				p := tracking.Position{Device: fmt.Sprintf("dev-%02d", c), Time: at.Add(time.Duration(r) * time.Second), Lat: 21.4, Lon: 39.9}
-				if err := st.AppendPositions(context.Background(), []tracking.Position{p}); err != nil {
+				p := dalil.Position{Device: fmt.Sprintf("dev-%02d", c), Time: at.Add(time.Duration(r) * time.Second), Lat: 21.4, Lon: 39.9}
+				if err := st.AppendPositions(context.Background(), []dalil.Position{p}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -62,7 +62,7 @@ func TestGroupCommitCancelledCaller(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 	defer cancel()
 	at := time.Date(2026, 5, 26, 8, 0, 0, 0, time.UTC)
-	err = st.AppendPositions(ctx, []tracking.Position{{Device: "d", Time: at, Lat: 21.4, Lon: 39.9}})
+	err = st.AppendPositions(ctx, []dalil.Position{{Device: "d", Time: at, Lat: 21.4, Lon: 39.9}})
 	if err == nil {
 		t.Fatal("append answered before its 50 ms window passed, with a 5 ms deadline")
 	}

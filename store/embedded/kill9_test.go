@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/embedded"
 	"dalil/store/storetest"
-	"dalil/tracking"
 )
 
 // kill -9 under one-fix load from 64 writers: every acknowledged fix is in
@@ -28,7 +28,7 @@ func TestKill9UnderOneFixLoad(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKill9UnderOneFixLoad$")
 	cmd.Env = append(os.Environ(), storetest.Kill9Env+"="+dir)
-	storetest.KillNine(t, cmd, 2*time.Second, func(t *testing.T) tracking.Store {
+	storetest.KillNine(t, cmd, 2*time.Second, func(t *testing.T) dalil.Store {
 		st, err := embedded.Open(dir)
 		if err != nil {
 			t.Fatalf("reopen after kill -9: %v", err)

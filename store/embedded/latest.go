@@ -1,12 +1,12 @@
 package embedded
 
 import (
-	"dalil/tracking"
+	"dalil"
 )
 
 // latestEntry is a device's newest position in a group, with its seq.
 type latestEntry struct {
-	p   tracking.Position
+	p   dalil.Position
 	seq uint64
 }
 

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/embedded"
-	"dalil/tracking"
 )
 
 // BenchmarkOneFixAppend is phones posting one fix per request: 64 and 256
@@ -45,15 +45,15 @@ func BenchmarkOneFixAppend(b *testing.B) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					ps := make([]tracking.Position, 1)
+					ps := make([]dalil.Position, 1)
 					for {
 						i := next.Add(1)
 						if i > int64(b.N) {
 							return
 						}
-						ps[0] = tracking.Position{Device: ids[i%devices], Time: base.Add(time.Duration(i) * time.Millisecond),
-							Lat: 21.41, Lon: 39.89, Accuracy: 8, Speed: tracking.Unknown, Heading: tracking.Unknown,
-							Altitude: tracking.Unknown, Battery: 50}
+						ps[0] = dalil.Position{Device: ids[i%devices], Time: base.Add(time.Duration(i) * time.Millisecond),
+							Lat: 21.41, Lon: 39.89, Accuracy: 8, Speed: dalil.Unknown, Heading: dalil.Unknown,
+							Altitude: dalil.Unknown, Battery: 50}
 						if err := st.AppendPositions(ctx, ps); err != nil {
 							b.Error(err)
 							return

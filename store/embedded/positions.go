@@ -9,8 +9,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"dalil"
 	"dalil/store/internal/check"
-	"dalil/tracking"
 )
 
 // ctxEvery is how many keys a scan reads between context checks.
@@ -25,7 +25,7 @@ const retentionBatchDevices = 1024
 // group is durable: concurrent callers share one batch and one fsync. A
 // batch with a bad device id is refused whole. The caller may reuse ps once
 // the call returns.
-func (s *Store) AppendPositions(ctx context.Context, ps []tracking.Position) error {
+func (s *Store) AppendPositions(ctx context.Context, ps []dalil.Position) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -47,7 +47,7 @@ func (s *Store) AppendPositions(ctx context.Context, ps []tracking.Position) err
 
 // Trail returns device's positions with since <= Time < until, oldest first
 // (same-time pings in arrival order), at most limit (0 = all).
-func (s *Store) Trail(ctx context.Context, device string, since, until time.Time, limit int) ([]tracking.Position, error) {
+func (s *Store) Trail(ctx context.Context, device string, since, until time.Time, limit int) ([]dalil.Position, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func (s *Store) Trail(ctx context.Context, device string, since, until time.Time
 	if err != nil {
 		return nil, unavailable("trail", err)
 	}
-	var out []tracking.Position
+	var out []dalil.Position
 	n := 0
 	for ok := it.First(); ok; ok = it.Next() {
 		if n++; n%ctxEvery == 0 {
@@ -83,7 +83,7 @@ func (s *Store) Trail(ctx context.Context, device string, since, until time.Time
 			it.Close()
 			return nil, unavailable("trail", err)
 		}
-		p := tracking.Position{Device: device, Time: positionKeyTime(it.Key())}
+		p := dalil.Position{Device: device, Time: positionKeyTime(it.Key())}
 		if err := decodeValue(v, &p); err != nil {
 			it.Close()
 			return nil, fmt.Errorf("embedded: trail %q: %w", device, err)
@@ -101,7 +101,7 @@ func (s *Store) Trail(ctx context.Context, device string, since, until time.Time
 
 // Latest calls fn with the newest position of every device, in device id
 // order. An error from fn stops the scan and is returned as is.
-func (s *Store) Latest(ctx context.Context, fn func(tracking.Position) error) error {
+func (s *Store) Latest(ctx context.Context, fn func(dalil.Position) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -7,14 +7,14 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
+	"dalil"
 	"dalil/store/internal/check"
-	"dalil/tracking"
 )
 
 // PutRecords writes all records of one kind in one synced batch: Pebble
 // applies a batch whole or not at all, and a batch with a bad id is refused
 // before anything is written. A repeated id in one batch: the last one wins.
-func (s *Store) PutRecords(ctx context.Context, kind string, recs []tracking.Record) error {
+func (s *Store) PutRecords(ctx context.Context, kind string, recs []dalil.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -60,7 +60,7 @@ func (s *Store) GetRecord(ctx context.Context, kind, id string) ([]byte, error) 
 	defer s.gate.Leave()
 	v, closer, err := s.db.Get(recordKey(kind, id))
 	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, fmt.Errorf("embedded: record %s/%s: %w", kind, id, tracking.ErrNotFound)
+		return nil, fmt.Errorf("embedded: record %s/%s: %w", kind, id, dalil.ErrNotFound)
 	}
 	if err != nil {
 		return nil, unavailable("get record", err)
@@ -119,7 +119,7 @@ func (s *Store) scanRecords(ctx context.Context, kind, from string, fn func(id s
 			return unavailable("scan records", err)
 		}
 		if err := fn(string(it.Key()[len(prefix):]), v); err != nil {
-			if errors.Is(err, tracking.ErrStopScan) {
+			if errors.Is(err, dalil.ErrStopScan) {
 				return nil
 			}
 			return err

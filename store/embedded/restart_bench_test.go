@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/embedded"
-	"dalil/tracking"
 )
 
 // BenchmarkRestart measures what a restart reads to rebuild the live state:
@@ -35,12 +35,12 @@ func BenchmarkRestart(b *testing.B) {
 	}
 	ctx := context.Background()
 	at := time.Date(2026, 6, 14, 4, 0, 0, 0, time.UTC)
-	ps := make([]tracking.Position, 0, 4096)
+	ps := make([]dalil.Position, 0, 4096)
 	for round := range 2 {
 		for i := 0; i < n; i++ {
-			ps = append(ps, tracking.Position{Device: fmt.Sprintf("dev-%08d", i), Time: at.Add(time.Duration(round) * 10 * time.Second),
-				Lat: 21.41 + float64(i%1000)*1e-5, Lon: 39.89, Accuracy: 8, Speed: tracking.Unknown, Heading: tracking.Unknown,
-				Altitude: tracking.Unknown, Battery: 50})
+			ps = append(ps, dalil.Position{Device: fmt.Sprintf("dev-%08d", i), Time: at.Add(time.Duration(round) * 10 * time.Second),
+				Lat: 21.41 + float64(i%1000)*1e-5, Lon: 39.89, Accuracy: 8, Speed: dalil.Unknown, Heading: dalil.Unknown,
+				Altitude: dalil.Unknown, Battery: 50})
 			if len(ps) == cap(ps) || i == n-1 {
 				if err := st.AppendPositions(ctx, ps); err != nil {
 					b.Fatal(err)
@@ -65,7 +65,7 @@ func BenchmarkRestart(b *testing.B) {
 				}
 				opened := time.Since(start)
 				got := 0
-				if err := st.Latest(ctx, func(tracking.Position) error { got++; return nil }); err != nil {
+				if err := st.Latest(ctx, func(dalil.Position) error { got++; return nil }); err != nil {
 					b.Fatal(err)
 				}
 				took := time.Since(start)

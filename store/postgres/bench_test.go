@@ -4,16 +4,16 @@ import (
 	"context"
 	"testing"
 
+	"dalil"
 	"dalil/store/postgres"
 	"dalil/store/storetest"
-	"dalil/tracking"
 )
 
 // benchOpener opens a store in a fresh schema on every call (benchmark
 // functions run several times).
-func benchOpener(b *testing.B) func(b *testing.B) tracking.Store {
+func benchOpener(b *testing.B) func(b *testing.B) dalil.Store {
 	db := newTestDB(b)
-	return func(b *testing.B) tracking.Store {
+	return func(b *testing.B) dalil.Store {
 		st, err := postgres.Open(context.Background(), withParam(b, db.url, "search_path", db.newSchema(b)))
 		if err != nil {
 			b.Fatal(err)

@@ -6,15 +6,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"dalil"
 
-	"dalil/tracking"
+	"github.com/jackc/pgx/v5"
 )
 
 // appendReq is one AppendPositions call waiting for a group commit.
 type appendReq struct {
 	ctx  context.Context
-	ps   []tracking.Position
+	ps   []dalil.Position
 	done chan error // buffered: the committer never blocks on a caller that left
 }
 
@@ -130,7 +130,7 @@ type groupSource struct {
 	group []*appendReq
 	req   int
 	i     int
-	cur   *tracking.Position
+	cur   *dalil.Position
 	row   [10]any
 }
 
@@ -182,7 +182,7 @@ type latestRows struct {
 // newestPerDevice picks each device's newest position in the group (on equal
 // times the later one), sorted by device.
 func newestPerDevice(group []*appendReq) *latestRows {
-	best := make(map[string]*tracking.Position)
+	best := make(map[string]*dalil.Position)
 	for _, r := range group {
 		for i := range r.ps {
 			p := &r.ps[i]

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/jackc/pgx/v5/pgconn"
+	"dalil"
 
-	"dalil/tracking"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // wrap names the operation and marks errors that mean "the database is not
@@ -23,14 +23,14 @@ func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, tracking.ErrUnavailable) {
+	if errors.Is(err, dalil.ErrUnavailable) {
 		return err
 	}
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
 	if isUnavailable(err) {
-		return fmt.Errorf("postgres: %s: %w: %w", op, tracking.ErrUnavailable, err)
+		return fmt.Errorf("postgres: %s: %w: %w", op, dalil.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/postgres"
-	"dalil/tracking"
 )
 
 // Concurrent callers share commits: 64 devices posting at once cost far
@@ -29,8 +29,8 @@ func TestGroupCommitMergesCallers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for r := range rounds {
-				p := tracking.Position{Device: fmt.Sprintf("dev-%02d", c), Time: at.Add(time.Duration(r) * time.Second), Lat: 21.4, Lon: 39.9}
-				if err := st.AppendPositions(context.Background(), []tracking.Position{p}); err != nil {
+				p := dalil.Position{Device: fmt.Sprintf("dev-%02d", c), Time: at.Add(time.Duration(r) * time.Second), Lat: 21.4, Lon: 39.9}
+				if err := st.AppendPositions(context.Background(), []dalil.Position{p}); err != nil {
 					t.Error(err)
 					return
 				}

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/postgres"
 	"dalil/store/storetest"
-	"dalil/tracking"
 )
 
 // kill -9 under one-fix load from 64 writers: every acknowledged fix is in
@@ -36,7 +36,7 @@ func TestKill9UnderOneFixLoad(t *testing.T) {
 	st.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKill9UnderOneFixLoad$")
 	cmd.Env = append(os.Environ(), storetest.Kill9Env+"="+u)
-	storetest.KillNine(t, cmd, 2*time.Second, func(t *testing.T) tracking.Store {
+	storetest.KillNine(t, cmd, 2*time.Second, func(t *testing.T) dalil.Store {
 		st, err := postgres.Open(context.Background(), u)
 		if err != nil {
 			t.Fatalf("reopen after kill -9: %v", err)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"dalil"
 	"dalil/store/internal/check"
-	"dalil/tracking"
 )
 
 // AppendPositions queues the batch for the next group commit and returns once
@@ -19,7 +19,7 @@ import (
 // up (context done) gets its context error; if its batch was already being
 // written it may still be stored: delivery is at least once, never lost once
 // acknowledged. A batch with a bad device id is refused whole.
-func (s *Store) AppendPositions(ctx context.Context, ps []tracking.Position) error {
+func (s *Store) AppendPositions(ctx context.Context, ps []dalil.Position) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -50,20 +50,20 @@ func (s *Store) AppendPositions(ctx context.Context, ps []tracking.Position) err
 const positionSelect = `ts, lat, lon, acc, speed, heading, alt, batt, source`
 
 // scanPosition reads positionSelect's columns into p.
-func scanPosition(rows pgx.Rows, p *tracking.Position, extra ...any) error {
+func scanPosition(rows pgx.Rows, p *dalil.Position, extra ...any) error {
 	var src int16
 	dest := append(extra, &p.Time, &p.Lat, &p.Lon, &p.Accuracy, &p.Speed, &p.Heading, &p.Altitude, &p.Battery, &src)
 	if err := rows.Scan(dest...); err != nil {
 		return err
 	}
 	p.Time = p.Time.UTC()
-	p.Source = tracking.Source(src)
+	p.Source = dalil.Source(src)
 	return nil
 }
 
 // Trail returns device's positions with since <= Time < until, oldest first
 // (same-time pings in arrival order), at most limit (0 = all).
-func (s *Store) Trail(ctx context.Context, device string, since, until time.Time, limit int) ([]tracking.Position, error) {
+func (s *Store) Trail(ctx context.Context, device string, since, until time.Time, limit int) ([]dalil.Position, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -88,9 +88,9 @@ func (s *Store) Trail(ctx context.Context, device string, since, until time.Time
 		return nil, wrap("trail", err)
 	}
 	defer rows.Close()
-	var out []tracking.Position
+	var out []dalil.Position
 	for rows.Next() {
-		p := tracking.Position{Device: device}
+		p := dalil.Position{Device: device}
 		if err := scanPosition(rows, &p); err != nil {
 			return nil, wrap("trail", err)
 		}
@@ -104,7 +104,7 @@ func (s *Store) Trail(ctx context.Context, device string, since, until time.Time
 
 // Latest calls fn with the newest position of every device, in device id
 // order. An error from fn stops the scan and is returned as is.
-func (s *Store) Latest(ctx context.Context, fn func(tracking.Position) error) error {
+func (s *Store) Latest(ctx context.Context, fn func(dalil.Position) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (s *Store) Latest(ctx context.Context, fn func(tracking.Position) error) er
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var p tracking.Position
+		var p dalil.Position
 		if err := scanPosition(rows, &p, &p.Device); err != nil {
 			return wrap("latest", err)
 		}

@@ -18,8 +18,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"dalil"
 	"dalil/store/internal/check"
-	"dalil/tracking"
 )
 
 // Options tune the PostgreSQL store; the zero value is the default.
@@ -70,7 +70,7 @@ func (s *Store) Stats() Stats {
 		Positions: s.positions.Load(), Failures: s.failures.Load()}
 }
 
-var _ tracking.Store = (*Store)(nil)
+var _ dalil.Store = (*Store)(nil)
 
 // Open connects to url, migrates the schema and starts the group committers.
 // The schema lives in the first schema of the connection's search_path (set
@@ -139,7 +139,7 @@ func OpenOptions(ctx context.Context, url string, o Options) (*Store, error) {
 	return s, nil
 }
 
-var errClosed = fmt.Errorf("postgres: store closed: %w", tracking.ErrUnavailable)
+var errClosed = fmt.Errorf("postgres: store closed: %w", dalil.ErrUnavailable)
 
 // acquire registers a call; release it with s.gate.Leave().
 func (s *Store) acquire() error { return s.gate.Enter(errClosed) }

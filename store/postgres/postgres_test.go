@@ -13,9 +13,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"dalil"
 	"dalil/store/postgres"
 	"dalil/store/storetest"
-	"dalil/tracking"
 )
 
 // testDB is a PostgreSQL server for tests: DALIL_TEST_POSTGRES, or skip.
@@ -111,5 +111,5 @@ func (db *testDB) open(tb testing.TB) *postgres.Store {
 
 func TestConformance(t *testing.T) {
 	db := newTestDB(t)
-	storetest.Run(t, func(t *testing.T) tracking.Store { return db.open(t) })
+	storetest.Run(t, func(t *testing.T) dalil.Store { return db.open(t) })
 }

@@ -7,14 +7,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"dalil"
 	"dalil/store/internal/check"
-	"dalil/tracking"
 )
 
 // PutRecords writes all records of one kind with one INSERT … ON CONFLICT
 // statement, which PostgreSQL applies whole or not at all. A repeated id in
 // one batch: the last one wins (as in the embedded store).
-func (s *Store) PutRecords(ctx context.Context, kind string, recs []tracking.Record) error {
+func (s *Store) PutRecords(ctx context.Context, kind string, recs []dalil.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (s *Store) GetRecord(ctx context.Context, kind, id string) ([]byte, error) 
 	var data []byte
 	err := s.pool.QueryRow(ctx, `SELECT data FROM records WHERE kind = $1 AND id = $2`, kind, id).Scan(&data)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: record %s/%s: %w", kind, id, tracking.ErrNotFound)
+		return nil, fmt.Errorf("postgres: record %s/%s: %w", kind, id, dalil.ErrNotFound)
 	}
 	if err != nil {
 		return nil, wrap("get record", err)
@@ -145,7 +145,7 @@ func (s *Store) scanRecords(ctx context.Context, kind, from string, fn func(id s
 			}
 			if err := fn(id, data); err != nil {
 				rows.Close()
-				if errors.Is(err, tracking.ErrStopScan) {
+				if errors.Is(err, dalil.ErrStopScan) {
 					return nil
 				}
 				return err

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"dalil"
 
-	"dalil/tracking"
+	"github.com/jackc/pgx/v5"
 )
 
 // ScanRecordsFrom's query is one range of the primary key (kind, id): no
@@ -20,9 +20,9 @@ func TestScanRecordsFromUsesPrimaryKey(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	ctx := context.Background()
 	for _, kind := range []string{"audit", "pilgrim"} {
-		recs := make([]tracking.Record, 5000)
+		recs := make([]dalil.Record, 5000)
 		for i := range recs {
-			recs[i] = tracking.Record{ID: fmt.Sprintf("%020d", i), Data: []byte(`{}`)}
+			recs[i] = dalil.Record{ID: fmt.Sprintf("%020d", i), Data: []byte(`{}`)}
 		}
 		if err := st.PutRecords(ctx, kind, recs); err != nil {
 			t.Fatal(err)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"dalil"
 	"dalil/store/postgres"
-	"dalil/tracking"
 )
 
 // Several processes starting together on an empty database: the advisory
@@ -92,7 +92,7 @@ func TestDailyPartitions(t *testing.T) {
 	defer st.Close()
 	ctx := context.Background()
 	day0 := time.Date(2026, 5, 24, 23, 59, 59, 0, time.UTC)
-	ps := []tracking.Position{
+	ps := []dalil.Position{
 		{Device: "d", Time: day0, Lat: 21.4, Lon: 39.9},
 		{Device: "d", Time: day0.Add(time.Second), Lat: 21.4, Lon: 39.9}, // midnight: the next day
 		{Device: "d", Time: day0.Add(48 * time.Hour), Lat: 21.4, Lon: 39.9},
@@ -122,15 +122,15 @@ func TestPartitionDroppedByAnotherProcess(t *testing.T) {
 	defer b.Close()
 	ctx := context.Background()
 	at := time.Date(2026, 5, 20, 12, 0, 0, 0, time.UTC)
-	p := tracking.Position{Device: "d", Time: at, Lat: 21.4, Lon: 39.9}
-	if err := a.AppendPositions(ctx, []tracking.Position{p}); err != nil {
+	p := dalil.Position{Device: "d", Time: at, Lat: 21.4, Lon: 39.9}
+	if err := a.AppendPositions(ctx, []dalil.Position{p}); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := b.DeletePositionsBefore(ctx, at.Add(24*time.Hour)); err != nil || n != 1 {
 		t.Fatalf("retention in b: %d, %v", n, err)
 	}
 	p.Time = at.Add(time.Minute)
-	if err := a.AppendPositions(ctx, []tracking.Position{p}); err != nil {
+	if err := a.AppendPositions(ctx, []dalil.Position{p}); err != nil {
 		t.Fatalf("append into a day another process dropped: %v", err)
 	}
 	got, err := b.Trail(ctx, "d", at, at.Add(time.Hour), 0)

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"dalil"
 	"dalil/store/postgres"
-	"dalil/tracking"
 )
 
 // A database nobody listens for is "unavailable", so ingest answers 503 with
@@ -26,14 +26,14 @@ func TestOpenClosedPortIsUnavailable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err = postgres.Open(ctx, "postgres://dalil@"+addr+"/dalil?sslmode=disable&connect_timeout=2")
-	if !errors.Is(err, tracking.ErrUnavailable) {
+	if !errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("Open on a closed port: %v, want an error wrapping ErrUnavailable", err)
 	}
 }
 
 func TestOpenBadURLIsNotUnavailable(t *testing.T) {
 	_, err := postgres.Open(context.Background(), "postgres://host:notaport/db")
-	if err == nil || errors.Is(err, tracking.ErrUnavailable) {
+	if err == nil || errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("Open with a malformed URL: %v, want a plain error", err)
 	}
 }
@@ -131,23 +131,23 @@ func TestServerGoesAwayAndComesBack(t *testing.T) {
 	}
 	defer st.Close()
 	at := time.Date(2026, 5, 26, 8, 0, 0, 0, time.UTC)
-	acked := []tracking.Position{{Device: "ph-1", Time: at, Lat: 21.41, Lon: 39.89}}
+	acked := []dalil.Position{{Device: "ph-1", Time: at, Lat: 21.41, Lon: 39.89}}
 	if err := st.AppendPositions(ctx, acked); err != nil {
 		t.Fatal(err)
 	}
 
 	px.cut()
-	lost := []tracking.Position{{Device: "ph-1", Time: at.Add(time.Second), Lat: 21.42, Lon: 39.88}}
-	if err := st.AppendPositions(ctx, lost); !errors.Is(err, tracking.ErrUnavailable) {
+	lost := []dalil.Position{{Device: "ph-1", Time: at.Add(time.Second), Lat: 21.42, Lon: 39.88}}
+	if err := st.AppendPositions(ctx, lost); !errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("append with the database gone: %v, want ErrUnavailable", err)
 	}
-	if err := st.Ping(ctx); !errors.Is(err, tracking.ErrUnavailable) {
+	if err := st.Ping(ctx); !errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("Ping with the database gone: %v, want ErrUnavailable", err)
 	}
-	if _, err := st.Trail(ctx, "ph-1", at, at.Add(time.Hour), 0); !errors.Is(err, tracking.ErrUnavailable) {
+	if _, err := st.Trail(ctx, "ph-1", at, at.Add(time.Hour), 0); !errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("Trail with the database gone: %v, want ErrUnavailable", err)
 	}
-	if err := st.PutRecords(ctx, "case", []tracking.Record{{ID: "c", Data: []byte("{}")}}); !errors.Is(err, tracking.ErrUnavailable) {
+	if err := st.PutRecords(ctx, "case", []dalil.Record{{ID: "c", Data: []byte("{}")}}); !errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("PutRecords with the database gone: %v, want ErrUnavailable", err)
 	}
 

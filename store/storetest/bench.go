@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // DiskUser is implemented by stores that can say how many bytes they occupy
@@ -35,7 +35,7 @@ func benchDeviceNames() []string {
 // Bench runs the standard store benchmarks. open must return a fresh, empty
 // store on every call (benchmark functions run several times); Bench closes
 // it. Figures are positions/s (appends) and ns/op (Trail).
-func Bench(b *testing.B, open func(b *testing.B) tracking.Store) {
+func Bench(b *testing.B, open func(b *testing.B) dalil.Store) {
 	for _, n := range []int{1, 100, 1000} {
 		b.Run(fmt.Sprintf("Append/batch=%d", n), func(b *testing.B) { benchAppend(b, open, n) })
 	}
@@ -43,12 +43,12 @@ func Bench(b *testing.B, open func(b *testing.B) tracking.Store) {
 	b.Run("Trail/points=1000", func(b *testing.B) { benchTrail(b, open, 1000) })
 }
 
-func benchAppend(b *testing.B, open func(b *testing.B) tracking.Store, n int) {
+func benchAppend(b *testing.B, open func(b *testing.B) dalil.Store, n int) {
 	st := open(b)
 	defer st.Close()
 	names := benchDeviceNames()
 	ctx := context.Background()
-	batch := make([]tracking.Position, n)
+	batch := make([]dalil.Position, n)
 	b.ReportAllocs()
 	b.ResetTimer()
 	g := 0
@@ -66,7 +66,7 @@ func benchAppend(b *testing.B, open func(b *testing.B) tracking.Store, n int) {
 
 // benchAppendConcurrent has writers goroutines each appending batches of per
 // positions, like ingest handlers serving many devices at once.
-func benchAppendConcurrent(b *testing.B, open func(b *testing.B) tracking.Store, writers, per int) {
+func benchAppendConcurrent(b *testing.B, open func(b *testing.B) dalil.Store, writers, per int) {
 	st := open(b)
 	defer st.Close()
 	names := benchDeviceNames()
@@ -77,7 +77,7 @@ func benchAppendConcurrent(b *testing.B, open func(b *testing.B) tracking.Store,
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		batch := make([]tracking.Position, per)
+		batch := make([]dalil.Position, per)
 		for pb.Next() {
 			g := int(seq.Add(int64(per))) - per
 			dev := names[(g/per)%benchDevices] // one device per request, as a phone posts
@@ -93,13 +93,13 @@ func benchAppendConcurrent(b *testing.B, open func(b *testing.B) tracking.Store,
 	b.ReportMetric(float64(b.N*per)/b.Elapsed().Seconds(), "positions/s")
 }
 
-func benchTrail(b *testing.B, open func(b *testing.B) tracking.Store, points int) {
+func benchTrail(b *testing.B, open func(b *testing.B) dalil.Store, points int) {
 	st := open(b)
 	defer st.Close()
 	ctx := context.Background()
 	// The device's points interleave with 20 neighbours', as in a real store.
 	const neighbours = 20
-	batch := make([]tracking.Position, 0, points*(neighbours+1))
+	batch := make([]dalil.Position, 0, points*(neighbours+1))
 	for i := range points {
 		at := base.Add(time.Duration(i) * 30 * time.Second)
 		batch = append(batch, ping("trail-me", at, i))
@@ -136,7 +136,7 @@ func benchTrail(b *testing.B, open func(b *testing.B) tracking.Store, points int
 // resident memory growth. Stores with a Compact method are compacted before
 // each measurement. It is slow (seconds to a minute), so it runs only when
 // DALIL_BENCH_SIZE is set; run it with -benchtime=1x.
-func BenchSize(b *testing.B, open func(b *testing.B) tracking.Store) {
+func BenchSize(b *testing.B, open func(b *testing.B) dalil.Store) {
 	if os.Getenv("DALIL_BENCH_SIZE") == "" {
 		b.Skip("set DALIL_BENCH_SIZE=1 to measure disk and memory per million positions (-benchtime=1x)")
 	}
@@ -177,7 +177,7 @@ func BenchSize(b *testing.B, open func(b *testing.B) tracking.Store) {
 		rss0 := residentBytes()
 		var took time.Duration
 		var half, halfTables int64
-		batch := make([]tracking.Position, batchLen)
+		batch := make([]dalil.Position, batchLen)
 		for g := 0; g < total; {
 			for k := range batch {
 				// Device-major within a batch: a minute apart per device.

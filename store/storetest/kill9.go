@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // Kill -9 under one-fix load: a child process appends one fix per call from
@@ -37,7 +37,7 @@ const Kill9Writers = 64
 
 // Kill9Child is the child's side: it appends until killed, printing "w i"
 // for every acknowledged fix i of writer w. It never returns normally.
-func Kill9Child(st tracking.Store) {
+func Kill9Child(st dalil.Store) {
 	out := bufio.NewWriter(os.Stdout)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -47,9 +47,9 @@ func Kill9Child(st tracking.Store) {
 			defer wg.Done()
 			dev := kill9Device(w)
 			for i := 0; ; i++ {
-				p := tracking.Position{Device: dev, Time: kill9Start.Add(time.Duration(i) * time.Millisecond),
-					Lat: 21.41 + float64(w)*1e-4, Lon: 39.89, Accuracy: 8, Source: tracking.SourceNative}
-				if err := st.AppendPositions(context.Background(), []tracking.Position{p}); err != nil {
+				p := dalil.Position{Device: dev, Time: kill9Start.Add(time.Duration(i) * time.Millisecond),
+					Lat: 21.41 + float64(w)*1e-4, Lon: 39.89, Accuracy: 8, Source: dalil.SourceNative}
+				if err := st.AppendPositions(context.Background(), []dalil.Position{p}); err != nil {
 					fmt.Fprintf(os.Stderr, "writer %d fix %d: %v\n", w, i, err)
 					os.Exit(5)
 				}
@@ -70,7 +70,7 @@ func kill9Device(w int) string { return fmt.Sprintf("k9-%02d", w) }
 // lets it write for d, kills it with SIGKILL, then opens the store with
 // reopen and checks that every acknowledged fix is in its device's trail and
 // that Latest names each device's newest acknowledged fix or a later one.
-func KillNine(t *testing.T, cmd *exec.Cmd, d time.Duration, reopen func(t *testing.T) tracking.Store) {
+func KillNine(t *testing.T, cmd *exec.Cmd, d time.Duration, reopen func(t *testing.T) dalil.Store) {
 	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -125,7 +125,7 @@ func KillNine(t *testing.T, cmd *exec.Cmd, d time.Duration, reopen func(t *testi
 	defer st.Close()
 	ctx := context.Background()
 	latest := make(map[string]time.Time)
-	if err := st.Latest(ctx, func(p tracking.Position) error { latest[p.Device] = p.Time; return nil }); err != nil {
+	if err := st.Latest(ctx, func(p dalil.Position) error { latest[p.Device] = p.Time; return nil }); err != nil {
 		t.Fatalf("Latest after kill -9: %v", err)
 	}
 	for w := range Kill9Writers {

@@ -9,13 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 var far = base.AddDate(10, 0, 0)
 
 // trail reads a device's whole history.
-func trail(t *testing.T, st tracking.Store, device string) []tracking.Position {
+func trail(t *testing.T, st dalil.Store, device string) []dalil.Position {
 	t.Helper()
 	ps, err := st.Trail(context.Background(), device, base.AddDate(-10, 0, 0), far, 0)
 	if err != nil {
@@ -26,11 +26,11 @@ func trail(t *testing.T, st tracking.Store, device string) []tracking.Position {
 
 // latest reads Latest into a map, checking it yields devices in id order and
 // each once.
-func latest(t *testing.T, st tracking.Store) map[string]tracking.Position {
+func latest(t *testing.T, st dalil.Store) map[string]dalil.Position {
 	t.Helper()
-	out := make(map[string]tracking.Position)
+	out := make(map[string]dalil.Position)
 	prev := ""
-	err := st.Latest(context.Background(), func(p tracking.Position) error {
+	err := st.Latest(context.Background(), func(p dalil.Position) error {
 		if _, dup := out[p.Device]; dup {
 			return fmt.Errorf("device %q yielded twice", p.Device)
 		}
@@ -47,7 +47,7 @@ func latest(t *testing.T, st tracking.Store) map[string]tracking.Position {
 	return out
 }
 
-func appendOK(t *testing.T, st tracking.Store, ps ...tracking.Position) {
+func appendOK(t *testing.T, st dalil.Store, ps ...dalil.Position) {
 	t.Helper()
 	if err := st.AppendPositions(context.Background(), ps); err != nil {
 		t.Fatalf("AppendPositions(%d): %v", len(ps), err)
@@ -56,13 +56,13 @@ func appendOK(t *testing.T, st tracking.Store, ps ...tracking.Position) {
 
 func testTrailRoundTrip(t *testing.T, open Opener) {
 	st := openStore(t, open)
-	var dev1, dev10 []tracking.Position
+	var dev1, dev10 []dalil.Position
 	for i := range 10 {
 		dev1 = append(dev1, ping("dev-1", base.Add(time.Duration(i)*10*time.Second), i))
 		dev10 = append(dev10, ping("dev-10", base.Add(time.Duration(i)*10*time.Second+time.Microsecond), 100+i))
 	}
 	// Interleaved across two batches, as group commit would merge them.
-	var mixed []tracking.Position
+	var mixed []dalil.Position
 	for i := range 5 {
 		mixed = append(mixed, dev1[i], dev10[i])
 	}
@@ -82,7 +82,7 @@ func testTrailRoundTrip(t *testing.T, open Opener) {
 
 func testTrailRangeAndLimit(t *testing.T, open Opener) {
 	st := openStore(t, open)
-	var all []tracking.Position
+	var all []dalil.Position
 	for i := range 20 {
 		all = append(all, ping("phone-7", base.Add(time.Duration(i)*time.Minute), i))
 	}
@@ -134,7 +134,7 @@ func testOutOfOrder(t *testing.T, open Opener) {
 	appendOK(t, st, p10)
 	appendOK(t, st, p9)         // an offline buffer flushed late
 	appendOK(t, st, p945, p930) // and out of order within the batch
-	wantPositions(t, "trail", trail(t, st, "tag-3"), []tracking.Position{p9, p930, p945, p10})
+	wantPositions(t, "trail", trail(t, st, "tag-3"), []dalil.Position{p9, p930, p945, p10})
 	l := latest(t, st)
 	if !samePosition(l["tag-3"], p10) {
 		t.Fatalf("latest after out-of-order pings = %s, want the newest %s", fmtPosition(l["tag-3"]), fmtPosition(p10))
@@ -153,7 +153,7 @@ func testSameTimestamp(t *testing.T, open Opener) {
 	appendOK(t, st, a, b, c)
 	appendOK(t, st, d)
 	// Pings with the same device and time are all kept, in arrival order.
-	wantPositions(t, "same-time trail", trail(t, st, "band-1"), []tracking.Position{a, b, c, d})
+	wantPositions(t, "same-time trail", trail(t, st, "band-1"), []dalil.Position{a, b, c, d})
 	// On equal times the later append is the latest.
 	if l := latest(t, st); !samePosition(l["band-1"], d) {
 		t.Fatalf("latest = %s, want the last appended %s", fmtPosition(l["band-1"]), fmtPosition(d))
@@ -169,8 +169,8 @@ func testSameTimestamp(t *testing.T, open Opener) {
 func testLatestEveryDevice(t *testing.T, open Opener) {
 	st := openStore(t, open)
 	rng := rand.New(rand.NewPCG(3, 4))
-	want := make(map[string]tracking.Position)
-	var batch []tracking.Position
+	want := make(map[string]dalil.Position)
+	var batch []dalil.Position
 	for d := range 60 {
 		dev := fmt.Sprintf("P%04d-phone", d)
 		for k := range 5 {
@@ -196,7 +196,7 @@ func testLatestEveryDevice(t *testing.T, open Opener) {
 	// An error from fn stops the scan and comes back unchanged.
 	stop := errors.New("enough")
 	calls := 0
-	err := st.Latest(context.Background(), func(tracking.Position) error { calls++; return stop })
+	err := st.Latest(context.Background(), func(dalil.Position) error { calls++; return stop })
 	if !errors.Is(err, stop) || calls != 1 {
 		t.Fatalf("Latest with a failing fn: err %v after %d calls, want %v after 1", err, calls, stop)
 	}
@@ -204,10 +204,10 @@ func testLatestEveryDevice(t *testing.T, open Opener) {
 
 func testReopen(t *testing.T, open Opener) {
 	st := open(t)
-	ps := []tracking.Position{ping("dev-a", base, 1), ping("dev-a", base.Add(time.Second), 2), ping("dev-b", base, 3)}
+	ps := []dalil.Position{ping("dev-a", base, 1), ping("dev-a", base.Add(time.Second), 2), ping("dev-b", base, 3)}
 	appendOK(t, st, ps...)
 	ctx := context.Background()
-	if err := st.PutRecords(ctx, "pilgrim", []tracking.Record{{ID: "BD-1", Data: []byte(`{"pid":"BD-1"}`)}}); err != nil {
+	if err := st.PutRecords(ctx, "pilgrim", []dalil.Record{{ID: "BD-1", Data: []byte(`{"pid":"BD-1"}`)}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Close(); err != nil {
@@ -235,17 +235,17 @@ func testBadBatch(t *testing.T, open Opener) {
 	st := openStore(t, open)
 	ctx := context.Background()
 	good := ping("ok-1", base, 1)
-	for _, bad := range []tracking.Position{
+	for _, bad := range []dalil.Position{
 		ping("", base, 2),
 		ping("bad\x00id", base, 2),
 		ping("bad\xffutf8", base, 2),
 		{Device: "no-time", Lat: 21.4, Lon: 39.9},
 	} {
-		err := st.AppendPositions(ctx, []tracking.Position{good, bad})
+		err := st.AppendPositions(ctx, []dalil.Position{good, bad})
 		if err == nil {
 			t.Fatalf("batch with device %q time %v accepted", bad.Device, bad.Time)
 		}
-		if errors.Is(err, tracking.ErrUnavailable) {
+		if errors.Is(err, dalil.ErrUnavailable) {
 			t.Fatalf("bad input reported as unavailable (a device would retry forever): %v", err)
 		}
 	}
@@ -263,7 +263,7 @@ func testBadBatch(t *testing.T, open Opener) {
 func testBigBatch(t *testing.T, open Opener) {
 	st := openStore(t, open)
 	const devices, per = 400, 60
-	batch := make([]tracking.Position, 0, devices*per)
+	batch := make([]dalil.Position, 0, devices*per)
 	for k := range per {
 		for d := range devices {
 			// Crosses midnight: the batch spans two days (two partitions).
@@ -275,7 +275,7 @@ func testBigBatch(t *testing.T, open Opener) {
 	for _, d := range []int{0, 217, devices - 1} {
 		dev := fmt.Sprintf("bulk-%03d", d)
 		got := trail(t, st, dev)
-		var want []tracking.Position
+		var want []dalil.Position
 		for k := range per {
 			want = append(want, batch[k*devices+d])
 		}
@@ -290,18 +290,18 @@ func testRetention(t *testing.T, open Opener) {
 	st := openStore(t, open)
 	ctx := context.Background()
 	start := base.AddDate(0, 0, -3)
-	var a []tracking.Position
+	var a []dalil.Position
 	for i := range 13 { // every 6 h over three days
 		a = append(a, ping("keep-a", start.Add(time.Duration(i)*6*time.Hour), i))
 	}
-	old := []tracking.Position{ping("gone-b", start, 20), ping("gone-b", start.Add(20*time.Hour), 21)}
-	fresh := []tracking.Position{ping("new-c", base, 30)}
+	old := []dalil.Position{ping("gone-b", start, 20), ping("gone-b", start.Add(20*time.Hour), 21)}
+	fresh := []dalil.Position{ping("new-c", base, 30)}
 	appendOK(t, st, a...)
 	appendOK(t, st, old...)
 	appendOK(t, st, fresh...)
 
 	cut := base.Add(-30 * time.Hour) // mid-day: whole days and part of one go
-	var wantA []tracking.Position
+	var wantA []dalil.Position
 	wantRemoved := int64(len(old))
 	for _, p := range a {
 		if p.Time.Before(cut) {
@@ -335,7 +335,7 @@ func testRetention(t *testing.T, open Opener) {
 	// was reclaimed) and the next run removes it.
 	late := ping("gone-b", start.Add(time.Hour), 40)
 	appendOK(t, st, late)
-	wantPositions(t, "late ping", trail(t, st, "gone-b"), []tracking.Position{late})
+	wantPositions(t, "late ping", trail(t, st, "gone-b"), []dalil.Position{late})
 	if n, err := st.DeletePositionsBefore(ctx, cut); err != nil || n != 1 {
 		t.Fatalf("retention after a late ping removed %d (err %v), want 1", n, err)
 	}
@@ -355,7 +355,7 @@ func testConcurrentAppends(t *testing.T, open Opener) {
 				errc <- fmt.Errorf("Trail during appends: %w", err)
 				return
 			}
-			if err := st.Latest(ctx, func(tracking.Position) error { return nil }); err != nil && ctx.Err() == nil {
+			if err := st.Latest(ctx, func(dalil.Position) error { return nil }); err != nil && ctx.Err() == nil {
 				errc <- fmt.Errorf("Latest during appends: %w", err)
 				return
 			}
@@ -367,7 +367,7 @@ func testConcurrentAppends(t *testing.T, open Opener) {
 			defer func() { done <- struct{}{} }()
 			dev := fmt.Sprintf("crowd-%d", w%devices)
 			for r := range rounds {
-				batch := make([]tracking.Position, per)
+				batch := make([]dalil.Position, per)
 				for k := range batch {
 					i := (w*rounds+r)*per + k
 					batch[k] = ping(dev, base.Add(time.Duration(i)*time.Second), i)
@@ -396,7 +396,7 @@ func testConcurrentAppends(t *testing.T, open Opener) {
 		if len(got) != want {
 			t.Fatalf("%s: %d positions, want %d", dev, len(got), want)
 		}
-		if !slices.IsSortedFunc(got, func(a, b tracking.Position) int { return a.Time.Compare(b.Time) }) {
+		if !slices.IsSortedFunc(got, func(a, b dalil.Position) int { return a.Time.Compare(b.Time) }) {
 			t.Fatalf("%s: trail not in time order", dev)
 		}
 		if !samePosition(l[dev], got[len(got)-1]) {
@@ -409,7 +409,7 @@ func testContextCancelled(t *testing.T, open Opener) {
 	st := openStore(t, open)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := st.AppendPositions(ctx, []tracking.Position{ping("ctx-1", base, 1)}); !errors.Is(err, context.Canceled) {
+	if err := st.AppendPositions(ctx, []dalil.Position{ping("ctx-1", base, 1)}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("AppendPositions on a cancelled context: %v, want context.Canceled", err)
 	}
 	if ps := trail(t, st, "ctx-1"); len(ps) != 0 {
@@ -418,13 +418,13 @@ func testContextCancelled(t *testing.T, open Opener) {
 	if _, err := st.Trail(ctx, "ctx-1", base, far, 0); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Trail: %v, want context.Canceled", err)
 	}
-	if err := st.Latest(ctx, func(tracking.Position) error { return nil }); !errors.Is(err, context.Canceled) {
+	if err := st.Latest(ctx, func(dalil.Position) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Latest: %v, want context.Canceled", err)
 	}
 	if _, err := st.DeletePositionsBefore(ctx, far); !errors.Is(err, context.Canceled) {
 		t.Fatalf("DeletePositionsBefore: %v, want context.Canceled", err)
 	}
-	if err := st.PutRecords(ctx, "case", []tracking.Record{{ID: "c1", Data: []byte("{}")}}); !errors.Is(err, context.Canceled) {
+	if err := st.PutRecords(ctx, "case", []dalil.Record{{ID: "c1", Data: []byte("{}")}}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("PutRecords: %v, want context.Canceled", err)
 	}
 	if _, err := st.GetRecord(ctx, "case", "c1"); !errors.Is(err, context.Canceled) {
@@ -436,7 +436,7 @@ func testContextCancelled(t *testing.T, open Opener) {
 	if err := st.ScanRecordsFrom(ctx, "case", "c", func(string, []byte) error { return nil }); !errors.Is(err, context.Canceled) {
 		t.Fatalf("ScanRecordsFrom: %v, want context.Canceled", err)
 	}
-	if _, err := st.GetRecord(context.Background(), "case", "c1"); !errors.Is(err, tracking.ErrNotFound) {
+	if _, err := st.GetRecord(context.Background(), "case", "c1"); !errors.Is(err, dalil.ErrNotFound) {
 		t.Fatalf("a cancelled PutRecords stored its record: %v", err)
 	}
 	// A deadline that runs out while the store is working is reported, not
@@ -444,7 +444,7 @@ func testContextCancelled(t *testing.T, open Opener) {
 	dctx, dcancel := context.WithTimeout(context.Background(), time.Nanosecond)
 	defer dcancel()
 	<-dctx.Done()
-	if err := st.AppendPositions(dctx, []tracking.Position{ping("ctx-1", base, 2)}); !errors.Is(err, context.DeadlineExceeded) {
+	if err := st.AppendPositions(dctx, []dalil.Position{ping("ctx-1", base, 2)}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("AppendPositions past its deadline: %v, want DeadlineExceeded", err)
 	}
 	appendOK(t, st, ping("ctx-1", base, 3))
@@ -464,17 +464,17 @@ func testClosed(t *testing.T, open Opener) {
 	ctx := context.Background()
 	unavailable := func(what string, err error) {
 		t.Helper()
-		if !errors.Is(err, tracking.ErrUnavailable) {
+		if !errors.Is(err, dalil.ErrUnavailable) {
 			t.Fatalf("%s on a closed store: %v, want an error wrapping ErrUnavailable", what, err)
 		}
 	}
-	unavailable("AppendPositions", st.AppendPositions(ctx, []tracking.Position{ping("x", base, 1)}))
+	unavailable("AppendPositions", st.AppendPositions(ctx, []dalil.Position{ping("x", base, 1)}))
 	_, err := st.Trail(ctx, "x", base, far, 0)
 	unavailable("Trail", err)
-	unavailable("Latest", st.Latest(ctx, func(tracking.Position) error { return nil }))
+	unavailable("Latest", st.Latest(ctx, func(dalil.Position) error { return nil }))
 	_, err = st.DeletePositionsBefore(ctx, base)
 	unavailable("DeletePositionsBefore", err)
-	unavailable("PutRecords", st.PutRecords(ctx, "k", []tracking.Record{{ID: "i", Data: []byte("{}")}}))
+	unavailable("PutRecords", st.PutRecords(ctx, "k", []dalil.Record{{ID: "i", Data: []byte("{}")}}))
 	_, err = st.GetRecord(ctx, "k", "i")
 	unavailable("GetRecord", err)
 	unavailable("ScanRecords", st.ScanRecords(ctx, "k", func(string, []byte) error { return nil }))

@@ -9,10 +9,10 @@ import (
 	"slices"
 	"testing"
 
-	"dalil/tracking"
+	"dalil"
 )
 
-func getOK(t *testing.T, st tracking.Store, kind, id string) []byte {
+func getOK(t *testing.T, st dalil.Store, kind, id string) []byte {
 	t.Helper()
 	data, err := st.GetRecord(context.Background(), kind, id)
 	if err != nil {
@@ -21,19 +21,19 @@ func getOK(t *testing.T, st tracking.Store, kind, id string) []byte {
 	return data
 }
 
-func wantMissing(t *testing.T, st tracking.Store, kind, id string) {
+func wantMissing(t *testing.T, st dalil.Store, kind, id string) {
 	t.Helper()
 	_, err := st.GetRecord(context.Background(), kind, id)
-	if !errors.Is(err, tracking.ErrNotFound) {
+	if !errors.Is(err, dalil.ErrNotFound) {
 		t.Fatalf("GetRecord(%s, %s) = %v, want ErrNotFound", kind, id, err)
 	}
-	if errors.Is(err, tracking.ErrUnavailable) {
+	if errors.Is(err, dalil.ErrUnavailable) {
 		t.Fatalf("a missing record reported as unavailable: %v", err)
 	}
 }
 
 // scan returns a kind's ids and data in scan order.
-func scan(t *testing.T, st tracking.Store, kind string) ([]string, [][]byte) {
+func scan(t *testing.T, st dalil.Store, kind string) ([]string, [][]byte) {
 	t.Helper()
 	var ids []string
 	var data [][]byte
@@ -51,7 +51,7 @@ func scan(t *testing.T, st tracking.Store, kind string) ([]string, [][]byte) {
 func testRecordsCRUD(t *testing.T, open Opener) {
 	st := openStore(t, open)
 	ctx := context.Background()
-	put := func(kind string, recs ...tracking.Record) {
+	put := func(kind string, recs ...dalil.Record) {
 		t.Helper()
 		if err := st.PutRecords(ctx, kind, recs); err != nil {
 			t.Fatalf("PutRecords(%s): %v", kind, err)
@@ -59,12 +59,12 @@ func testRecordsCRUD(t *testing.T, open Opener) {
 	}
 	binary := []byte{0, 1, 2, 0xff, 0xfe, '{', '}'} // documents are bytes, kept exactly
 	put("pilgrim",
-		tracking.Record{ID: "BD-0001", Data: []byte(`{"name_en":"Abdul Karim"}`)},
-		tracking.Record{ID: "BD-0002", Data: []byte(`{"name_bn":"আব্দুল করিম"}`)},
-		tracking.Record{ID: "BD-0003", Data: binary},
+		dalil.Record{ID: "BD-0001", Data: []byte(`{"name_en":"Abdul Karim"}`)},
+		dalil.Record{ID: "BD-0002", Data: []byte(`{"name_bn":"আব্দুল করিম"}`)},
+		dalil.Record{ID: "BD-0003", Data: binary},
 	)
-	put("group", tracking.Record{ID: "BD-0001", Data: []byte(`{"kind":"group"}`)})
-	put("token", tracking.Record{ID: "empty", Data: []byte{}}, tracking.Record{ID: "nil"})
+	put("group", dalil.Record{ID: "BD-0001", Data: []byte(`{"kind":"group"}`)})
+	put("token", dalil.Record{ID: "empty", Data: []byte{}}, dalil.Record{ID: "nil"})
 
 	if got := getOK(t, st, "pilgrim", "BD-0002"); string(got) != `{"name_bn":"আব্দুল করিম"}` {
 		t.Fatalf("pilgrim BD-0002 = %q", got)
@@ -85,12 +85,12 @@ func testRecordsCRUD(t *testing.T, open Opener) {
 	wantMissing(t, st, "luggage", "BD-0001")
 
 	// Update in place.
-	put("pilgrim", tracking.Record{ID: "BD-0001", Data: []byte(`{"name_en":"Abdul Karim","tent":"M5-94/3"}`)})
+	put("pilgrim", dalil.Record{ID: "BD-0001", Data: []byte(`{"name_en":"Abdul Karim","tent":"M5-94/3"}`)})
 	if got := getOK(t, st, "pilgrim", "BD-0001"); string(got) != `{"name_en":"Abdul Karim","tent":"M5-94/3"}` {
 		t.Fatalf("updated pilgrim = %q", got)
 	}
 	// A repeated id within one batch: the last wins.
-	put("pilgrim", tracking.Record{ID: "BD-0004", Data: []byte("1")}, tracking.Record{ID: "BD-0004", Data: []byte("2")})
+	put("pilgrim", dalil.Record{ID: "BD-0004", Data: []byte("1")}, dalil.Record{ID: "BD-0004", Data: []byte("2")})
 	if got := getOK(t, st, "pilgrim", "BD-0004"); string(got) != "2" {
 		t.Fatalf("repeated id in one batch kept %q, want the last (2)", got)
 	}
@@ -110,7 +110,7 @@ func testRecordsCRUD(t *testing.T, open Opener) {
 		t.Fatalf("pilgrims after delete: %q", ids)
 	}
 	for _, bad := range [][2]string{{"", "x"}, {"pilgrim", ""}, {"pil\x00grim", "x"}, {"pilgrim", "x\x00"}} {
-		if _, err := st.GetRecord(ctx, bad[0], bad[1]); err == nil || errors.Is(err, tracking.ErrNotFound) {
+		if _, err := st.GetRecord(ctx, bad[0], bad[1]); err == nil || errors.Is(err, dalil.ErrNotFound) {
 			t.Fatalf("GetRecord(%q, %q): %v, want an invalid-name error", bad[0], bad[1], err)
 		}
 	}
@@ -123,9 +123,9 @@ func testRecordsScanOrder(t *testing.T, open Opener) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	shuffled := slices.Clone(ids)
 	rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-	recs := make([]tracking.Record, len(shuffled))
+	recs := make([]dalil.Record, len(shuffled))
 	for i, id := range shuffled {
-		recs[i] = tracking.Record{ID: id, Data: []byte("data-" + id)}
+		recs[i] = dalil.Record{ID: id, Data: []byte("data-" + id)}
 	}
 	if err := st.PutRecords(ctx, "device", recs[:5]); err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func testRecordsScanOrder(t *testing.T, open Opener) {
 	}
 	// Neighbouring kinds must not leak into the scan.
 	for _, kind := range []string{"devic", "devices", "device2"} {
-		if err := st.PutRecords(ctx, kind, []tracking.Record{{ID: "a", Data: []byte(kind)}}); err != nil {
+		if err := st.PutRecords(ctx, kind, []dalil.Record{{ID: "a", Data: []byte(kind)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -170,11 +170,11 @@ func testRecordsScanOrder(t *testing.T, open Opener) {
 func testPutRecordsAtomic(t *testing.T, open Opener) {
 	st := openStore(t, open)
 	ctx := context.Background()
-	if err := st.PutRecords(ctx, "pilgrim", []tracking.Record{{ID: "keep", Data: []byte("old")}}); err != nil {
+	if err := st.PutRecords(ctx, "pilgrim", []dalil.Record{{ID: "keep", Data: []byte("old")}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []string{"", "nul\x00", "\xc3\x28"} {
-		err := st.PutRecords(ctx, "pilgrim", []tracking.Record{
+		err := st.PutRecords(ctx, "pilgrim", []dalil.Record{
 			{ID: "keep", Data: []byte("new")},
 			{ID: "added", Data: []byte("x")},
 			{ID: bad, Data: []byte("bad")},
@@ -182,7 +182,7 @@ func testPutRecordsAtomic(t *testing.T, open Opener) {
 		if err == nil {
 			t.Fatalf("batch with id %q accepted", bad)
 		}
-		if errors.Is(err, tracking.ErrUnavailable) {
+		if errors.Is(err, dalil.ErrUnavailable) {
 			t.Fatalf("bad input reported as unavailable: %v", err)
 		}
 	}
@@ -190,7 +190,7 @@ func testPutRecordsAtomic(t *testing.T, open Opener) {
 		t.Fatalf("a failed batch changed an existing record to %q", got)
 	}
 	wantMissing(t, st, "pilgrim", "added")
-	if err := st.PutRecords(ctx, "", []tracking.Record{{ID: "a", Data: []byte("x")}}); err == nil {
+	if err := st.PutRecords(ctx, "", []dalil.Record{{ID: "a", Data: []byte("x")}}); err == nil {
 		t.Fatal("empty kind accepted")
 	}
 	if err := st.PutRecords(ctx, "pilgrim", nil); err != nil {
@@ -199,9 +199,9 @@ func testPutRecordsAtomic(t *testing.T, open Opener) {
 
 	// A registry-sized import is one atomic batch too.
 	const n = 5000
-	recs := make([]tracking.Record, n)
+	recs := make([]dalil.Record, n)
 	for i := range recs {
-		recs[i] = tracking.Record{ID: fmt.Sprintf("BD-%06d", i), Data: fmt.Appendf(nil, `{"i":%d}`, i)}
+		recs[i] = dalil.Record{ID: fmt.Sprintf("BD-%06d", i), Data: fmt.Appendf(nil, `{"i":%d}`, i)}
 	}
 	if err := st.PutRecords(ctx, "import", recs); err != nil {
 		t.Fatalf("PutRecords(%d): %v", n, err)
@@ -213,7 +213,7 @@ func testPutRecordsAtomic(t *testing.T, open Opener) {
 }
 
 // scanFrom returns a kind's ids from `from` on, in scan order.
-func scanFrom(t *testing.T, st tracking.Store, kind, from string) []string {
+func scanFrom(t *testing.T, st dalil.Store, kind, from string) []string {
 	t.Helper()
 	ids := []string{}
 	err := st.ScanRecordsFrom(context.Background(), kind, from, func(id string, d []byte) error {
@@ -236,10 +236,10 @@ func testRecordsScanFrom(t *testing.T, open Opener) {
 	// cross any batch size a store reads in (a round thousand included).
 	const n = 2000
 	ids := make([]string, n)
-	recs := make([]tracking.Record, n)
+	recs := make([]dalil.Record, n)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("%020d-%06d", 1_780_000_000_000_000_000+int64(i)*1_000_000, i)
-		recs[i] = tracking.Record{ID: ids[i], Data: []byte("data-" + ids[i])}
+		recs[i] = dalil.Record{ID: ids[i], Data: []byte("data-" + ids[i])}
 	}
 	if err := st.PutRecords(ctx, "audit", recs); err != nil {
 		t.Fatal(err)
@@ -247,7 +247,7 @@ func testRecordsScanFrom(t *testing.T, open Opener) {
 	// Neighbouring kinds, with ids inside the scanned range, must not leak in.
 	for _, kind := range []string{"audi", "audits", "audit2", "b"} {
 		id := ids[n/2] + "x"
-		err := st.PutRecords(ctx, kind, []tracking.Record{{ID: id, Data: []byte("data-" + id)}})
+		err := st.PutRecords(ctx, kind, []dalil.Record{{ID: id, Data: []byte("data-" + id)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +273,7 @@ func testRecordsScanFrom(t *testing.T, open Opener) {
 	err := st.ScanRecordsFrom(ctx, "audit", ids[10], func(id string, _ []byte) error {
 		seen = append(seen, id)
 		if len(seen) == 3 {
-			return tracking.ErrStopScan
+			return dalil.ErrStopScan
 		}
 		return nil
 	})
@@ -284,7 +284,7 @@ func testRecordsScanFrom(t *testing.T, open Opener) {
 	err = st.ScanRecords(ctx, "audit", func(id string, _ []byte) error {
 		seen = append(seen, id)
 		if len(seen) == 2 {
-			return tracking.ErrStopScan
+			return dalil.ErrStopScan
 		}
 		return nil
 	})
@@ -302,7 +302,7 @@ func testRecordsScanFrom(t *testing.T, open Opener) {
 	// A bad kind or start is refused, and not as "unavailable".
 	for _, bad := range [][2]string{{"", "a"}, {"aud\x00it", "a"}, {"audit", "a\x00"}, {"audit", "\xc3\x28"}} {
 		err := st.ScanRecordsFrom(ctx, bad[0], bad[1], func(string, []byte) error { return nil })
-		if err == nil || errors.Is(err, tracking.ErrUnavailable) {
+		if err == nil || errors.Is(err, dalil.ErrUnavailable) {
 			t.Fatalf("ScanRecordsFrom(%q, %q): %v, want an invalid-name error", bad[0], bad[1], err)
 		}
 	}

@@ -10,17 +10,17 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // Opener opens the store that belongs to test t. The first call for a given t
 // must return an empty store; a later call for the same t, after the first
 // store was closed, must reopen the same data (the durability tests close and
 // reopen). The suite closes every store it opens.
-type Opener = func(t *testing.T) tracking.Store
+type Opener = func(t *testing.T) dalil.Store
 
 // Run runs the whole suite, one subtest per behaviour.
-func Run(t *testing.T, open func(t *testing.T) tracking.Store) {
+func Run(t *testing.T, open func(t *testing.T) dalil.Store) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, open Opener)
@@ -48,7 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) tracking.Store) {
 }
 
 // openStore opens t's store and closes it when t ends.
-func openStore(t *testing.T, open Opener) tracking.Store {
+func openStore(t *testing.T, open Opener) dalil.Store {
 	t.Helper()
 	st := open(t)
 	t.Cleanup(func() {
@@ -65,8 +65,8 @@ var base = time.Date(2026, 5, 26, 8, 0, 0, 0, time.UTC)
 
 // ping builds a realistic position whose every field depends on i, so a store
 // that mixes up fields or rows is caught.
-func ping(device string, at time.Time, i int) tracking.Position {
-	p := tracking.Position{
+func ping(device string, at time.Time, i int) dalil.Position {
+	p := dalil.Position{
 		Device:   device,
 		Time:     at,
 		Lat:      21.4133 + float64(i)*1.25e-5,
@@ -76,19 +76,19 @@ func ping(device string, at time.Time, i int) tracking.Position {
 		Heading:  float32((i * 37) % 360),
 		Altitude: float32(350 + i%20),
 		Battery:  float32(100 - i%100),
-		Source:   tracking.Source(i % 5),
+		Source:   dalil.Source(i % 5),
 	}
 	switch i % 4 { // a wristband sends no speed, heading or altitude
 	case 1:
-		p.Speed, p.Heading, p.Altitude = tracking.Unknown, tracking.Unknown, tracking.Unknown
+		p.Speed, p.Heading, p.Altitude = dalil.Unknown, dalil.Unknown, dalil.Unknown
 	case 2:
-		p.Accuracy, p.Battery = 0, tracking.Unknown
+		p.Accuracy, p.Battery = 0, dalil.Unknown
 	}
 	return p
 }
 
 // samePosition compares every field; times by instant, floats by bits.
-func samePosition(a, b tracking.Position) bool {
+func samePosition(a, b dalil.Position) bool {
 	f32 := func(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) }
 	return a.Device == b.Device && a.Time.Equal(b.Time) &&
 		math.Float64bits(a.Lat) == math.Float64bits(b.Lat) &&
@@ -97,14 +97,14 @@ func samePosition(a, b tracking.Position) bool {
 		f32(a.Altitude, b.Altitude) && f32(a.Battery, b.Battery) && a.Source == b.Source
 }
 
-func fmtPosition(p tracking.Position) string {
+func fmtPosition(p dalil.Position) string {
 	return fmt.Sprintf("{%s %s %.7f,%.7f acc=%g spd=%g hdg=%g alt=%g batt=%g %s}",
 		p.Device, p.Time.UTC().Format(time.RFC3339Nano), p.Lat, p.Lon,
 		p.Accuracy, p.Speed, p.Heading, p.Altitude, p.Battery, p.Source)
 }
 
 // wantPositions fails t unless got equals want, element by element.
-func wantPositions(t *testing.T, what string, got, want []tracking.Position) {
+func wantPositions(t *testing.T, what string, got, want []dalil.Position) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: got %d positions, want %d\n got: %s\nwant: %s", what, len(got), len(want), list(got), list(want))
@@ -116,7 +116,7 @@ func wantPositions(t *testing.T, what string, got, want []tracking.Position) {
 	}
 }
 
-func list(ps []tracking.Position) string {
+func list(ps []dalil.Position) string {
 	if len(ps) > 6 {
 		return fmt.Sprintf("%s … %s (%d)", list(ps[:3]), list(ps[len(ps)-2:]), len(ps))
 	}

@@ -8,20 +8,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"dalil"
 
-	"dalil/tracking"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Sink records what it stores; Fail makes it refuse with an error.
 type Sink struct {
 	mu       sync.Mutex
-	stored   []tracking.Position
+	stored   []dalil.Position
 	attempts int
 	err      error
 }
 
-func (s *Sink) Accept(_ context.Context, ps []tracking.Position) error {
+func (s *Sink) Accept(_ context.Context, ps []dalil.Position) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.attempts++
@@ -40,10 +40,10 @@ func (s *Sink) Fail(err error) {
 }
 
 // Stored returns a copy of everything stored.
-func (s *Sink) Stored() []tracking.Position {
+func (s *Sink) Stored() []dalil.Position {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]tracking.Position(nil), s.stored...)
+	return append([]dalil.Position(nil), s.stored...)
 }
 
 // Attempts is how many times Accept was called.
@@ -54,7 +54,7 @@ func (s *Sink) Attempts() int {
 }
 
 // WaitStored waits until at least n positions are stored and returns them.
-func (s *Sink) WaitStored(t testing.TB, n int, within time.Duration) []tracking.Position {
+func (s *Sink) WaitStored(t testing.TB, n int, within time.Duration) []dalil.Position {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -69,9 +69,9 @@ func (s *Sink) WaitStored(t testing.TB, n int, within time.Duration) []tracking.
 }
 
 // Devices is a registry of devices by id.
-type Devices map[string]tracking.Device
+type Devices map[string]dalil.Device
 
-func (d Devices) Device(id string) (tracking.Device, bool) {
+func (d Devices) Device(id string) (dalil.Device, bool) {
 	dev, ok := d[id]
 	return dev, ok
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 // MaxNameLen bounds device ids, record kinds and record ids in bytes; keys stay
@@ -44,7 +44,7 @@ func Name(what, s string) error {
 
 // Positions checks every position of a batch before anything is written, so
 // that a bad batch is refused whole and names the offending index.
-func Positions(ps []tracking.Position) error {
+func Positions(ps []dalil.Position) error {
 	for i := range ps {
 		if err := Name("device", ps[i].Device); err != nil {
 			return fmt.Errorf("position %d: %w", i, err)
@@ -58,7 +58,7 @@ func Positions(ps []tracking.Position) error {
 }
 
 // Records checks a record batch of one kind before anything is written.
-func Records(kind string, recs []tracking.Record) error {
+func Records(kind string, recs []dalil.Record) error {
 	if err := Name("record kind", kind); err != nil {
 		return err
 	}

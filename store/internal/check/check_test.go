@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"dalil/tracking"
+	"dalil"
 )
 
 func TestName(t *testing.T) {
@@ -26,12 +26,12 @@ func TestName(t *testing.T) {
 
 func TestPositionsNamesTheIndex(t *testing.T) {
 	at := time.Date(2026, 5, 26, 8, 0, 0, 0, time.UTC)
-	ps := []tracking.Position{{Device: "a", Time: at}, {Device: "b", Time: at}, {Device: "", Time: at}}
+	ps := []dalil.Position{{Device: "a", Time: at}, {Device: "b", Time: at}, {Device: "", Time: at}}
 	err := Positions(ps)
 	if err == nil || !strings.Contains(err.Error(), "position 2") {
 		t.Fatalf("Positions: %v, want an error naming position 2", err)
 	}
-	ps[2] = tracking.Position{Device: "c"} // zero time
+	ps[2] = dalil.Position{Device: "c"} // zero time
 	if err := Positions(ps); err == nil || !strings.Contains(err.Error(), "position 2") {
 		t.Fatalf("zero time: %v, want an error naming position 2", err)
 	}
