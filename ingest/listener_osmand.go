@@ -28,9 +28,13 @@ import (
 // connection's requests; the requests themselves go to the same handler as
 // /ingest/osmand, so answers, authentication and metrics are the same.
 //
+// It also serves the native protocol's POST /v1/pings (the same handler as
+// on the API port, bodies up to Config.MaxBodyBytes), so that a native
+// client pointed at this port gets the same saving.
+//
 // What it refuses, with a status and a reason: other paths (404), other
 // methods (405), chunked bodies (411: send Content-Length), bodies over
-// Config.MaxSingleBodyBytes (413), request lines or header lines longer than
+// Config.MaxSingleBodyBytes (413; Config.MaxBodyBytes on /v1/pings), request lines or header lines longer than
 // 4 KiB or more than 64 header lines (431), anything else malformed (400).
 type OsmAndListener struct {
 	h *Handler
@@ -137,6 +141,10 @@ type osmConn struct {
 
 const osmBufSize = 4096
 
+// maxKeptBody is the largest body buffer a connection keeps between
+// requests.
+const maxKeptBody = 64 << 10
+
 func newOsmConn(s *OsmAndListener, c net.Conn) *osmConn {
 	return &osmConn{s: s, c: c, br: bufio.NewReaderSize(c, osmBufSize)}
 }
@@ -162,7 +170,6 @@ func (oc *osmConn) serve(ctx context.Context) {
 	}).WithContext(ctx)
 	oc.w.hdr = make(http.Header)
 	h := oc.s.h
-	limit := h.cfg.MaxSingleBodyBytes
 	for {
 		oc.c.SetReadDeadline(time.Now().Add(oc.s.IdleTimeout))
 		if oc.s.closing.Load() {
@@ -173,6 +180,10 @@ func (oc *osmConn) serve(ctx context.Context) {
 		}
 		oc.c.SetReadDeadline(time.Now().Add(oc.s.HeadTimeout))
 		status, msg := readOsmHead(oc.br, &oc.head)
+		limit := h.cfg.MaxSingleBodyBytes
+		if oc.head.native {
+			limit = h.cfg.MaxBodyBytes
+		}
 		if status == 0 && oc.head.chunked {
 			status, msg = http.StatusLengthRequired, "chunked bodies are not supported: send Content-Length"
 		}
@@ -191,6 +202,8 @@ func (oc *osmConn) serve(ctx context.Context) {
 		n := int(oc.head.contentLength)
 		if cap(oc.body.buf) < n {
 			oc.body.buf = make([]byte, n)
+		} else if cap(oc.body.buf) > maxKeptBody && n <= maxKeptBody {
+			oc.body.buf = make([]byte, n, maxKeptBody) // a large batch does not pin its buffer to the connection
 		}
 		oc.body.buf = oc.body.buf[:n]
 		if _, err := io.ReadFull(oc.br, oc.body.buf); err != nil {
@@ -209,6 +222,10 @@ func (oc *osmConn) serve(ctx context.Context) {
 func (oc *osmConn) handle() {
 	hd := &oc.head
 	oc.w.reset()
+	if hd.native {
+		oc.handleNative()
+		return
+	}
 	switch {
 	case !hd.rootPath:
 		oc.w.text(http.StatusNotFound, "not found: the OsmAnd protocol is served at /")
@@ -233,6 +250,32 @@ func (oc *osmConn) handle() {
 	r.ContentLength = hd.contentLength
 	oc.s.h.serveOsmAnd(&oc.w, r)
 }
+
+// handleNative runs POST /v1/pings through the native handler into oc.w.
+func (oc *osmConn) handleNative() {
+	hd := &oc.head
+	if hd.method != http.MethodPost {
+		oc.w.hdr.Set("Allow", "POST")
+		oc.w.text(http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	r := oc.req
+	r.Method = hd.method
+	r.ProtoMinor = hd.minor
+	r.RequestURI = ""
+	oc.url = url.URL{Path: nativePath, RawQuery: hd.query}
+	clear(r.Header)
+	if hd.auth != "" {
+		r.Header["Authorization"] = append(r.Header["Authorization"][:0], hd.auth)
+	}
+	if hd.ctype != "" {
+		r.Header["Content-Type"] = append(r.Header["Content-Type"][:0], hd.ctype)
+	}
+	r.ContentLength = hd.contentLength
+	oc.s.h.serveNative(&oc.w, r)
+}
+
+const nativePath = "/v1/pings"
 
 // respond writes oc.w's answer with one write.
 func (oc *osmConn) respond(keep bool) error {
@@ -348,6 +391,7 @@ type osmHead struct {
 	method         string
 	minor          int
 	rootPath       bool
+	native         bool // the path is /v1/pings
 	query          string
 	auth, ctype    string
 	contentLength  int64
@@ -405,7 +449,8 @@ func readOsmHead(br *bufio.Reader, hd *osmHead) (int, string) {
 	}
 	path, query, _ := bytes.Cut(target, []byte{'?'})
 	hd.rootPath = len(path) == 1 && path[0] == '/'
-	if hd.rootPath {
+	hd.native = string(path) == nativePath
+	if hd.rootPath && len(query) > 0 {
 		hd.query = string(query)
 	}
 	sawLength := false

@@ -244,3 +244,38 @@ func TestOsmAndListenerPanicClosesConnection(t *testing.T) {
 		c.Close()
 	}
 }
+
+// The lean port also serves the native POST /v1/pings with the same
+// handler: a device token's fixes are stored, a request without one gets
+// 401, other methods 405, and a bad line the same per-item "malformed".
+func TestOsmAndListenerNative(t *testing.T) {
+	rg := newRig(t)
+	rg.now = time.Now().UTC()
+	addr, _ := startOsmAnd(t, rg)
+	one := nativePing("", rg.now.Add(-3*time.Second), 21.4133) + "\n"
+	two := nativePing("", rg.now.Add(-2*time.Second), 21.4134) + "\n" + nativePing("", rg.now.Add(-1*time.Second), 21.4135) + "\n"
+	post := func(auth, body string) string {
+		r := "POST /v1/pings HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+		if auth != "" {
+			r += "Authorization: Bearer " + auth + "\r\n"
+		}
+		return r + "Content-Length: " + itoa(int64(len(body))) + "\r\n\r\n" + body
+	}
+	rs := exchange(t, addr, post("tok1", one)+post("tok1", two)+post("", one)+
+		"GET /v1/pings HTTP/1.1\r\nHost: x\r\n\r\n"+post("tok2", "{\"ts\":")+post("tok2", one), 200, 200, 401, 405, 200, 200)
+	body, _ := io.ReadAll(rs[1].Body)
+	if !strings.Contains(string(body), `"accepted":2`) || rs[1].Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("batch answer %q (%s)", body, rs[1].Header.Get("Content-Type"))
+	}
+	if rs[3].Header.Get("Allow") != "POST" {
+		t.Fatalf("405 without Allow: POST: %v", rs[3].Header)
+	}
+	body, _ = io.ReadAll(rs[4].Body)
+	if !strings.Contains(string(body), `"accepted":0`) || !strings.Contains(string(body), `"reason":"malformed"`) {
+		t.Fatalf("bad JSON answer %q", body)
+	}
+	got := rg.sink.all()
+	if len(got) != 4 || got[0].Device != "dev1" || got[2].Lat != 21.4135 || got[3].Device != "dev2" {
+		t.Fatalf("stored %+v, want dev1's three fixes and dev2's one", got)
+	}
+}

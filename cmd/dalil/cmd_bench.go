@@ -29,7 +29,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	guides := fs.Float64("guide-share", 0.5, "share of the watchers that are guides following a group; the rest are operators with a bbox")
 	bbox := fs.Float64("bbox-m", 400, "side of an operator's bbox in metres")
 	protocol := fs.String("protocol", "native", "osmand, owntracks, native or mixed; or mqtt, gt06 or teltonika (bench_stream.go)")
-	osmandTarget := fs.String("osmand-target", "", "base URL of the server's OsmAnd listener (--osmand-addr, e.g. http://127.0.0.1:5055): OsmAnd devices send to / there (loopback only)")
+	osmandTarget := fs.String("osmand-target", "", "base URL of the server's OsmAnd listener (--osmand-addr, e.g. http://127.0.0.1:5055): OsmAnd devices send to / there, native devices to /v1/pings there (loopback only)")
 	batch := fs.Int("batch", 1, "native: fixes a device buffers into one request (sent every batch×interval)")
 	conns := fs.Int("conns", 256, "HTTP requests in flight")
 	pilgrims := fs.Int("pilgrims", 0, "pilgrims of the server's generated registry (default: --devices; same as the server's --demo-pilgrims or `registry generate --pilgrims`)")

@@ -78,6 +78,9 @@ type Consumer struct {
 	log     *slog.Logger
 	seed    maphash.Seed
 	queues  []chan paho.Message
+	// full[i] is signalled when queues[i] fills: it ends the worker's
+	// linger early.
+	full []chan struct{}
 }
 
 // New checks cfg and returns a consumer feeding h; devices resolves the
@@ -121,6 +124,7 @@ func New(cfg Config, h *ingest.Handler, devices ingest.Devices, log *slog.Logger
 	c := &Consumer{cfg: cfg, pattern: tp, h: h, devices: devices, log: log, seed: maphash.MakeSeed()}
 	for range cfg.Workers {
 		c.queues = append(c.queues, make(chan paho.Message, cfg.MaxBatch))
+		c.full = append(c.full, make(chan struct{}, 1))
 	}
 	return c, nil
 }
@@ -171,8 +175,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 	client := paho.NewClient(opts)
 
 	var wg sync.WaitGroup
-	for _, q := range c.queues {
-		wg.Go(func() { c.work(ctx, q) })
+	for i, q := range c.queues {
+		wg.Go(func() { c.work(ctx, q, c.full[i]) })
 	}
 	tok := client.Connect() // retries in the background until it connects
 	select {
@@ -192,18 +196,31 @@ func (c *Consumer) Run(ctx context.Context) error {
 // stay in order). It blocks while that worker is busy, which holds back the
 // broker's next deliveries.
 func (c *Consumer) enqueue(ctx context.Context, m paho.Message) {
-	q := c.queues[maphash.String(c.seed, m.Topic())%uint64(len(c.queues))]
+	i := maphash.String(c.seed, m.Topic()) % uint64(len(c.queues))
+	q := c.queues[i]
 	select {
 	case q <- m:
 	case <-ctx.Done():
+		return
+	}
+	if len(q) == cap(q) {
+		select {
+		case c.full[i] <- struct{}{}:
+		default:
+		}
 	}
 }
 
 // work collects the messages waiting in q into batches and ingests them.
-func (c *Consumer) work(ctx context.Context, q chan paho.Message) {
+// After a batch's first message it waits for Linger (or until q is full,
+// signalled on full) and then takes what q holds: receiving each message as
+// it came woke the worker once per message, one goroutine wake-up per fix.
+func (c *Consumer) work(ctx context.Context, q chan paho.Message, full chan struct{}) {
 	b := c.h.NewBatch(ingest.MQTT)
 	msgs := make([]paho.Message, 0, c.cfg.MaxBatch)
 	ids := make([]string, 0, c.cfg.MaxBatch)
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		select {
 		case m := <-q:
@@ -211,19 +228,24 @@ func (c *Consumer) work(ctx context.Context, q chan paho.Message) {
 		case <-ctx.Done():
 			return
 		}
-		linger := time.NewTimer(c.cfg.Linger)
+		if c.cfg.Linger > 0 && len(q) < cap(q) {
+			linger.Reset(c.cfg.Linger)
+			select {
+			case <-linger.C:
+			case <-full:
+			case <-ctx.Done():
+			}
+			linger.Stop()
+		}
 	drain:
 		for len(msgs) < c.cfg.MaxBatch {
 			select {
 			case m := <-q:
 				msgs = append(msgs, m)
-			case <-linger.C:
-				break drain
-			case <-ctx.Done():
+			default:
 				break drain
 			}
 		}
-		linger.Stop()
 		c.ingest(ctx, b, msgs, ids)
 		clear(msgs)
 		clear(ids[:cap(ids)])

@@ -2,13 +2,14 @@ package tracker
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"dalil"
 	"dalil/ingest"
 )
 
-// maxGroup bounds the fixes of one group commit.
+// maxGroup ends a group's linger early once it holds this many fixes.
 const maxGroup = 512
 
 // groupReq is one connection's fixes waiting for a group commit.
@@ -23,44 +24,66 @@ type groupReq struct {
 // this each fix would pay a whole durable commit of its own (~200–300 µs of
 // CPU here, measured); grouped, the commit's cost is shared
 // (docs/performance.md).
+//
+// Connections queue under a mutex and wake the committer only when they
+// open a group (its linger starts) or fill it (its linger ends): a channel
+// send per fix woke the committer once per fix during the linger, one
+// goroutine wake-up per fix for nothing. A group holds at most one frame per
+// connection, so it is bounded by the connection limit.
 type committer struct {
 	batch  *ingest.Batch
-	reqs   chan groupReq
 	linger time.Duration
+
+	mu      sync.Mutex
+	pending []groupReq
+	fixes   int           // in pending
+	kick    chan struct{} // cap 1: a group was opened or filled
+	spare   []groupReq    // the last group's slice, reused (committer goroutine only)
 }
 
 func newCommitter(h *ingest.Handler, p ingest.Protocol, linger time.Duration) *committer {
-	return &committer{batch: h.NewBatch(p), reqs: make(chan groupReq, 1024), linger: linger}
+	return &committer{batch: h.NewBatch(p), linger: linger, kick: make(chan struct{}, 1)}
 }
 
 // run commits until ctx ends.
 func (g *committer) run(ctx context.Context) {
-	var group []groupReq
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		select {
-		case r := <-g.reqs:
-			group = append(group[:0], r)
+		case <-g.kick:
 		case <-ctx.Done():
 			return
 		}
 		// Wait up to linger for more fixes: at a few thousand fixes a
 		// second a commit is over before the next fix arrives, and each
 		// would pay the commit alone.
-		n := len(group[0].ps)
-		linger := time.NewTimer(g.linger)
-	more:
-		for n < maxGroup {
+		linger.Reset(g.linger)
+	wait:
+		for {
+			g.mu.Lock()
+			full := g.fixes >= maxGroup
+			g.mu.Unlock()
+			if full {
+				break
+			}
 			select {
-			case r := <-g.reqs:
-				group = append(group, r)
-				n += len(r.ps)
 			case <-linger.C:
-				break more
+				break wait
+			case <-g.kick:
 			case <-ctx.Done():
-				break more
+				break wait
 			}
 		}
 		linger.Stop()
+		g.mu.Lock()
+		group := g.pending
+		g.pending, g.fixes = g.spare[:0], 0
+		g.mu.Unlock()
+		if len(group) == 0 {
+			g.spare = group
+			continue
+		}
 		for _, r := range group {
 			for _, p := range r.ps {
 				g.batch.Add(p)
@@ -71,16 +94,27 @@ func (g *committer) run(ctx context.Context) {
 			r.done <- err
 		}
 		clear(group)
+		g.spare = group
 	}
 }
 
 // commit hands ps to the committer and waits until they are durable (nil)
 // or the commit failed.
 func (g *committer) commit(ctx context.Context, ps []dalil.Position, done chan error) error {
-	select {
-	case g.reqs <- groupReq{ps: ps, done: done}:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	opened := len(g.pending) == 0
+	g.pending = append(g.pending, groupReq{ps: ps, done: done})
+	g.fixes += len(ps)
+	full := g.fixes >= maxGroup
+	g.mu.Unlock()
+	if opened || full {
+		select {
+		case g.kick <- struct{}{}:
+		default:
+		}
 	}
 	select {
 	case err := <-done:

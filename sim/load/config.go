@@ -53,7 +53,8 @@ type Config struct {
 	Protocol send.Protocol
 	// OsmAndTarget, when set, is the base URL of the server's own OsmAnd
 	// listener (--osmand-addr, Traccar's port 5055): OsmAnd devices then
-	// send to "/" there instead of /ingest/osmand on Target.
+	// send to "/" there instead of /ingest/osmand on Target, and native
+	// devices to /v1/pings there (the lean listener serves both).
 	OsmAndTarget string
 	// Batch is how many fixes a native device buffers into one request
 	// (default 1: a request per fix). A device token may post only its own

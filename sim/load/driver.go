@@ -139,7 +139,7 @@ func (r *runner) newRequest(ctx context.Context, proto send.Protocol, device str
 	var err error
 	switch proto {
 	case send.Native:
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, r.base+"/v1/pings", bytes.NewReader(body))
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, r.nativeURL, bytes.NewReader(body))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/x-ndjson")
 			req.Header.Set("Authorization", "Bearer "+r.tokens[i])

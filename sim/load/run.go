@@ -28,8 +28,11 @@ type runner struct {
 	// osmandBase and osmandPath are where OsmAnd devices send: the API's
 	// /ingest/osmand, or "/" on the server's own OsmAnd listener.
 	osmandBase, osmandPath string
-	client                 *http.Client
-	minter                 *send.Tokens
+	// nativeURL is where native devices post: /v1/pings on the API, or on
+	// the lean ingest port when OsmAndTarget is set.
+	nativeURL string
+	client    *http.Client
+	minter    *send.Tokens
 
 	tokens  []string         // per device, native only
 	slotOf  []int32          // device index -> latency slot, -1 when no watcher follows it
@@ -55,7 +58,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		cfg:        cfg,
 		baseU:      u,
 		base:       u.String(),
-		osmandBase: u.String(), osmandPath: "/ingest/osmand?",
+		osmandBase: u.String(), osmandPath: "/ingest/osmand?", nativeURL: u.String() + "/v1/pings",
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			Proxy:               nil,
 			MaxIdleConns:        cfg.Conns,
@@ -69,6 +72,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.OsmAndTarget != "" {
 		ou, _ := send.CheckTarget(cfg.OsmAndTarget)
 		r.osmandBase, r.osmandPath = strings.TrimSuffix(ou.String(), "/"), "/?"
+		r.nativeURL = r.osmandBase + "/v1/pings"
 	}
 	r.minter = send.NewTokens(r.base, cfg.AdminToken, r.client)
 	rep := &Report{

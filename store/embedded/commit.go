@@ -39,8 +39,8 @@ type group struct {
 	latest []latestEntry
 }
 
-func newGroup(b *pebble.Batch) *group {
-	return &group{b: b, taken: make(chan struct{}), durable: make(chan struct{})}
+func newGroup(b *pebble.Batch, latest []latestEntry) *group {
+	return &group{b: b, taken: make(chan struct{}), durable: make(chan struct{}), latest: latest[:0]}
 }
 
 type committer struct {
@@ -50,18 +50,22 @@ type committer struct {
 	maxRows int
 	latest  *latestWriter
 
-	mu   sync.Mutex
-	cur  *group
-	kick chan struct{} // cap 1: the open group has work, or is full
-	stop chan struct{}
-	done chan struct{}
+	mu  sync.Mutex
+	cur *group
+	// spare is the latest slice of the last committed group, reused by the
+	// next (only the committer goroutine touches it).
+	spare []latestEntry
+	timer *time.Timer   // the window's, reused (committer goroutine only)
+	kick  chan struct{} // cap 1: the open group has work, or is full
+	stop  chan struct{}
+	done  chan struct{}
 
 	commits, appends, positions atomic.Int64
 }
 
 func newCommitter(db *pebble.DB, seq *seqAlloc, latest *latestWriter, window time.Duration, maxRows int) *committer {
 	c := &committer{db: db, seq: seq, latest: latest, window: window, maxRows: maxRows,
-		cur: newGroup(db.NewBatch()), kick: make(chan struct{}, 1),
+		cur: newGroup(db.NewBatch(), nil), kick: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go c.loop()
 	return c
@@ -92,10 +96,19 @@ func (c *committer) append(ctx context.Context, ps []dalil.Position) error {
 			return unavailable("append", err)
 		}
 		encodePositions(g, ps, first)
+		opened := g.rows == 0
 		g.rows += len(ps)
 		g.callers++
+		full := g.rows >= c.maxRows
 		c.mu.Unlock()
-		c.signal()
+		// Wake the committer only when it has something new to decide: the
+		// group's first write starts its window, a full group ends it. A
+		// signal per caller would wake it once per request during the
+		// window only to find the group not full yet: one goroutine
+		// wake-up per one-fix request, measurable on this VM.
+		if opened || full {
+			c.signal()
+		}
 		select {
 		case <-g.durable:
 			return g.err
@@ -156,7 +169,12 @@ func (c *committer) loop() {
 // waitWindow lets the open group fill for up to the window, or until it is
 // full.
 func (c *committer) waitWindow() {
-	t := time.NewTimer(c.window)
+	if c.timer == nil {
+		c.timer = time.NewTimer(c.window)
+	} else {
+		c.timer.Reset(c.window) // Go ≥ 1.23: Reset drains a fired timer
+	}
+	t := c.timer
 	defer t.Stop()
 	for {
 		c.mu.Lock()
@@ -183,7 +201,8 @@ func (c *committer) commitOpen() {
 		c.mu.Unlock()
 		return
 	}
-	c.cur = newGroup(c.db.NewBatch())
+	c.cur = newGroup(c.db.NewBatch(), c.spare)
+	c.spare = nil
 	c.mu.Unlock()
 	close(g.taken)
 
@@ -197,6 +216,8 @@ func (c *committer) commitOpen() {
 	}
 	close(g.durable)
 	_ = g.b.Close()
+	clear(g.latest) // drop the device strings for the collector
+	c.spare, g.latest = g.latest, nil
 }
 
 // close commits what is left and stops the committer. Callers must have
